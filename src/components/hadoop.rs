@@ -1,0 +1,662 @@
+//! Hadoop: HDFS (NameNode, SecondaryNameNode, DataNodes) and YARN (ResourceManager, NodeManagers).
+//!
+//! 2.x and 3.x differ in default ports (HDFS-9427), in the worker list file (`slaves` became
+//! `workers`, HADOOP-13209), in heap variables, and 3.x refuses to start daemons as root unless
+//! `HDFS_*_USER` is set. Services find each other by address, so no DNS is needed: hosts also
+//! advertise their address as their hostname.
+
+use serde_json::json;
+
+use super::hbase;
+use super::{
+    base_context, conf_dir, int_prop, port_of, Cluster, Component, FileSpec, PortUse, Props,
+    RoleDef, SettingDef, SettingKind,
+};
+use crate::compat::detect::{Detected, Listing};
+use crate::compat::version::Version;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::inventory::{ComponentSpec, Host, Inventory};
+
+pub struct Hadoop;
+
+pub const NAME: &str = "hadoop";
+pub const NAMENODE: &str = "namenode";
+pub const SECONDARY: &str = "secondarynamenode";
+pub const DATANODE: &str = "datanode";
+pub const RESOURCEMANAGER: &str = "resourcemanager";
+pub const NODEMANAGER: &str = "nodemanager";
+
+const HA: &str =
+    "NameNode/ResourceManager high availability is not supported yet; keep the role on one host";
+
+static ROLES: [RoleDef; 5] = [
+    RoleDef {
+        name: NAMENODE,
+        component: NAME,
+        service: "HDFS NameNode",
+        short: "NN",
+        max_per_cluster: Some(1),
+        why_single: Some(HA),
+        after: &["zookeeper"],
+        gate: "NameNode RPC answering (formatted once, never again)",
+        id: None,
+    },
+    RoleDef {
+        name: DATANODE,
+        component: NAME,
+        service: "HDFS DataNode",
+        short: "DN",
+        max_per_cluster: None,
+        why_single: None,
+        after: &[NAMENODE],
+        gate: "every DataNode reported live by the NameNode",
+        id: None,
+    },
+    RoleDef {
+        name: SECONDARY,
+        component: NAME,
+        service: "HDFS SecondaryNameNode",
+        short: "SNN",
+        max_per_cluster: Some(1),
+        why_single: Some("one checkpointing SecondaryNameNode serves the one NameNode"),
+        after: &[DATANODE],
+        gate: "SecondaryNameNode HTTP answering",
+        id: None,
+    },
+    RoleDef {
+        name: RESOURCEMANAGER,
+        component: NAME,
+        service: "YARN ResourceManager",
+        short: "RM",
+        max_per_cluster: Some(1),
+        why_single: Some(HA),
+        after: &[SECONDARY],
+        gate: "ResourceManager RPC answering",
+        id: None,
+    },
+    RoleDef {
+        name: NODEMANAGER,
+        component: NAME,
+        service: "YARN NodeManager",
+        short: "NM",
+        max_per_cluster: None,
+        why_single: None,
+        after: &[RESOURCEMANAGER],
+        gate: "every NodeManager active in the ResourceManager",
+        id: None,
+    },
+];
+
+static SETTINGS: [SettingDef; 8] = [
+    SettingDef {
+        key: "core-site",
+        kind: SettingKind::Map,
+        help: "core-site.xml properties, merged last",
+    },
+    SettingDef {
+        key: "hdfs-site",
+        kind: SettingKind::Map,
+        help: "hdfs-site.xml properties, merged last",
+    },
+    SettingDef {
+        key: "yarn-site",
+        kind: SettingKind::Map,
+        help: "yarn-site.xml properties, merged last",
+    },
+    SettingDef {
+        key: "mapred-site",
+        kind: SettingKind::Map,
+        help: "mapred-site.xml properties, merged last",
+    },
+    SettingDef {
+        key: "krb5_realm",
+        kind: SettingKind::Scalar,
+        help: "-Djava.security.krb5.realm in HADOOP_OPTS (empty string allowed)",
+    },
+    SettingDef {
+        key: "krb5_kdc",
+        kind: SettingKind::Scalar,
+        help: "-Djava.security.krb5.kdc in HADOOP_OPTS (empty string allowed)",
+    },
+    SettingDef {
+        key: "heap",
+        kind: SettingKind::Scalar,
+        help: "daemon heap in MB or with a unit, e.g. 1024 or 1g",
+    },
+    SettingDef {
+        key: "jvm_opts",
+        kind: SettingKind::Scalar,
+        help: "extra options added to HADOOP_OPTS",
+    },
+];
+
+/// Default ports by line: (2.x, 3.x). NameNode RPC is 8020 except in 3.0.0 (9820, HDFS-12990).
+struct Ports {
+    nn_http: u16,
+    snn_http: u16,
+    dn_data: u16,
+    dn_http: u16,
+    dn_ipc: u16,
+}
+
+fn ports_for(v: &Version) -> Ports {
+    if v.major() >= 3 {
+        Ports {
+            nn_http: 9870,
+            snn_http: 9868,
+            dn_data: 9866,
+            dn_http: 9864,
+            dn_ipc: 9867,
+        }
+    } else {
+        Ports {
+            nn_http: 50070,
+            snn_http: 50090,
+            dn_data: 50010,
+            dn_http: 50075,
+            dn_ipc: 50020,
+        }
+    }
+}
+
+pub fn namenode_rpc_port(v: &Version) -> u16 {
+    if v.parts.get(..3) == Some(&[3, 0, 0]) {
+        9820
+    } else {
+        8020
+    }
+}
+
+/// The role-independent part of the per-file property sets.
+pub struct SiteProps {
+    pub core: Props,
+    pub hdfs: Props,
+    pub yarn: Props,
+    pub mapred: Props,
+}
+
+impl Hadoop {
+    pub fn default_fs(inv: &Inventory, spec: &ComponentSpec) -> Option<String> {
+        let nn = inv.first_with_role(NAMENODE)?;
+        Some(format!(
+            "hdfs://{}:{}",
+            nn.address,
+            namenode_rpc_port(&spec.version)
+        ))
+    }
+
+    pub fn site_props(inv: &Inventory, spec: &ComponentSpec, host: &Host) -> SiteProps {
+        let ports = ports_for(&spec.version);
+        let data = &host.data_dir;
+
+        let mut core = Props::default();
+        if let Some(fs) = Self::default_fs(inv, spec) {
+            core.set("fs.defaultFS", fs);
+        }
+        core.set("hadoop.tmp.dir", format!("{data}/hadoop/tmp"));
+        core.merge(spec.map("core-site"));
+
+        let datanodes = inv.count_role(DATANODE);
+        let mut hdfs = Props::default();
+        hdfs.set("dfs.replication", datanodes.clamp(1, 3))
+            .set(
+                "dfs.namenode.name.dir",
+                format!("file://{data}/hdfs/namenode"),
+            )
+            .set(
+                "dfs.datanode.data.dir",
+                format!("file://{data}/hdfs/datanode"),
+            )
+            .set(
+                "dfs.namenode.checkpoint.dir",
+                format!("file://{data}/hdfs/namesecondary"),
+            );
+        if let Some(nn) = inv.first_with_role(NAMENODE) {
+            hdfs.set(
+                "dfs.namenode.http-address",
+                format!("{}:{}", nn.address, ports.nn_http),
+            );
+        }
+        if let Some(snn) = inv.first_with_role(SECONDARY) {
+            hdfs.set(
+                "dfs.namenode.secondary.http-address",
+                format!("{}:{}", snn.address, ports.snn_http),
+            );
+        }
+        // Without DNS the NameNode would refuse DataNodes whose address has no reverse name.
+        hdfs.set(
+            "dfs.namenode.datanode.registration.ip-hostname-check",
+            "false",
+        );
+        if host.has_role(DATANODE) {
+            hdfs.set("dfs.datanode.hostname", &host.address);
+        }
+        hdfs.merge(spec.map("hdfs-site"));
+
+        let mut yarn = Props::default();
+        if let Some(rm) = inv.first_with_role(RESOURCEMANAGER) {
+            yarn.set("yarn.resourcemanager.hostname", &rm.address);
+        }
+        if host.has_role(NODEMANAGER) {
+            yarn.set("yarn.nodemanager.hostname", &host.address);
+        }
+        yarn.set("yarn.nodemanager.aux-services", "mapreduce_shuffle")
+            .set(
+                "yarn.nodemanager.aux-services.mapreduce_shuffle.class",
+                "org.apache.hadoop.mapred.ShuffleHandler",
+            )
+            .set("yarn.nodemanager.local-dirs", format!("{data}/yarn/local"))
+            .set(
+                "yarn.nodemanager.log-dirs",
+                format!("{}/hadoop/userlogs", host.log_dir),
+            );
+        yarn.merge(spec.map("yarn-site"));
+
+        let mut mapred = Props::default();
+        mapred.set("mapreduce.framework.name", "yarn");
+        mapred.merge(spec.map("mapred-site"));
+        SiteProps {
+            core,
+            hdfs,
+            yarn,
+            mapred,
+        }
+    }
+
+    /// The worker list file: `slaves` in 2.x, `workers` in 3.x.
+    pub fn workers_file(v: &Version) -> &'static str {
+        if v.major() >= 3 {
+            "workers"
+        } else {
+            "slaves"
+        }
+    }
+
+    /// Heap for hadoop-env.sh: 2.x wants plain MB in HADOOP_HEAPSIZE; 3.x takes units.
+    fn heap_var(v: &Version, heap: &str) -> (&'static str, String) {
+        if v.major() >= 3 {
+            ("HADOOP_HEAPSIZE_MAX", heap.to_string())
+        } else {
+            let mb = heap_mb(heap)
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| heap.to_string());
+            ("HADOOP_HEAPSIZE", mb)
+        }
+    }
+}
+
+/// `1024`, `1024m`, `1g` -> MB.
+pub fn heap_mb(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    if let Some(n) = s.strip_suffix('g') {
+        n.parse::<u64>().ok().map(|n| n * 1024)
+    } else if let Some(n) = s.strip_suffix('m') {
+        n.parse().ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+fn needs_hadoop_conf(host: &Host) -> bool {
+    host.has_component(NAME) || host.has_component(hbase::NAME)
+}
+
+impl Component for Hadoop {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        &ROLES
+    }
+    fn settings(&self) -> &'static [SettingDef] {
+        &SETTINGS
+    }
+    fn example_version(&self) -> &'static str {
+        "3.3.6"
+    }
+
+    fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {
+        let Some(spec) = inv.component(NAME) else {
+            return;
+        };
+        let needs = |role: &str, needed: &str, what: &str, diags: &mut Diagnostics| {
+            if let Some(h) = inv.first_with_role(role) {
+                if inv.count_role(needed) == 0 {
+                    diags.push(
+                        Diagnostic::error(
+                            &inv.path,
+                            h.role_pos(role),
+                            format!("hosts[{}].roles", h.index),
+                            format!("role `{role}` needs a `{needed}`, but no host has one"),
+                        )
+                        .with_help(format!("add `{needed}` to one host's roles ({what})")),
+                    );
+                }
+            }
+        };
+        needs(
+            DATANODE,
+            NAMENODE,
+            "DataNodes register with the NameNode",
+            diags,
+        );
+        needs(SECONDARY, NAMENODE, "it checkpoints the NameNode", diags);
+        needs(
+            NODEMANAGER,
+            RESOURCEMANAGER,
+            "NodeManagers register with the ResourceManager",
+            diags,
+        );
+        needs(
+            RESOURCEMANAGER,
+            NODEMANAGER,
+            "a ResourceManager without NodeManagers cannot run anything",
+            diags,
+        );
+        needs(
+            NAMENODE,
+            DATANODE,
+            "a NameNode without DataNodes cannot store a block",
+            diags,
+        );
+        if let Some(heap) = spec.scalar("heap") {
+            if heap_mb(heap).is_none() {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("heap"),
+                    "components.hadoop.heap",
+                    format!("`{heap}` is not a heap size such as 1024, 1024m or 1g"),
+                ));
+            }
+        }
+        let Some(first) = inv.hosts.iter().find(|h| h.has_component(NAME)) else {
+            return;
+        };
+        let site = Self::site_props(inv, spec, first);
+        let datanodes = inv.count_role(DATANODE) as i64;
+        if let Some(r) = int_prop(
+            inv,
+            &site.hdfs,
+            "dfs.replication",
+            "components.hadoop.hdfs-site",
+            diags,
+        ) {
+            let e = site.hdfs.entry("dfs.replication").expect("present");
+            if r < 1 {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    e.pos,
+                    "components.hadoop.hdfs-site.dfs.replication",
+                    format!("`dfs.replication` must be at least 1, got {r}"),
+                ));
+            } else if r > datanodes && datanodes > 0 {
+                diags.push(
+                    Diagnostic::error(
+                        &inv.path,
+                        e.pos,
+                        "components.hadoop.hdfs-site.dfs.replication",
+                        format!(
+                            "`dfs.replication` is {r} but the cluster has {datanodes} DataNode{}",
+                            if datanodes == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .with_help(format!(
+                        "use at most {datanodes}: every block would stay under-replicated"
+                    )),
+                );
+            }
+        }
+        for (map, keys) in [
+            ("core-site", &site.core),
+            ("hdfs-site", &site.hdfs),
+            ("yarn-site", &site.yarn),
+            ("mapred-site", &site.mapred),
+        ] {
+            for e in &keys.0 {
+                if e.key.trim().is_empty() || e.key.contains(char::is_whitespace) {
+                    diags.push(Diagnostic::error(
+                        &inv.path,
+                        e.pos,
+                        format!("components.hadoop.{map}"),
+                        format!("`{}` is not a Hadoop property name", e.key),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse> {
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let site = Self::site_props(inv, spec, host);
+        let p = ports_for(&spec.version);
+        let mut out = Vec::new();
+        let mut add =
+            |role: &'static str, props: &Props, key: Option<&str>, default: u16, what: &str| {
+                if !host.has_role(role) {
+                    return;
+                }
+                let port = key
+                    .and_then(|k| props.get(k))
+                    .and_then(port_of)
+                    .unwrap_or(default);
+                let pos = key
+                    .map(|k| props.pos_or(k, host.role_pos(role)))
+                    .unwrap_or(host.role_pos(role));
+                out.push(PortUse {
+                    port,
+                    role,
+                    what: what.to_string(),
+                    pos,
+                });
+            };
+        let nn_rpc = site
+            .core
+            .get("fs.defaultFS")
+            .and_then(port_of)
+            .unwrap_or(namenode_rpc_port(&spec.version));
+        add(NAMENODE, &site.core, None, nn_rpc, "RPC (fs.defaultFS)");
+        add(
+            NAMENODE,
+            &site.hdfs,
+            Some("dfs.namenode.http-address"),
+            p.nn_http,
+            "web UI",
+        );
+        add(
+            SECONDARY,
+            &site.hdfs,
+            Some("dfs.namenode.secondary.http-address"),
+            p.snn_http,
+            "web UI",
+        );
+        add(
+            DATANODE,
+            &site.hdfs,
+            Some("dfs.datanode.address"),
+            p.dn_data,
+            "data transfer",
+        );
+        add(
+            DATANODE,
+            &site.hdfs,
+            Some("dfs.datanode.http.address"),
+            p.dn_http,
+            "web UI",
+        );
+        add(
+            DATANODE,
+            &site.hdfs,
+            Some("dfs.datanode.ipc.address"),
+            p.dn_ipc,
+            "IPC",
+        );
+        add(
+            RESOURCEMANAGER,
+            &site.yarn,
+            Some("yarn.resourcemanager.scheduler.address"),
+            8030,
+            "scheduler",
+        );
+        add(
+            RESOURCEMANAGER,
+            &site.yarn,
+            Some("yarn.resourcemanager.resource-tracker.address"),
+            8031,
+            "resource tracker",
+        );
+        add(
+            RESOURCEMANAGER,
+            &site.yarn,
+            Some("yarn.resourcemanager.address"),
+            8032,
+            "RPC",
+        );
+        add(
+            RESOURCEMANAGER,
+            &site.yarn,
+            Some("yarn.resourcemanager.admin.address"),
+            8033,
+            "admin",
+        );
+        add(
+            RESOURCEMANAGER,
+            &site.yarn,
+            Some("yarn.resourcemanager.webapp.address"),
+            8088,
+            "web UI",
+        );
+        add(
+            NODEMANAGER,
+            &site.yarn,
+            Some("yarn.nodemanager.localizer.address"),
+            8040,
+            "localizer",
+        );
+        add(
+            NODEMANAGER,
+            &site.yarn,
+            Some("yarn.nodemanager.webapp.address"),
+            8042,
+            "web UI",
+        );
+        out
+    }
+
+    fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if !needs_hadoop_conf(host) {
+            return vec![];
+        }
+        let v = &spec.version;
+        let site = Self::site_props(cl.inv, spec, host);
+        let dir = conf_dir(host, NAME);
+        let workers: Vec<&str> = cl
+            .inv
+            .hosts
+            .iter()
+            .filter(|h| h.has_role(DATANODE) || h.has_role(NODEMANAGER))
+            .map(|h| h.address.as_str())
+            .collect();
+        let heap = spec.scalar("heap").map(|h| Self::heap_var(v, h));
+        let krb5 = match (spec.scalar("krb5_realm"), spec.scalar("krb5_kdc")) {
+            (None, None) => None,
+            (realm, kdc) => Some(json!({ "realm": realm.unwrap_or(""), "kdc": kdc.unwrap_or("") })),
+        };
+        // Hadoop 3 refuses to run daemons as root without these (hadoop_uservar_su).
+        let run_as_root = v.major() >= 3 && host.ssh_user == "root";
+        let env = json!({
+            "conf_dir": dir,
+            "log_dir": format!("{}/hadoop", host.log_dir),
+            "pid_dir": format!("{}/hadoop/pid", host.data_dir),
+            "heap": heap.map(|(var, value)| json!({ "var": var, "value": value })),
+            "krb5": krb5,
+            "jvm_opts": spec.scalar("jvm_opts"),
+            "line": v.major(),
+            "root_user": if run_as_root { Some("root") } else { None },
+        });
+        let ctx = |props: &Props| base_context(cl, host, NAME, json!({ "props": props }));
+        let mut files = vec![
+            FileSpec {
+                path: format!("{dir}/core-site.xml"),
+                template: "hadoop/core-site.xml",
+                mode: 0o644,
+                context: ctx(&site.core),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/hdfs-site.xml"),
+                template: "hadoop/hdfs-site.xml",
+                mode: 0o644,
+                context: ctx(&site.hdfs),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/hadoop-env.sh"),
+                template: "hadoop/hadoop-env.sh",
+                mode: 0o755,
+                context: base_context(cl, host, NAME, env),
+                shared: false,
+                component: NAME,
+            },
+        ];
+        if host.has_component(NAME) {
+            files.push(FileSpec {
+                path: format!("{dir}/yarn-site.xml"),
+                template: "hadoop/yarn-site.xml",
+                mode: 0o644,
+                context: ctx(&site.yarn),
+                shared: false,
+                component: NAME,
+            });
+            files.push(FileSpec {
+                path: format!("{dir}/mapred-site.xml"),
+                template: "hadoop/mapred-site.xml",
+                mode: 0o644,
+                context: ctx(&site.mapred),
+                shared: false,
+                component: NAME,
+            });
+            files.push(FileSpec {
+                path: format!("{dir}/{}", Self::workers_file(v)),
+                template: "hadoop/workers",
+                mode: 0o644,
+                context: json!({ "cluster": cl.inv.cluster, "c": { "hosts": workers } }),
+                shared: true,
+                component: NAME,
+            });
+        }
+        files
+    }
+
+    fn detect(&self, listing: &Listing) -> Option<Detected> {
+        let (v, f) = listing
+            .jar_versions("share/hadoop/common", "hadoop-common")
+            .into_iter()
+            .next()?;
+        let mut det = Detected {
+            version: Some(v),
+            evidence: vec![f],
+            top_dir: listing.top_dir(),
+            ..Default::default()
+        };
+        if let Some((zk, f)) = listing
+            .jar_versions("share/hadoop/common/lib", "zookeeper")
+            .into_iter()
+            .next()
+        {
+            det.bundles.insert("zookeeper-client".into(), zk);
+            det.evidence.push(f);
+        }
+        Some(det)
+    }
+
+    fn dist_dir(&self, spec: &ComponentSpec) -> String {
+        format!("hadoop-{}", spec.version)
+    }
+}

@@ -1,0 +1,375 @@
+//! HBase: a master (plus backup masters) and RegionServers, on HDFS and an external ZooKeeper.
+//!
+//! Ports moved from 600x0 to 160x0 in 1.0. HBase must never manage its own ZooKeeper here
+//! (`HBASE_MANAGES_ZK=false`): the inventory's ensemble is shared with Kafka.
+
+use serde_json::json;
+
+use super::hadoop::{self, Hadoop};
+use super::zookeeper::{self, ZooKeeper};
+use super::{
+    base_context, conf_dir, port_of, Cluster, Component, FileSpec, PortUse, Props, RoleDef,
+    SettingDef, SettingKind,
+};
+use crate::compat::detect::{Detected, Listing};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::inventory::{ComponentSpec, Host, Inventory};
+
+pub struct HBase;
+
+pub const NAME: &str = "hbase";
+pub const MASTER: &str = "hbase-master";
+pub const REGIONSERVER: &str = "hbase-regionserver";
+
+static ROLES: [RoleDef; 2] = [
+    RoleDef {
+        name: MASTER,
+        component: NAME,
+        service: "HBase master",
+        short: "HMASTER",
+        max_per_cluster: None,
+        why_single: None,
+        after: &[hadoop::NODEMANAGER, hadoop::DATANODE, zookeeper::ROLE],
+        gate: "an active master registered in ZooKeeper",
+        id: None,
+    },
+    RoleDef {
+        name: REGIONSERVER,
+        component: NAME,
+        service: "HBase RegionServer",
+        short: "HRS",
+        max_per_cluster: None,
+        why_single: None,
+        after: &[MASTER],
+        gate: "every RegionServer live in the master's report, none dead",
+        id: None,
+    },
+];
+
+static SETTINGS: [SettingDef; 4] = [
+    SettingDef {
+        key: "config",
+        kind: SettingKind::Map,
+        help: "hbase-site.xml properties, merged last",
+    },
+    SettingDef {
+        key: "hadoop3",
+        kind: SettingKind::Scalar,
+        help: "true when the -hadoop3-bin tarball is used (HBase 2.5.2+)",
+    },
+    SettingDef {
+        key: "heap",
+        kind: SettingKind::Scalar,
+        help: "HBASE_HEAPSIZE, e.g. 1g",
+    },
+    SettingDef {
+        key: "jvm_opts",
+        kind: SettingKind::Scalar,
+        help: "extra options added to HBASE_OPTS",
+    },
+];
+
+impl HBase {
+    fn ports(v: &crate::compat::version::Version) -> (u16, u16, u16, u16) {
+        if v.at_least("1.0") {
+            (16000, 16010, 16020, 16030)
+        } else {
+            (60000, 60010, 60020, 60030)
+        }
+    }
+
+    pub fn hadoop3(spec: &ComponentSpec) -> bool {
+        matches!(
+            spec.scalar("hadoop3")
+                .map(|s| s.trim().to_ascii_lowercase())
+                .as_deref(),
+            Some("true" | "yes")
+        )
+    }
+
+    pub fn props(inv: &Inventory, spec: &ComponentSpec, host: &Host) -> Props {
+        let mut p = Props::default();
+        p.set("hbase.cluster.distributed", "true");
+        if let Some(fs) = inv
+            .component(hadoop::NAME)
+            .and_then(|h| Hadoop::default_fs(inv, h))
+        {
+            p.set("hbase.rootdir", format!("{fs}/hbase"));
+        }
+        let zk_hosts: Vec<&str> = inv
+            .hosts_with_role(zookeeper::ROLE)
+            .map(|h| h.address.as_str())
+            .collect();
+        p.set("hbase.zookeeper.quorum", zk_hosts.join(","));
+        if let (Some(zk), Some(first)) = (
+            inv.component(zookeeper::NAME),
+            inv.first_with_role(zookeeper::ROLE),
+        ) {
+            p.set(
+                "hbase.zookeeper.property.clientPort",
+                ZooKeeper::client_port(zk, first),
+            );
+        }
+        p.set("zookeeper.znode.parent", "/hbase")
+            .set("hbase.tmp.dir", format!("{}/hbase/tmp", host.data_dir));
+        p.merge(spec.map("config"));
+        p
+    }
+}
+
+impl Component for HBase {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        &ROLES
+    }
+    fn settings(&self) -> &'static [SettingDef] {
+        &SETTINGS
+    }
+    fn example_version(&self) -> &'static str {
+        "2.5.10"
+    }
+
+    fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {
+        let Some(spec) = inv.component(NAME) else {
+            return;
+        };
+        let Some(first) = inv.hosts.iter().find(|h| h.has_component(NAME)) else {
+            return;
+        };
+        let role = if first.has_role(MASTER) {
+            MASTER
+        } else {
+            REGIONSERVER
+        };
+        let at = |d: Diagnostic| d;
+        let field = format!("hosts[{}].roles", first.index);
+        if inv.count_role(zookeeper::ROLE) == 0 {
+            diags.push(at(Diagnostic::error(&inv.path, first.role_pos(role), &field, "HBase needs ZooKeeper, but no host has role `zookeeper`")
+                .with_help("add `zookeeper` to the roles of one or three hosts; stackctl never lets HBase manage its own ZooKeeper")));
+        }
+        let rootdir = spec.map("config").iter().find(|p| p.key == "hbase.rootdir");
+        if inv.count_role(hadoop::NAMENODE) == 0 && rootdir.is_none() {
+            diags.push(at(Diagnostic::error(&inv.path, first.role_pos(role), &field, "HBase needs HDFS, but no host has role `namenode`")
+                .with_help("add a `namenode` and `datanode`s with `hadoop:` under components; a distributed HBase on a local filesystem loses data")));
+        }
+        if let Some(r) = rootdir {
+            if !r.value.starts_with("hdfs://") {
+                diags.push(Diagnostic::warning(&inv.path, r.pos, "components.hbase.config.hbase.rootdir", format!("hbase.rootdir `{}` is not on HDFS: a distributed HBase there loses data when a host dies", r.value)));
+            }
+        }
+        if inv.count_role(MASTER) == 0 {
+            let h = inv
+                .first_with_role(REGIONSERVER)
+                .expect("a host has an hbase role");
+            diags.push(
+                Diagnostic::error(
+                    &inv.path,
+                    h.role_pos(REGIONSERVER),
+                    format!("hosts[{}].roles", h.index),
+                    "RegionServers need an `hbase-master`, but no host has one",
+                )
+                .with_help("add `hbase-master` to one host's roles"),
+            );
+        }
+        if inv.count_role(REGIONSERVER) == 0 {
+            let h = inv
+                .first_with_role(MASTER)
+                .expect("a host has an hbase role");
+            diags.push(
+                Diagnostic::error(
+                    &inv.path,
+                    h.role_pos(MASTER),
+                    format!("hosts[{}].roles", h.index),
+                    "an HBase master without `hbase-regionserver` hosts cannot serve a table",
+                )
+                .with_help("add `hbase-regionserver` to the roles of the hosts that run DataNodes"),
+            );
+        }
+        if let Some(v) = spec.scalar("hadoop3") {
+            if !matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no"
+            ) {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("hadoop3"),
+                    "components.hbase.hadoop3",
+                    format!("`{v}` is not true or false"),
+                ));
+            } else if Self::hadoop3(spec) && !spec.version.at_least("2.5.2") {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("hadoop3"),
+                    "components.hbase.hadoop3",
+                    format!(
+                        "HBase {} has no -hadoop3 build (the first is 2.5.2)",
+                        spec.version
+                    ),
+                ));
+            }
+        }
+        if let Some(h) = spec.scalar("heap") {
+            if hadoop::heap_mb(h).is_none() {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("heap"),
+                    "components.hbase.heap",
+                    format!("`{h}` is not a heap size such as 1024m or 1g"),
+                ));
+            }
+        }
+        for prop in spec.map("config") {
+            if prop.key == "hbase.cluster.distributed" && prop.value != "true" {
+                diags.push(
+                    Diagnostic::error(
+                        &inv.path,
+                        prop.pos,
+                        "components.hbase.config.hbase.cluster.distributed",
+                        "hbase.cluster.distributed must stay true on a multi-host cluster",
+                    )
+                    .with_help("false starts a standalone HBase with its own ZooKeeper in one JVM"),
+                );
+            }
+        }
+    }
+
+    fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse> {
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let props = Self::props(inv, spec, host);
+        let (m, mi, rs, rsi) = Self::ports(&spec.version);
+        let mut out = Vec::new();
+        for (role, key, default, what) in [
+            (MASTER, "hbase.master.port", m, "RPC"),
+            (MASTER, "hbase.master.info.port", mi, "web UI"),
+            (REGIONSERVER, "hbase.regionserver.port", rs, "RPC"),
+            (REGIONSERVER, "hbase.regionserver.info.port", rsi, "web UI"),
+        ] {
+            if host.has_role(role) {
+                let port = props.get(key).and_then(port_of).unwrap_or(default);
+                out.push(PortUse {
+                    port,
+                    role,
+                    what: what.into(),
+                    pos: props.pos_or(key, host.role_pos(role)),
+                });
+            }
+        }
+        out
+    }
+
+    fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_component(NAME) {
+            return vec![];
+        }
+        let dir = conf_dir(host, NAME);
+        let props = Self::props(cl.inv, spec, host);
+        let env = json!({
+            "conf_dir": dir,
+            "hadoop_conf_dir": conf_dir(host, hadoop::NAME),
+            "log_dir": format!("{}/hbase", host.log_dir),
+            "pid_dir": format!("{}/hbase/pid", host.data_dir),
+            "heap": spec.scalar("heap"),
+            "jvm_opts": spec.scalar("jvm_opts"),
+        });
+        let regionservers: Vec<&str> = cl
+            .inv
+            .hosts_with_role(REGIONSERVER)
+            .map(|h| h.address.as_str())
+            .collect();
+        let backups: Vec<&str> = cl
+            .inv
+            .hosts_with_role(MASTER)
+            .skip(1)
+            .map(|h| h.address.as_str())
+            .collect();
+        let list = |hosts: Vec<&str>| json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } });
+        vec![
+            FileSpec {
+                path: format!("{dir}/hbase-site.xml"),
+                template: "hbase/hbase-site.xml",
+                mode: 0o644,
+                context: base_context(cl, host, NAME, json!({ "props": props })),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/hbase-env.sh"),
+                template: "hbase/hbase-env.sh",
+                mode: 0o755,
+                context: base_context(cl, host, NAME, env),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/regionservers"),
+                template: "hbase/regionservers",
+                mode: 0o644,
+                context: list(regionservers),
+                shared: true,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/backup-masters"),
+                template: "hbase/backup-masters",
+                mode: 0o644,
+                context: list(backups),
+                shared: true,
+                component: NAME,
+            },
+        ]
+    }
+
+    fn detect(&self, listing: &Listing) -> Option<Detected> {
+        let (v, f) = listing
+            .jar_versions("lib", "hbase-server")
+            .into_iter()
+            .next()?;
+        let mut det = Detected {
+            version: Some(v),
+            evidence: vec![f],
+            top_dir: listing.top_dir(),
+            ..Default::default()
+        };
+        if let Some((h, f)) = listing
+            .jar_versions("lib", "hadoop-common")
+            .into_iter()
+            .next()
+        {
+            det.bundles.insert("hadoop-jars".into(), h);
+            det.evidence.push(f);
+        }
+        if let Some((zk, f)) = listing.jar_versions("lib", "zookeeper").into_iter().next() {
+            det.bundles.insert("zookeeper-client".into(), zk);
+            det.evidence.push(f);
+        }
+        Some(det)
+    }
+
+    fn compat_links(&self) -> &'static [super::Link] {
+        &[
+            super::Link { from: "self", to: hadoop::NAME, relation: "runs_with", must_equal: None },
+            super::Link { from: "zookeeper-client", to: zookeeper::NAME, relation: "client_to_server", must_equal: None },
+            super::Link {
+                from: "hadoop-jars",
+                to: hadoop::NAME,
+                relation: "runs_with",
+                must_equal: Some("HBase Reference Guide #hadoop: \"In distributed mode, it is critical that the version of Hadoop that is out on your cluster match what is under HBase\""),
+            },
+        ]
+    }
+
+    fn dist_dir(&self, spec: &ComponentSpec) -> String {
+        if Self::hadoop3(spec) {
+            format!("hbase-{}-hadoop3", spec.version)
+        } else {
+            format!("hbase-{}", spec.version)
+        }
+    }
+}

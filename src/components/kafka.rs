@@ -1,0 +1,393 @@
+//! Kafka brokers in ZooKeeper mode.
+//!
+//! `broker.id` comes from the lock file, never from host order. Replication settings are sized
+//! to the broker count so that a small cluster can create its internal topics. Brokers older
+//! than 0.9 know `host.name`/`port` instead of `listeners`.
+
+use serde_json::json;
+
+use super::zookeeper::{self, ZooKeeper};
+use super::{
+    base_context, conf_dir, int_prop, port_of, Cluster, Component, FileSpec, PortUse, Props,
+    RoleDef, SettingDef, SettingKind,
+};
+use crate::compat::detect::{Detected, Listing};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::inventory::{ComponentSpec, Host, Inventory};
+
+pub struct Kafka;
+
+pub const NAME: &str = "kafka";
+pub const ROLE: &str = "kafka";
+pub const DEFAULT_PORT: u16 = 9092;
+
+static ROLES: [RoleDef; 1] = [RoleDef {
+    name: ROLE,
+    component: NAME,
+    service: "Kafka broker",
+    short: "KAFKA",
+    max_per_cluster: None,
+    why_single: None,
+    after: &[zookeeper::ROLE],
+    gate: "every broker registered under /brokers/ids in ZooKeeper",
+    // reserved.broker.max.id (1000) separates operator ids from generated ones.
+    id: Some(super::IdDef {
+        field: "broker_id",
+        what: "broker.id",
+        min: 0,
+        max: 1000,
+    }),
+}];
+
+static SETTINGS: [SettingDef; 6] = [
+    SettingDef {
+        key: "scala",
+        kind: SettingKind::Scalar,
+        help: "Scala build of the tarball: 2.12 in kafka_2.12-2.4.0",
+    },
+    SettingDef {
+        key: "config",
+        kind: SettingKind::Map,
+        help: "server.properties, merged last",
+    },
+    SettingDef {
+        key: "chroot",
+        kind: SettingKind::Scalar,
+        help: "ZooKeeper chroot path, e.g. /kafka",
+    },
+    SettingDef {
+        key: "port",
+        kind: SettingKind::Scalar,
+        help: "PLAINTEXT listener port (9092)",
+    },
+    SettingDef {
+        key: "heap",
+        kind: SettingKind::Scalar,
+        help: "JVM heap, e.g. 1g",
+    },
+    SettingDef {
+        key: "jvm_opts",
+        kind: SettingKind::Scalar,
+        help: "extra JVM options",
+    },
+];
+
+/// Replication settings and the most a cluster of `n` brokers can satisfy.
+const REPLICATION_KEYS: &[&str] = &[
+    "offsets.topic.replication.factor",
+    "transaction.state.log.replication.factor",
+    "default.replication.factor",
+    "min.insync.replicas",
+    "transaction.state.log.min.isr",
+];
+
+impl Kafka {
+    pub fn scala(spec: &ComponentSpec) -> String {
+        match spec.scalar("scala") {
+            Some(s) => s.trim().to_string(),
+            None if spec.version.at_least("4.0") => "2.13".into(),
+            None => "2.12".into(),
+        }
+    }
+
+    fn port(spec: &ComponentSpec) -> u16 {
+        spec.scalar("port")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(DEFAULT_PORT)
+    }
+
+    fn zookeeper_connect(inv: &Inventory, spec: &ComponentSpec) -> String {
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim().trim_end_matches('/'))
+            .unwrap_or("");
+        format!("{}{chroot}", ZooKeeper::connect_string(inv))
+    }
+
+    /// Replication factors that fit `brokers`: 3 where there are 3 or more brokers, else all of
+    /// them; `min.insync.replicas` leaves room for one broker to be down.
+    pub fn replication_defaults(brokers: usize) -> (usize, usize) {
+        let rf = brokers.clamp(1, 3);
+        let min_isr = if rf >= 3 { 2 } else { 1 };
+        (rf, min_isr)
+    }
+
+    pub fn props(
+        inv: &Inventory,
+        spec: &ComponentSpec,
+        host: &Host,
+        broker_id: Option<u64>,
+    ) -> Props {
+        let v = &spec.version;
+        let brokers = inv.count_role(ROLE);
+        let (rf, min_isr) = Self::replication_defaults(brokers);
+        let port = Self::port(spec);
+        let mut p = Props::default();
+        p.set(
+            "broker.id",
+            broker_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-1".into()),
+        );
+        if v.at_least("0.9") {
+            p.set("listeners", format!("PLAINTEXT://{}:{port}", host.address));
+            p.set(
+                "advertised.listeners",
+                format!("PLAINTEXT://{}:{port}", host.address),
+            );
+        } else {
+            p.set("host.name", &host.address)
+                .set("port", port)
+                .set("advertised.host.name", &host.address);
+        }
+        p.set("log.dirs", format!("{}/kafka", host.data_dir))
+            .set("zookeeper.connect", Self::zookeeper_connect(inv, spec))
+            .set("zookeeper.connection.timeout.ms", 18000)
+            .set("num.partitions", 1)
+            .set("offsets.topic.replication.factor", rf)
+            .set("default.replication.factor", rf)
+            .set("min.insync.replicas", min_isr);
+        if v.at_least("0.11") {
+            p.set("transaction.state.log.replication.factor", rf)
+                .set("transaction.state.log.min.isr", min_isr);
+        }
+        p.merge(spec.map("config"));
+        p
+    }
+}
+
+impl Component for Kafka {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        &ROLES
+    }
+    fn settings(&self) -> &'static [SettingDef] {
+        &SETTINGS
+    }
+    fn example_version(&self) -> &'static str {
+        "3.6.2"
+    }
+
+    fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {
+        let Some(spec) = inv.component(NAME) else {
+            return;
+        };
+        let brokers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        if !brokers.is_empty() && inv.count_role(zookeeper::ROLE) == 0 {
+            diags.push(
+                Diagnostic::error(&inv.path, brokers[0].role_pos(ROLE), format!("hosts[{}].roles", brokers[0].index), "Kafka needs ZooKeeper, but no host has role `zookeeper`")
+                    .with_help("add `zookeeper` to the roles of one or three hosts, and `zookeeper:` under `components:`"),
+            );
+        }
+        if let Some(chroot) = spec.scalar("chroot") {
+            if !chroot.starts_with('/')
+                || chroot.contains(char::is_whitespace)
+                || chroot.contains(',')
+            {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("chroot"),
+                    "components.kafka.chroot",
+                    format!("chroot `{chroot}` must be a ZooKeeper path such as /kafka"),
+                ));
+            }
+        }
+        if let Some(p) = spec.scalar("port") {
+            if p.trim().parse::<u16>().map(|p| p == 0).unwrap_or(true) {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("port"),
+                    "components.kafka.port",
+                    format!("`{p}` is not a TCP port (1-65535)"),
+                ));
+            }
+        }
+        if let Some(s) = spec.scalar("scala") {
+            if !s.trim().starts_with("2.") && !s.trim().starts_with("3.")
+                || crate::compat::version::Version::parse(s).is_err()
+            {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of("scala"),
+                    "components.kafka.scala",
+                    format!("`{s}` is not a Scala binary version such as 2.12 or 2.13"),
+                ));
+            }
+        }
+        for prop in spec.map("config") {
+            let field = format!("components.kafka.config.{}", prop.key);
+            match prop.key.as_str() {
+                "broker.id" => diags.push(
+                    Diagnostic::error(&inv.path, prop.pos, field, "`broker.id` differs per broker and cannot be set cluster-wide")
+                        .with_help("pin an id with `broker_id:` on the host; otherwise stackctl assigns one and records it in the lock file"),
+                ),
+                "zookeeper.connect" => diags.push(
+                    Diagnostic::warning(&inv.path, prop.pos, field, "`zookeeper.connect` overrides the ensemble stackctl derives from the `zookeeper` hosts")
+                        .with_help("use `chroot:` under components.kafka to add a chroot"),
+                ),
+                _ => {}
+            }
+        }
+        let Some(first) = brokers.first() else { return };
+        let props = Self::props(inv, spec, first, None);
+        let n = brokers.len() as i64;
+        let mut values = std::collections::HashMap::new();
+        for key in REPLICATION_KEYS {
+            if let Some(v) = int_prop(inv, &props, key, "components.kafka.config", diags) {
+                values.insert(*key, v);
+                let e = props.entry(key).expect("present");
+                if v < 1 {
+                    diags.push(Diagnostic::error(
+                        &inv.path,
+                        e.pos,
+                        format!("components.kafka.config.{key}"),
+                        format!("`{key}` must be at least 1, got {v}"),
+                    ));
+                } else if v > n {
+                    diags.push(
+                        Diagnostic::error(
+                            &inv.path,
+                            e.pos,
+                            format!("components.kafka.config.{key}"),
+                            format!(
+                                "`{key}` is {v} but the cluster has {n} broker{}",
+                                if n == 1 { "" } else { "s" }
+                            ),
+                        )
+                        .with_help(format!("use at most {n}, or add brokers")),
+                    );
+                }
+            }
+        }
+        if let (Some(min), Some(rf)) = (
+            values.get("min.insync.replicas"),
+            values.get("default.replication.factor"),
+        ) {
+            if min > rf {
+                let e = props.entry("min.insync.replicas").expect("present");
+                diags.push(
+                    Diagnostic::error(&inv.path, e.pos, "components.kafka.config.min.insync.replicas", format!("min.insync.replicas ({min}) is above default.replication.factor ({rf}): producers with acks=all could never write"))
+                        .with_help("keep min.insync.replicas below the replication factor"),
+                );
+            }
+        }
+        if let Some(p) = props.get("num.partitions") {
+            if p.trim().parse::<u32>().map(|p| p == 0).unwrap_or(true) {
+                let e = props.entry("num.partitions").expect("present");
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    e.pos,
+                    "components.kafka.config.num.partitions",
+                    format!("`num.partitions` must be a positive number, got `{p}`"),
+                ));
+            }
+        }
+    }
+
+    fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse> {
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        let props = Self::props(inv, spec, host, None);
+        let role_pos = host.role_pos(ROLE);
+        let (port, pos) = match props.get("listeners") {
+            Some(l) => (
+                l.split(',')
+                    .next()
+                    .and_then(port_of)
+                    .unwrap_or(DEFAULT_PORT),
+                props.pos_or("listeners", spec.pos_of("port")),
+            ),
+            None => (
+                props.get("port").and_then(port_of).unwrap_or(DEFAULT_PORT),
+                props.pos_or("port", role_pos),
+            ),
+        };
+        let pos = if pos.is_known() { pos } else { role_pos };
+        vec![PortUse {
+            port,
+            role: ROLE,
+            what: "listener".into(),
+            pos,
+        }]
+    }
+
+    fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        let props = Self::props(cl.inv, spec, host, cl.id("broker_id", host));
+        let ctx = base_context(
+            cl,
+            host,
+            NAME,
+            json!({ "props": props, "scala": Self::scala(spec) }),
+        );
+        vec![FileSpec {
+            path: format!("{}/server.properties", conf_dir(host, NAME)),
+            template: "kafka/server.properties",
+            mode: 0o644,
+            context: ctx,
+            shared: false,
+            component: NAME,
+        }]
+    }
+
+    fn detect(&self, listing: &Listing) -> Option<Detected> {
+        // libs/kafka_<scala>-<version>.jar is the broker; kafka-clients etc. are not.
+        let top = listing.top_dir();
+        let mut det = Detected {
+            top_dir: top.clone(),
+            ..Default::default()
+        };
+        for f in &listing.files {
+            let Some(name) = f
+                .strip_prefix(top.as_deref().unwrap_or(""))
+                .map(|r| r.trim_start_matches('/'))
+                .and_then(|r| r.strip_prefix("libs/"))
+            else {
+                continue;
+            };
+            let Some(rest) = name.strip_prefix("kafka_") else {
+                continue;
+            };
+            let Some((scala, _)) = rest.split_once('-') else {
+                continue;
+            };
+            if let Some(v) = crate::compat::detect::jar_version(name, &format!("kafka_{scala}")) {
+                det.version = Some(v);
+                det.scala = Some(scala.to_string());
+                det.evidence.push(f.clone());
+                break;
+            }
+        }
+        det.version.as_ref()?;
+        if let Some((v, f)) = listing.jar_versions("libs", "zookeeper").into_iter().next() {
+            det.bundles.insert("zookeeper-client".into(), v);
+            det.evidence.push(f);
+        }
+        Some(det)
+    }
+
+    fn dist_dir(&self, spec: &ComponentSpec) -> String {
+        format!("kafka_{}-{}", Self::scala(spec), spec.version)
+    }
+
+    fn compat_links(&self) -> &'static [super::Link] {
+        // What limits Kafka against a ZooKeeper server is the client jar it ships (KIP-902).
+        &[super::Link {
+            from: "zookeeper-client",
+            to: zookeeper::NAME,
+            relation: "client_to_server",
+            must_equal: None,
+        }]
+    }
+}

@@ -1,0 +1,328 @@
+//! What stackctl knows about each product, one module per component.
+//!
+//! A component declares its roles (with start order and health gate), the settings its
+//! `components.<name>` section accepts, the files it renders per host, the ports it listens on,
+//! its own validation rules and how to recognise its version in a distribution. Adding a
+//! component means adding a module here, registering it in `all()`, and adding its templates.
+
+pub mod hadoop;
+pub mod hbase;
+pub mod kafka;
+pub mod zookeeper;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::compat::detect::{Detected, Listing};
+pub use crate::compat::Link;
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::inventory::{ComponentSpec, Host, Inventory, Prop};
+
+/// A role a host can have (`namenode`, `kafka`, ...).
+#[derive(Debug)]
+pub struct RoleDef {
+    pub name: &'static str,
+    pub component: &'static str,
+    /// What an operator calls it: "HDFS NameNode".
+    pub service: &'static str,
+    /// Column header in `plan`'s hosts x roles table.
+    pub short: &'static str,
+    pub max_per_cluster: Option<usize>,
+    pub why_single: Option<&'static str>,
+    /// Roles that must be healthy before this one starts. Absent roles are skipped over.
+    pub after: &'static [&'static str],
+    /// What "healthy" means for this stage, as shown by `plan`.
+    pub gate: &'static str,
+    /// The stable id this role needs (ZooKeeper myid, Kafka broker.id), if any.
+    pub id: Option<IdDef>,
+}
+
+/// A stable identity: pinned on the host by `field`, else assigned once and kept in the lock file.
+#[derive(Debug)]
+pub struct IdDef {
+    pub field: &'static str,
+    /// What the service calls it, for messages: `myid`, `broker.id`.
+    pub what: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SettingKind {
+    Scalar,
+    Map,
+}
+
+/// A key accepted under `components.<name>` besides `version` and `archive`.
+#[derive(Debug)]
+pub struct SettingDef {
+    pub key: &'static str,
+    pub kind: SettingKind,
+    pub help: &'static str,
+}
+
+/// Stable ids by identity field, then host name: `ids["broker_id"]["node1"] == 1`.
+pub type Ids = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// Everything a component needs to render a host's files.
+pub struct Cluster<'a> {
+    pub inv: &'a Inventory,
+    pub ids: &'a Ids,
+}
+
+impl Cluster<'_> {
+    pub fn id(&self, field: &str, host: &Host) -> Option<u64> {
+        self.ids.get(field).and_then(|m| m.get(&host.name)).copied()
+    }
+}
+
+/// A file to render onto a host.
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    /// Absolute path on the host.
+    pub path: String,
+    /// Template name under `templates/`, e.g. `zookeeper/zoo.cfg`.
+    pub template: &'static str,
+    pub mode: u32,
+    pub context: serde_json::Value,
+    /// True when the content is the same on every host that gets it, so it is rendered once.
+    pub shared: bool,
+    /// The component that owns the file.
+    pub component: &'static str,
+}
+
+/// A TCP port a role listens on, for conflict checks.
+#[derive(Debug, Clone)]
+pub struct PortUse {
+    pub port: u16,
+    pub role: &'static str,
+    pub what: String,
+    /// Where the port was configured, when an override set it; else the role's position.
+    pub pos: Pos,
+}
+
+pub trait Component: Sync {
+    fn name(&self) -> &'static str;
+    fn roles(&self) -> &'static [RoleDef];
+    fn settings(&self) -> &'static [SettingDef];
+    /// A version to suggest in error messages.
+    fn example_version(&self) -> &'static str;
+    /// Component-specific rules; runs after the generic inventory checks passed.
+    fn validate(&self, _inv: &Inventory, _diags: &mut Diagnostics) {}
+    fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse>;
+    fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec>;
+    /// Recognises this component's version (and the jars it bundles) in a distribution.
+    fn detect(&self, listing: &Listing) -> Option<Detected>;
+    /// The directory name the distribution unpacks to (`kafka_2.12-2.4.0`).
+    fn dist_dir(&self, spec: &ComponentSpec) -> String;
+    /// Compatibility checks against other components, evaluated from the rules file.
+    fn compat_links(&self) -> &'static [Link] {
+        &[]
+    }
+}
+
+static ALL: [&dyn Component; 4] = [
+    &zookeeper::ZooKeeper,
+    &kafka::Kafka,
+    &hadoop::Hadoop,
+    &hbase::HBase,
+];
+
+pub fn all() -> &'static [&'static dyn Component] {
+    &ALL
+}
+
+pub fn names() -> Vec<&'static str> {
+    ALL.iter().map(|c| c.name()).collect()
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Component> {
+    ALL.iter().copied().find(|c| c.name() == name)
+}
+
+pub fn role(name: &str) -> Option<&'static RoleDef> {
+    ALL.iter().flat_map(|c| c.roles()).find(|r| r.name == name)
+}
+
+pub fn role_names() -> impl Iterator<Item = &'static str> {
+    ALL.iter().flat_map(|c| c.roles()).map(|r| r.name)
+}
+
+/// Runs every component's own rules, then the cross-component port check.
+pub fn validate_all(inv: &Inventory, diags: &mut Diagnostics) {
+    for c in ALL.iter().filter(|c| inv.component(c.name()).is_some()) {
+        c.validate(inv, diags);
+    }
+    check_ports(inv, diags);
+}
+
+fn check_ports(inv: &Inventory, diags: &mut Diagnostics) {
+    for host in &inv.hosts {
+        let mut seen: HashMap<u16, PortUse> = HashMap::new();
+        for c in ALL
+            .iter()
+            .filter(|c| inv.component(c.name()).is_some() && host.has_component(c.name()))
+        {
+            for p in c.ports(inv, host) {
+                if p.port == 0 {
+                    continue;
+                }
+                if let Some(first) = seen.get(&p.port) {
+                    diags.push(
+                        Diagnostic::error(
+                            &inv.path,
+                            p.pos,
+                            format!("hosts[{}]", host.index),
+                            format!(
+                                "port {} on host `{}` is wanted by both {} ({}) and {} ({})",
+                                p.port, host.name, first.role, first.what, p.role, p.what
+                            ),
+                        )
+                        .with_help("two services cannot listen on one port; change one of them in its component's config"),
+                    );
+                } else {
+                    seen.insert(p.port, p);
+                }
+            }
+        }
+    }
+}
+
+/// Where a property's value came from, so errors can point at the operator's own line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Default,
+    Override,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PropEntry {
+    pub key: String,
+    pub value: String,
+    #[serde(skip)]
+    pub origin: Origin,
+    #[serde(skip)]
+    pub pos: Pos,
+}
+
+/// An ordered property set: stackctl's values first, the operator's `config:` merged last
+/// (an override replaces the value in place, a new key is appended).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct Props(pub Vec<PropEntry>);
+
+impl Props {
+    pub fn set(&mut self, key: &str, value: impl ToString) -> &mut Self {
+        let value = value.to_string();
+        match self.0.iter_mut().find(|e| e.key == key) {
+            Some(e) => e.value = value,
+            None => self.0.push(PropEntry {
+                key: key.into(),
+                value,
+                origin: Origin::Default,
+                pos: Pos::default(),
+            }),
+        }
+        self
+    }
+    pub fn merge(&mut self, overrides: &[Prop]) -> &mut Self {
+        for o in overrides {
+            match self.0.iter_mut().find(|e| e.key == o.key) {
+                Some(e) => {
+                    e.value = o.value.clone();
+                    e.origin = Origin::Override;
+                    e.pos = o.pos;
+                }
+                None => self.0.push(PropEntry {
+                    key: o.key.clone(),
+                    value: o.value.clone(),
+                    origin: Origin::Override,
+                    pos: o.pos,
+                }),
+            }
+        }
+        self
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.as_str())
+    }
+    pub fn entry(&self, key: &str) -> Option<&PropEntry> {
+        self.0.iter().find(|e| e.key == key)
+    }
+    /// The position to blame for a property: the override's line, else `fallback`.
+    pub fn pos_or(&self, key: &str, fallback: Pos) -> Pos {
+        match self.entry(key) {
+            Some(e) if e.origin == Origin::Override => e.pos,
+            _ => fallback,
+        }
+    }
+}
+
+/// Parses the port out of `host:port`, `PROTO://host:port` or a bare number.
+pub fn port_of(value: &str) -> Option<u16> {
+    value
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().trim_end_matches('/').parse().ok())
+}
+
+/// An integer property the operator may have overridden; a non-number is reported.
+pub fn int_prop(
+    inv: &Inventory,
+    props: &Props,
+    key: &str,
+    field: &str,
+    diags: &mut Diagnostics,
+) -> Option<i64> {
+    let e = props.entry(key)?;
+    match e.value.trim().parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            diags.push(Diagnostic::error(
+                &inv.path,
+                e.pos,
+                format!("{field}.{key}"),
+                format!("`{key}` must be a whole number, got `{}`", e.value),
+            ));
+            None
+        }
+    }
+}
+
+/// The common per-component paths on a host.
+pub fn conf_dir(host: &Host, component: &str) -> String {
+    format!("{}/etc/{component}", host.install_dir)
+}
+
+pub fn home_dir(host: &Host, c: &dyn Component, spec: &ComponentSpec) -> String {
+    format!("{}/{}", host.install_dir, c.dist_dir(spec))
+}
+
+/// The JSON context every template gets, plus the component-specific part under `extra`.
+pub fn base_context(
+    cl: &Cluster,
+    host: &Host,
+    component: &str,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let spec = cl.inv.component(component);
+    serde_json::json!({
+        "cluster": cl.inv.cluster,
+        "host": {
+            "name": host.name,
+            "address": host.address,
+            "java_home": host.java_home,
+            "install_dir": host.install_dir,
+            "data_dir": host.data_dir,
+            "log_dir": host.log_dir,
+            "ssh_user": host.ssh_user,
+        },
+        "version": spec.map(|s| s.version.raw.clone()),
+        "c": extra,
+    })
+}

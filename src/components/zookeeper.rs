@@ -1,0 +1,348 @@
+//! ZooKeeper: the quorum every other service coordinates through.
+//!
+//! Version lines differ in `zoo.cfg`: 3.5.3+ only answers `srvr` among four-letter words unless
+//! `4lw.commands.whitelist` says otherwise, and 3.5.0+ starts an AdminServer on 8080 by default.
+//! We whitelist the words `verify` needs and turn the AdminServer off unless asked for.
+
+use serde_json::json;
+
+use super::{
+    base_context, conf_dir, int_prop, Cluster, Component, FileSpec, PortUse, Props, RoleDef,
+    SettingDef, SettingKind,
+};
+use crate::compat::detect::{Detected, Listing};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::inventory::{ComponentSpec, Host, Inventory};
+
+pub struct ZooKeeper;
+
+pub const NAME: &str = "zookeeper";
+pub const ROLE: &str = "zookeeper";
+pub const DEFAULT_CLIENT_PORT: u16 = 2181;
+const DEFAULT_PEER_PORT: u16 = 2888;
+const DEFAULT_ELECTION_PORT: u16 = 3888;
+/// The words `stackctl verify` uses: state and version (`srvr`), sync counts (`mntr`), liveness
+/// (`ruok`), plus `stat`/`conf`/`isro` that operators reach for.
+pub const FOUR_LETTER_WORDS: &str = "srvr,mntr,ruok,stat,conf,isro";
+
+static ROLES: [RoleDef; 1] = [RoleDef {
+    name: ROLE,
+    component: NAME,
+    service: "ZooKeeper server",
+    short: "ZK",
+    max_per_cluster: None,
+    why_single: None,
+    after: &[],
+    gate: "quorum formed: one leader, every other server a follower",
+    id: Some(super::IdDef {
+        field: "zookeeper_id",
+        what: "myid",
+        min: 1,
+        max: 255,
+    }),
+}];
+
+static SETTINGS: [SettingDef; 5] = [
+    SettingDef {
+        key: "config",
+        kind: SettingKind::Map,
+        help: "zoo.cfg properties, merged last",
+    },
+    SettingDef {
+        key: "peer_port",
+        kind: SettingKind::Scalar,
+        help: "quorum port in server.N lines (2888)",
+    },
+    SettingDef {
+        key: "election_port",
+        kind: SettingKind::Scalar,
+        help: "leader election port in server.N lines (3888)",
+    },
+    SettingDef {
+        key: "heap",
+        kind: SettingKind::Scalar,
+        help: "JVM heap, e.g. 512m",
+    },
+    SettingDef {
+        key: "jvm_opts",
+        kind: SettingKind::Scalar,
+        help: "extra JVM options",
+    },
+];
+
+/// Keys that only exist from a given version on; rendering them for an older server is
+/// harmless but misleading, so we neither render them nor accept them silently.
+const KEYS_SINCE: &[(&str, &str)] = &[
+    ("4lw.commands.whitelist", "3.4.10"),
+    ("admin.enableServer", "3.5.0"),
+    ("admin.serverPort", "3.5.0"),
+    ("admin.serverAddress", "3.5.0"),
+    ("reconfigEnabled", "3.5.3"),
+    ("standaloneEnabled", "3.5.0"),
+    ("snapshot.trust.empty", "3.5.6"),
+];
+
+impl ZooKeeper {
+    /// The effective zoo.cfg properties for a host (server.N lines are rendered separately).
+    pub fn props(spec: &ComponentSpec, host: &Host) -> Props {
+        let v = &spec.version;
+        let mut p = Props::default();
+        p.set("tickTime", 2000)
+            .set("initLimit", 10)
+            .set("syncLimit", 5)
+            .set("dataDir", format!("{}/zookeeper", host.data_dir))
+            .set("clientPort", DEFAULT_CLIENT_PORT)
+            .set("maxClientCnxns", 60)
+            .set("autopurge.snapRetainCount", 3)
+            .set("autopurge.purgeInterval", 24);
+        if v.at_least("3.5.3") {
+            p.set("4lw.commands.whitelist", FOUR_LETTER_WORDS);
+        }
+        if v.at_least("3.5.0") {
+            p.set("admin.enableServer", "false");
+        }
+        p.merge(spec.map("config"));
+        p
+    }
+
+    pub fn client_port(spec: &ComponentSpec, host: &Host) -> u16 {
+        Self::props(spec, host)
+            .get("clientPort")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(DEFAULT_CLIENT_PORT)
+    }
+
+    fn port_setting(spec: &ComponentSpec, key: &str, default: u16) -> u16 {
+        spec.scalar(key)
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// `addr1:2181,addr2:2181,...` for clients (Kafka, HBase).
+    pub fn connect_string(inv: &Inventory) -> String {
+        let Some(spec) = inv.component(NAME) else {
+            return String::new();
+        };
+        inv.hosts_with_role(ROLE)
+            .map(|h| format!("{}:{}", h.address, Self::client_port(spec, h)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// How many servers may fail while the ensemble keeps a majority.
+    pub fn tolerated_failures(n: usize) -> usize {
+        n.saturating_sub(1) / 2
+    }
+}
+
+impl Component for ZooKeeper {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        &ROLES
+    }
+    fn settings(&self) -> &'static [SettingDef] {
+        &SETTINGS
+    }
+    fn example_version(&self) -> &'static str {
+        "3.8.4"
+    }
+
+    fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {
+        let Some(spec) = inv.component(NAME) else {
+            return;
+        };
+        let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        let n = servers.len();
+        if n > 0 && n % 2 == 0 {
+            let f = Self::tolerated_failures(n);
+            diags.push(
+                Diagnostic::warning(
+                    &inv.path,
+                    servers[n - 1].role_pos(ROLE),
+                    format!("hosts[{}].roles", servers[n - 1].index),
+                    format!(
+                        "{n} ZooKeeper servers tolerate {f} failure{}, the same as {}; the extra server adds load, not safety",
+                        if f == 1 { "" } else { "s" },
+                        n - 1
+                    ),
+                )
+                .with_help(format!("use an odd number of servers ({} or {})", n - 1, n + 1)),
+            );
+        }
+        if n > 255 {
+            diags.push(Diagnostic::error(&inv.path, spec.pos, "components.zookeeper", format!("{n} ZooKeeper servers: a quorum this large cannot elect a leader in reasonable time")));
+        }
+        for key in ["peer_port", "election_port"] {
+            if let Some(v) = spec.scalar(key) {
+                if v.trim().parse::<u16>().map(|p| p == 0).unwrap_or(true) {
+                    diags.push(Diagnostic::error(
+                        &inv.path,
+                        spec.pos_of(key),
+                        format!("components.zookeeper.{key}"),
+                        format!("`{v}` is not a TCP port (1-65535)"),
+                    ));
+                }
+            }
+        }
+        for prop in spec.map("config") {
+            let field = format!("components.zookeeper.config.{}", prop.key);
+            if prop.key.starts_with("server.") {
+                diags.push(
+                    Diagnostic::error(&inv.path, prop.pos, field, format!("`{}` is generated from the hosts with role `zookeeper`", prop.key))
+                        .with_help("add or remove ZooKeeper hosts in `hosts:`; pin an id with `zookeeper_id` on the host"),
+                );
+            } else if let Some((_, since)) = KEYS_SINCE.iter().find(|(k, _)| *k == prop.key) {
+                if !spec.version.at_least(since) {
+                    diags.push(Diagnostic::warning(
+                        &inv.path,
+                        prop.pos,
+                        field,
+                        format!(
+                            "ZooKeeper {} does not know `{}` (new in {since}); it will be ignored",
+                            spec.version, prop.key
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(h) = servers.first() {
+            let props = Self::props(spec, h);
+            for key in ["clientPort", "tickTime", "initLimit", "syncLimit"] {
+                if let Some(v) = int_prop(inv, &props, key, "components.zookeeper.config", diags) {
+                    if v <= 0 || (key == "clientPort" && v > 65535) {
+                        let e = props.entry(key).expect("present");
+                        diags.push(Diagnostic::error(
+                            &inv.path,
+                            e.pos,
+                            format!("components.zookeeper.config.{key}"),
+                            format!(
+                                "`{key}` must be a positive number{}, got {v}",
+                                if key == "clientPort" {
+                                    " below 65536"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse> {
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        let props = Self::props(spec, host);
+        let role_pos = host.role_pos(ROLE);
+        let mut out = vec![
+            PortUse {
+                port: Self::client_port(spec, host),
+                role: ROLE,
+                what: "clientPort".into(),
+                pos: props.pos_or("clientPort", role_pos),
+            },
+            PortUse {
+                port: Self::port_setting(spec, "peer_port", DEFAULT_PEER_PORT),
+                role: ROLE,
+                what: "quorum port".into(),
+                pos: spec.pos_of("peer_port"),
+            },
+            PortUse {
+                port: Self::port_setting(spec, "election_port", DEFAULT_ELECTION_PORT),
+                role: ROLE,
+                what: "election port".into(),
+                pos: spec.pos_of("election_port"),
+            },
+        ];
+        if spec.version.at_least("3.5.0") && props.get("admin.enableServer") == Some("true") {
+            let port = props
+                .get("admin.serverPort")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(8080);
+            out.push(PortUse {
+                port,
+                role: ROLE,
+                what: "AdminServer".into(),
+                pos: props.pos_or("admin.enableServer", role_pos),
+            });
+        }
+        out
+    }
+
+    fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        let props = Self::props(spec, host);
+        let peer = Self::port_setting(spec, "peer_port", DEFAULT_PEER_PORT);
+        let election = Self::port_setting(spec, "election_port", DEFAULT_ELECTION_PORT);
+        let servers: Vec<_> = cl
+            .inv
+            .hosts_with_role(ROLE)
+            .map(|h| json!({ "id": cl.id("zookeeper_id", h), "name": h.name, "address": h.address, "peer_port": peer, "election_port": election }))
+            .collect();
+        let id = cl.id("zookeeper_id", host);
+        let data_dir = props
+            .get("dataDir")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        let ctx = base_context(
+            cl,
+            host,
+            NAME,
+            json!({ "props": props, "servers": servers, "id": id }),
+        );
+        vec![
+            FileSpec {
+                path: format!("{}/zoo.cfg", conf_dir(host, NAME)),
+                template: "zookeeper/zoo.cfg",
+                mode: 0o644,
+                context: ctx.clone(),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{data_dir}/myid"),
+                template: "zookeeper/myid",
+                mode: 0o644,
+                context: ctx,
+                shared: false,
+                component: NAME,
+            },
+        ]
+    }
+
+    fn detect(&self, listing: &Listing) -> Option<Detected> {
+        // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
+        let found = listing
+            .jar_versions("", "zookeeper")
+            .into_iter()
+            .next()
+            .or_else(|| listing.jar_versions("lib", "zookeeper").into_iter().next())?;
+        Some(Detected {
+            version: Some(found.0),
+            evidence: vec![found.1],
+            top_dir: listing.top_dir(),
+            ..Default::default()
+        })
+    }
+
+    fn dist_dir(&self, spec: &ComponentSpec) -> String {
+        if spec.version.at_least("3.5.5") {
+            format!("apache-zookeeper-{}-bin", spec.version)
+        } else {
+            format!("zookeeper-{}", spec.version)
+        }
+    }
+}

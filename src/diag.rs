@@ -1,0 +1,198 @@
+//! Diagnostics that point at the inventory: file, line, column, field path and a hint.
+//!
+//! Every problem stackctl finds in user input is a `Diagnostic`. They are collected rather than
+//! returned one at a time, so an operator sees all the mistakes of an inventory in one run.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A position in a source file; 1-based line and column. `line == 0` means "whole file".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
+
+impl Pos {
+    pub fn new(line: u64, column: u64) -> Self {
+        Pos { line, column }
+    }
+    pub fn from_saphyr(loc: &serde_saphyr::Location) -> Self {
+        Pos {
+            line: loc.line(),
+            column: loc.column(),
+        }
+    }
+    pub fn is_known(&self) -> bool {
+        self.line > 0
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// File the problem is in (the inventory, its lock file, an archive).
+    pub file: PathBuf,
+    #[serde(flatten)]
+    pub pos: Pos,
+    /// Field path in the inventory, e.g. `hosts[1].roles[2]`.
+    pub field: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(
+        file: &Path,
+        pos: Pos,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            pos,
+            field: field.into(),
+            message: message.into(),
+            help: None,
+        }
+    }
+    pub fn warning(
+        file: &Path,
+        pos: Pos,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(file, pos, field, message)
+        }
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Renders the diagnostic with a source snippet, like rustc: message, `--> file:line:col`,
+    /// the offending line with a caret, then the field path and the hint.
+    pub fn render(&self, source: Option<&str>) -> String {
+        let mut out = String::new();
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        out.push_str(&format!("{label}: {}\n", self.message));
+        if self.pos.is_known() {
+            out.push_str(&format!(
+                "  --> {}:{}:{}\n",
+                self.file.display(),
+                self.pos.line,
+                self.pos.column
+            ));
+            if let Some(line) = source.and_then(|s| s.lines().nth((self.pos.line - 1) as usize)) {
+                let num = self.pos.line.to_string();
+                let pad = " ".repeat(num.len());
+                let caret_col = (self.pos.column.max(1) - 1) as usize;
+                let shown: String = line.chars().take(200).collect();
+                let prefix: String = shown
+                    .chars()
+                    .take(caret_col)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                out.push_str(&format!("{pad} |\n{num} | {shown}\n{pad} | {prefix}^\n"));
+            }
+        } else {
+            out.push_str(&format!("  --> {}\n", self.file.display()));
+        }
+        if !self.field.is_empty() {
+            out.push_str(&format!("   = field: {}\n", self.field));
+        }
+        if let Some(help) = &self.help {
+            out.push_str(&format!("   = help: {help}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.render(None))
+    }
+}
+
+/// "did you mean `x`?" for a misspelt name, using Jaro-Winkler similarity.
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(given, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// A set of diagnostics from one operation, errors and warnings together.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.is_error())
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| !d.is_error())
+    }
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+    pub fn sort(&mut self) {
+        self.0.sort_by(|a, b| {
+            (&a.file, a.pos.line, a.pos.column).cmp(&(&b.file, b.pos.line, b.pos.column))
+        });
+    }
+}
+
+/// An inventory that could not be loaded: all the problems found, with the source text for
+/// snippets. This is the error type of `inventory::load`; it maps to exit code 2.
+#[derive(Debug)]
+pub struct InvalidInput {
+    pub diagnostics: Diagnostics,
+    pub source: Option<String>,
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.diagnostics.0 {
+            write!(f, "{}", d.render(self.source.as_deref()))?;
+        }
+        let n = self.diagnostics.errors().count();
+        write!(
+            f,
+            "{n} error{} in the inventory",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for InvalidInput {}

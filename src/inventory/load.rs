@@ -1,0 +1,732 @@
+//! Reading an inventory file: YAML shape first, then the rules that need no component knowledge.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::raw::{pos, Node, RawHost, RawInventory, RawSettings, S};
+use super::{ComponentSpec, Host, Inventory, Prop, RoleRef, Setting};
+use crate::compat::version::{JavaVersion, Version};
+use crate::components::{self, SettingKind};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, InvalidInput, Pos};
+
+/// Loads and validates the inventory at `path`. Warnings are returned with the inventory;
+/// any error makes the whole load fail with every diagnostic found.
+pub fn load(path: &Path) -> Result<(Inventory, Diagnostics), InvalidInput> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        single(
+            path,
+            Pos::default(),
+            "",
+            format!("cannot read inventory: {e}"),
+            None,
+        )
+    })?;
+    if bytes.contains(&0) {
+        return Err(single(
+            path,
+            Pos::default(),
+            "",
+            "this is a binary file, not a YAML inventory".into(),
+            Some("pass the inventory's .yml file with -i".into()),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = upto.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        single(
+            path,
+            Pos::new(line, 1),
+            "",
+            "the inventory is not valid UTF-8 text".into(),
+            None,
+        )
+    })?;
+    load_str(path, text)
+}
+
+pub fn load_str(path: &Path, text: String) -> Result<(Inventory, Diagnostics), InvalidInput> {
+    let fail = |diagnostics: Diagnostics, text: &str| InvalidInput {
+        diagnostics,
+        source: Some(text.to_string()),
+    };
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+    {
+        let mut d = Diagnostics::default();
+        d.push(
+            Diagnostic::error(path, Pos::default(), "", "the inventory is empty")
+                .with_help("an inventory needs at least `cluster:`, `components:` and `hosts:`; see inventories/ for examples"),
+        );
+        return Err(fail(d, &text));
+    }
+    let raw = parse_yaml(path, &text).map_err(|d| fail(d, &text))?;
+    let mut diags = Diagnostics::default();
+    let inv = resolve(path, &text, raw, &mut diags);
+    if !diags.has_errors() {
+        components::validate_all(&inv, &mut diags);
+    }
+    diags.sort();
+    if diags.has_errors() {
+        return Err(fail(diags, &text));
+    }
+    Ok((inv, diags))
+}
+
+fn single(path: &Path, pos: Pos, field: &str, msg: String, help: Option<String>) -> InvalidInput {
+    let mut d = Diagnostic::error(path, pos, field, msg);
+    d.help = help;
+    let mut ds = Diagnostics::default();
+    ds.push(d);
+    InvalidInput {
+        diagnostics: ds,
+        source: None,
+    }
+}
+
+fn parse_yaml(path: &Path, text: &str) -> Result<RawInventory, Diagnostics> {
+    // serde_path_to_error tracks the field path; serde-saphyr rejects duplicate keys and gives
+    // the position. The path is stashed outside the closure because the closure's error type is
+    // serde-saphyr's own.
+    let field_path: RefCell<String> = RefCell::new(String::new());
+    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize::<_, RawInventory>(de).map_err(|e| {
+            *field_path.borrow_mut() = e.path().to_string();
+            e.into_inner()
+        })
+    });
+    result.map_err(|e| {
+        let pos = e
+            .location()
+            .map(|l| Pos::from_saphyr(&l))
+            .unwrap_or_default();
+        let mut field = field_path.into_inner();
+        if field == "." {
+            field.clear();
+        }
+        let (message, help) = explain_yaml_error(&e);
+        let mut d = Diagnostics::default();
+        let mut diag = Diagnostic::error(path, pos, field, message);
+        diag.help = help;
+        d.push(diag);
+        d
+    })
+}
+
+/// serde-saphyr's messages are good but speak of Rust types; turn the common ones into
+/// inventory language.
+fn explain_yaml_error(e: &serde_saphyr::Error) -> (String, Option<String>) {
+    let full = e.to_string();
+    // The Display form may carry its own snippet; the first line is the message.
+    let first = full.lines().next().unwrap_or("").trim().to_string();
+    let msg = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    let help = if msg.contains("duplicate") {
+        Some("each key may appear once in a mapping; merge the two entries (many YAML tools silently keep only the last one)".to_string())
+    } else if msg.contains("unknown field") {
+        Some(
+            "check the spelling; see inventories/ for every field an inventory accepts".to_string(),
+        )
+    } else if msg.contains("missing field") {
+        Some("add the field; see inventories/ for complete examples".to_string())
+    } else {
+        None
+    };
+    let msg = match e {
+        serde_saphyr::Error::DuplicateMappingKey { .. } if !msg.contains("duplicate") => {
+            format!("duplicate key: {msg}")
+        }
+        _ => msg,
+    };
+    (msg, help)
+}
+
+const DEFAULT_SSH_USER: &str = "root";
+const DEFAULT_SSH_PORT: u64 = 22;
+const DEFAULT_INSTALL_DIR: &str = "/opt/stack";
+const DEFAULT_DATA_DIR: &str = "/data/stack";
+const DEFAULT_LOG_DIR: &str = "/var/log/stack";
+
+struct Ctx<'a> {
+    path: &'a Path,
+    diags: &'a mut Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn error(
+        &mut self,
+        pos: Pos,
+        field: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::error(self.path, pos, field, msg));
+        self.diags.0.last_mut().expect("just pushed")
+    }
+    fn warning(
+        &mut self,
+        pos: Pos,
+        field: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::warning(self.path, pos, field, msg));
+        self.diags.0.last_mut().expect("just pushed")
+    }
+}
+
+fn resolve(path: &Path, text: &str, raw: RawInventory, diags: &mut Diagnostics) -> Inventory {
+    let mut cx = Ctx { path, diags };
+    let cluster = raw.cluster.value.trim().to_string();
+    if !valid_name(&cluster) {
+        cx.error(
+            pos(&raw.cluster),
+            "cluster",
+            format!("cluster name `{cluster}` is not valid"),
+        )
+        .help = Some("use letters, digits, `.`, `_` and `-` only".into());
+    }
+    let defaults = raw.defaults.map(|d| d.value).unwrap_or_default();
+    let components = resolve_components(
+        &mut cx,
+        raw.components.map(|c| c.value.0).unwrap_or_default(),
+    );
+    if raw.hosts.value.is_empty() {
+        cx.error(pos(&raw.hosts), "hosts", "the inventory has no hosts")
+            .help = Some("list at least one host with a name, an address and roles".into());
+    }
+    let hosts: Vec<Host> = raw
+        .hosts
+        .value
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| resolve_host(&mut cx, i, h.value, &defaults))
+        .collect();
+    check_uniqueness(&mut cx, &hosts);
+    check_roles_against_components(&mut cx, &hosts, &components);
+    Inventory {
+        path: path.to_path_buf(),
+        source: text.to_string(),
+        cluster,
+        hosts,
+        components,
+    }
+}
+
+pub(crate) fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+fn resolve_components(
+    cx: &mut Ctx,
+    entries: Vec<(S<String>, S<Node>)>,
+) -> BTreeMap<&'static str, ComponentSpec> {
+    let mut out = BTreeMap::new();
+    for (key, node) in entries {
+        let field = format!("components.{}", key.value);
+        let Some(component) = components::find(&key.value) else {
+            let d = cx.error(
+                pos(&key),
+                field,
+                format!("unknown component `{}`", key.value),
+            );
+            d.help = Some(
+                match did_you_mean(&key.value, components::all().iter().map(|c| c.name())) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? stackctl deploys: {}",
+                        components::names().join(", ")
+                    ),
+                    None => format!("stackctl deploys: {}", components::names().join(", ")),
+                },
+            );
+            continue;
+        };
+        let node_pos = pos(&node);
+        let entries = match node.value {
+            Node::Map(entries) => entries,
+            other => {
+                cx.error(
+                    node_pos,
+                    field,
+                    format!(
+                        "expected a mapping with at least `version:`, found {}",
+                        other.kind()
+                    ),
+                );
+                continue;
+            }
+        };
+        let mut version = None;
+        let mut archive = None;
+        let mut settings = BTreeMap::new();
+        for (k, v) in entries {
+            let kfield = format!("{field}.{}", k.value);
+            match k.value.as_str() {
+                "version" => match &v.value {
+                    Node::Scalar(s) => match Version::parse(s) {
+                        Ok(ver) => version = Some((ver, pos(&v))),
+                        Err(e) => {
+                            cx.error(pos(&v), kfield, e);
+                        }
+                    },
+                    other => {
+                        cx.error(
+                            pos(&v),
+                            kfield,
+                            format!(
+                                "expected a version such as \"3.5.6\", found {}",
+                                other.kind()
+                            ),
+                        );
+                    }
+                },
+                "archive" => match &v.value {
+                    Node::Scalar(s) if !s.trim().is_empty() => {
+                        archive = Some((resolve_archive(cx.path, s), pos(&v)));
+                    }
+                    other => {
+                        cx.error(
+                            pos(&v),
+                            kfield,
+                            format!(
+                                "expected a path to a tarball or directory, found {}",
+                                other.kind()
+                            ),
+                        );
+                    }
+                },
+                key => {
+                    let Some(def) = component.settings().iter().find(|s| s.key == key) else {
+                        let mut known: Vec<&str> = vec!["version", "archive"];
+                        known.extend(component.settings().iter().map(|s| s.key));
+                        let d = cx.error(
+                            pos(&k),
+                            kfield,
+                            format!("unknown field `{key}` for component `{}`", component.name()),
+                        );
+                        d.help = Some(match did_you_mean(key, known.iter().copied()) {
+                            Some(s) => format!(
+                                "did you mean `{s}`? `{}` accepts: {}",
+                                component.name(),
+                                known.join(", ")
+                            ),
+                            None => format!("`{}` accepts: {}", component.name(), known.join(", ")),
+                        });
+                        continue;
+                    };
+                    let p = pos(&v);
+                    let setting = match (def.kind, v.value) {
+                        (SettingKind::Scalar, Node::Scalar(s)) => Setting::Scalar(s, p),
+                        (SettingKind::Map, Node::Map(props)) => {
+                            Setting::Map(props_of(cx, &kfield, props), p)
+                        }
+                        (SettingKind::Map, Node::Null) => Setting::Map(Vec::new(), p),
+                        (kind, other) => {
+                            let want = match kind {
+                                SettingKind::Scalar => "a single value",
+                                SettingKind::Map => "a mapping of property: value",
+                            };
+                            cx.error(
+                                p,
+                                kfield,
+                                format!("expected {want}, found {}", other.kind()),
+                            );
+                            continue;
+                        }
+                    };
+                    settings.insert(key.to_string(), setting);
+                }
+            }
+        }
+        let Some((version, version_pos)) = version else {
+            if !cx
+                .diags
+                .errors()
+                .any(|d| d.field == format!("{field}.version"))
+            {
+                cx.error(
+                    pos(&key),
+                    format!("{field}.version"),
+                    format!("component `{}` has no `version`", component.name()),
+                )
+                .help = Some(format!(
+                    "add e.g. `version: \"{}\"`",
+                    component.example_version()
+                ));
+            }
+            continue;
+        };
+        if out.contains_key(component.name()) {
+            // The YAML layer rejects duplicate keys; this guards against `kafka` and `Kafka`-like
+            // aliases should a component ever accept one.
+            cx.error(
+                pos(&key),
+                field,
+                format!("component `{}` is declared twice", component.name()),
+            );
+            continue;
+        }
+        out.insert(
+            component.name(),
+            ComponentSpec {
+                name: component.name(),
+                pos: pos(&key),
+                version,
+                version_pos,
+                archive,
+                settings,
+            },
+        );
+    }
+    out
+}
+
+/// Relative archive paths are relative to the inventory file, like Cargo's `path =`.
+fn resolve_archive(inventory: &Path, archive: &str) -> PathBuf {
+    let p = PathBuf::from(archive.trim());
+    if p.is_absolute() {
+        p
+    } else {
+        inventory.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+fn props_of(cx: &mut Ctx, field: &str, entries: Vec<(S<String>, S<Node>)>) -> Vec<Prop> {
+    let mut props = Vec::new();
+    for (k, v) in entries {
+        let vpos = pos(&v);
+        match v.value {
+            Node::Scalar(value) => props.push(Prop {
+                key: k.value,
+                value,
+                pos: vpos,
+            }),
+            other => {
+                cx.error(
+                    vpos,
+                    format!("{field}.{}", k.value),
+                    format!("expected a single value, found {}", other.kind()),
+                )
+                .help =
+                    Some("configuration properties are `key: value` pairs of plain values".into());
+            }
+        }
+    }
+    props
+}
+
+fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
+    let field = |f: &str| format!("hosts[{i}].{f}");
+    let name = h.name.value.trim().to_string();
+    if !valid_name(&name) {
+        cx.error(
+            pos(&h.name),
+            field("name"),
+            format!("host name `{name}` is not valid"),
+        )
+        .help = Some("use letters, digits, `.`, `_` and `-` only".into());
+    }
+    let address = h.address.value.trim().to_string();
+    if !valid_address(&address) {
+        cx.error(
+            pos(&h.address),
+            field("address"),
+            format!("`{address}` is not an IP address or host name"),
+        );
+    }
+    let mut roles: Vec<RoleRef> = Vec::new();
+    if h.roles.value.is_empty() {
+        cx.warning(
+            pos(&h.roles),
+            field("roles"),
+            format!("host `{name}` has no roles; nothing will run on it"),
+        );
+    }
+    for (j, r) in h.roles.value.iter().enumerate() {
+        let rname = r.value.trim();
+        match components::role(rname) {
+            Some(def) => {
+                if roles.iter().any(|x| x.name == def.name) {
+                    cx.warning(
+                        pos(r),
+                        format!("hosts[{i}].roles[{j}]"),
+                        format!("role `{rname}` is listed twice on host `{name}`"),
+                    );
+                } else {
+                    roles.push(RoleRef {
+                        name: def.name,
+                        component: def.component,
+                        pos: pos(r),
+                    });
+                }
+            }
+            None => {
+                let d = cx.error(
+                    pos(r),
+                    format!("hosts[{i}].roles[{j}]"),
+                    format!("unknown role `{rname}`"),
+                );
+                d.help = Some(match did_you_mean(rname, components::role_names()) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? roles are: {}",
+                        components::role_names().collect::<Vec<_>>().join(", ")
+                    ),
+                    None => format!(
+                        "roles are: {}",
+                        components::role_names().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    // Each setting: the host's own value, else the default, else stackctl's default.
+    let ssh_user = pick_str(&h.ssh_user, &d.ssh_user)
+        .unwrap_or_else(|| (DEFAULT_SSH_USER.into(), Pos::default()));
+    if ssh_user.0.trim().is_empty() || ssh_user.0.contains(char::is_whitespace) {
+        cx.error(
+            ssh_user.1,
+            field("ssh_user"),
+            format!("`{}` is not a user name", ssh_user.0),
+        );
+    }
+    let (port, port_pos) = match h.ssh_port.as_ref().or(d.ssh_port.as_ref()) {
+        Some(p) => (p.value, pos(p)),
+        None => (DEFAULT_SSH_PORT, Pos::default()),
+    };
+    if port == 0 || port > 65535 {
+        cx.error(
+            port_pos,
+            field("ssh_port"),
+            format!("ssh_port {port} is not a TCP port (1-65535)"),
+        );
+    }
+    let java_home = match pick_str(&h.java_home, &d.java_home) {
+        Some(j) => {
+            check_abs(cx, &j, &field("java_home"));
+            j.0
+        }
+        None => {
+            cx.error(
+                pos(&h.name),
+                field("java_home"),
+                format!("host `{name}` has no java_home"),
+            )
+            .help = Some("set `java_home` under `defaults:` or on the host".into());
+            String::new()
+        }
+    };
+    let java_version = match h.java_version.as_ref().or(d.java_version.as_ref()) {
+        Some(v) => match JavaVersion::parse(&v.value.0) {
+            Ok(j) => Some((j, pos(v))),
+            Err(e) => {
+                cx.error(pos(v), field("java_version"), e);
+                None
+            }
+        },
+        None => None,
+    };
+    let mut dir = |own: &Option<S<String>>, def: &Option<S<String>>, fallback: &str, f: &str| {
+        let v = pick_str(own, def).unwrap_or_else(|| (fallback.to_string(), Pos::default()));
+        check_abs(cx, &v, &field(f));
+        v.0.trim_end_matches('/').to_string()
+    };
+    let install_dir = dir(
+        &h.install_dir,
+        &d.install_dir,
+        DEFAULT_INSTALL_DIR,
+        "install_dir",
+    );
+    let data_dir = dir(&h.data_dir, &d.data_dir, DEFAULT_DATA_DIR, "data_dir");
+    let log_dir = dir(&h.log_dir, &d.log_dir, DEFAULT_LOG_DIR, "log_dir");
+    let mut pinned_ids = BTreeMap::new();
+    for (key, v) in [
+        ("zookeeper_id", &h.zookeeper_id),
+        ("broker_id", &h.broker_id),
+    ] {
+        if let Some(v) = v {
+            pinned_ids.insert(key, (v.value, pos(v)));
+        }
+    }
+    Host {
+        index: i,
+        name,
+        name_pos: pos(&h.name),
+        address,
+        address_pos: pos(&h.address),
+        roles,
+        ssh_user: ssh_user.0,
+        ssh_port: port.min(65535) as u16,
+        java_home: java_home.trim_end_matches('/').to_string(),
+        java_version,
+        install_dir,
+        data_dir,
+        log_dir,
+        pinned_ids,
+    }
+}
+
+fn pick_str(own: &Option<S<String>>, def: &Option<S<String>>) -> Option<(String, Pos)> {
+    own.as_ref()
+        .or(def.as_ref())
+        .map(|s| (s.value.trim().to_string(), pos(s)))
+}
+
+fn check_abs(cx: &mut Ctx, v: &(String, Pos), field: &str) {
+    if !v.0.starts_with('/') {
+        cx.error(v.1, field, format!("`{}` is not an absolute path", v.0))
+            .help = Some("remote paths must start with `/`".into());
+    } else if v.0.contains(|c: char| c.is_control()) || v.0.contains("/../") || v.0.ends_with("/..")
+    {
+        cx.error(
+            v.1,
+            field,
+            format!("`{}` is not a plain absolute path", v.0),
+        );
+    }
+}
+
+/// An IPv4/IPv6 literal or an RFC 1123 host name. Anything else could not be reached anyway,
+/// and refusing it early keeps shell metacharacters out of every later step.
+pub(crate) fn valid_address(s: &str) -> bool {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn check_uniqueness(cx: &mut Ctx, hosts: &[Host]) {
+    let mut names: HashMap<&str, &Host> = HashMap::new();
+    let mut addrs: HashMap<&str, &Host> = HashMap::new();
+    for h in hosts {
+        if let Some(first) = names.insert(&h.name, h) {
+            cx.error(
+                h.name_pos,
+                format!("hosts[{}].name", h.index),
+                format!("duplicate host name `{}`", h.name),
+            )
+            .help = Some(format!(
+                "`{}` is already hosts[{}] (line {}); host names must be unique",
+                h.name, first.index, first.name_pos.line
+            ));
+            names.insert(&first.name, first);
+        }
+        if let Some(first) = addrs.insert(&h.address, h) {
+            cx.error(
+                h.address_pos,
+                format!("hosts[{}].address", h.index),
+                format!("duplicate address `{}`: hosts `{}` and `{}`", h.address, first.name, h.name),
+            )
+            .help = Some(format!(
+                "two inventory hosts on one machine would fight over ports and directories; give `{}` its own address or merge the roles into hosts[{}] (line {})",
+                h.name, first.index, first.address_pos.line
+            ));
+            addrs.insert(&first.address, first);
+        }
+    }
+}
+
+fn check_roles_against_components(
+    cx: &mut Ctx,
+    hosts: &[Host],
+    comps: &BTreeMap<&'static str, ComponentSpec>,
+) {
+    let mut reported = std::collections::HashSet::new();
+    for h in hosts {
+        for r in &h.roles {
+            if !comps.contains_key(r.component) && reported.insert(r.component) {
+                let c = components::find(r.component).expect("roles belong to known components");
+                cx.error(
+                    r.pos,
+                    format!("hosts[{}].roles", h.index),
+                    format!(
+                        "role `{}` needs `components.{}`, which is not declared",
+                        r.name, r.component
+                    ),
+                )
+                .help = Some(format!(
+                    "add `{}: {{ version: \"{}\" }}` under `components:`",
+                    r.component,
+                    c.example_version()
+                ));
+            }
+        }
+    }
+    for spec in comps.values() {
+        if !hosts.iter().any(|h| h.has_component(spec.name)) {
+            let c = components::find(spec.name).expect("known");
+            cx.warning(
+                spec.pos,
+                format!("components.{}", spec.name),
+                format!(
+                    "component `{}` is declared but no host has one of its roles",
+                    spec.name
+                ),
+            )
+            .help = Some(format!(
+                "its roles are: {}",
+                c.roles()
+                    .iter()
+                    .map(|r| r.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    for def in components::all().iter().flat_map(|c| c.roles()) {
+        if let Some(max) = def.max_per_cluster {
+            let with: Vec<&Host> = hosts.iter().filter(|h| h.has_role(def.name)).collect();
+            if with.len() > max {
+                let second = with[max];
+                cx.error(
+                    second.role_pos(def.name),
+                    format!("hosts[{}].roles", second.index),
+                    format!(
+                        "more than {max} `{}` ({}): {}",
+                        def.name,
+                        def.service,
+                        with.iter()
+                            .map(|h| h.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .help = Some(
+                    def.why_single
+                        .unwrap_or("keep the role on one host")
+                        .to_string(),
+                );
+            }
+        }
+    }
+    // Pinned ids must be unique within their kind.
+    let mut seen: HashMap<(&str, u64), &Host> = HashMap::new();
+    for h in hosts {
+        for (kind, (id, p)) in &h.pinned_ids {
+            if let Some(first) = seen.insert((kind, *id), h) {
+                cx.error(
+                    *p,
+                    format!("hosts[{}].{kind}", h.index),
+                    format!(
+                        "{kind} {id} is pinned on both `{}` and `{}`",
+                        first.name, h.name
+                    ),
+                )
+                .help = Some(
+                    "ids identify a server for its whole life; each host needs its own".into(),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The inventory: which hosts exist, what runs where, and which versions are deployed.
+//!
+//! `load` reads YAML (rejecting duplicate keys, unknown fields and non-text input), resolves
+//! per-host settings from `defaults`, and validates everything that does not need a component's
+//! knowledge; component-specific rules run in `components::validate_all`.
+
+mod load;
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::compat::version::{JavaVersion, Version};
+use crate::diag::Pos;
+
+pub use load::{load, load_str};
+
+/// A resolved, validated inventory.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub path: PathBuf,
+    pub source: String,
+    pub cluster: String,
+    pub hosts: Vec<Host>,
+    /// Keyed by component name (`zookeeper`, `kafka`, ...), in the order they were written.
+    pub components: BTreeMap<&'static str, ComponentSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub index: usize,
+    pub name: String,
+    pub name_pos: Pos,
+    pub address: String,
+    pub address_pos: Pos,
+    pub roles: Vec<RoleRef>,
+    pub ssh_user: String,
+    pub ssh_port: u16,
+    pub java_home: String,
+    pub java_version: Option<(JavaVersion, Pos)>,
+    pub install_dir: String,
+    pub data_dir: String,
+    pub log_dir: String,
+    /// Ids pinned in the inventory, keyed by identity field (`zookeeper_id`, `broker_id`).
+    pub pinned_ids: BTreeMap<&'static str, (u64, Pos)>,
+}
+
+impl Host {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r.name == role)
+    }
+    pub fn has_component(&self, component: &str) -> bool {
+        self.roles.iter().any(|r| r.component == component)
+    }
+    pub fn role_pos(&self, role: &str) -> Pos {
+        self.roles
+            .iter()
+            .find(|r| r.name == role)
+            .map(|r| r.pos)
+            .unwrap_or(self.name_pos)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleRef {
+    pub name: &'static str,
+    pub component: &'static str,
+    pub pos: Pos,
+}
+
+/// One entry of `components:`: a version, an optional archive and component settings.
+#[derive(Debug, Clone)]
+pub struct ComponentSpec {
+    pub name: &'static str,
+    pub pos: Pos,
+    pub version: Version,
+    pub version_pos: Pos,
+    pub archive: Option<(PathBuf, Pos)>,
+    /// Every other key, as written (`config`, `scala`, `hdfs-site`, ...); the component checked
+    /// that it knows each one.
+    pub settings: BTreeMap<String, Setting>,
+}
+
+impl ComponentSpec {
+    pub fn scalar(&self, key: &str) -> Option<&str> {
+        match self.settings.get(key) {
+            Some(Setting::Scalar(v, _)) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn map(&self, key: &str) -> &[Prop] {
+        match self.settings.get(key) {
+            Some(Setting::Map(props, _)) => props,
+            _ => &[],
+        }
+    }
+    pub fn pos_of(&self, key: &str) -> Pos {
+        match self.settings.get(key) {
+            Some(Setting::Scalar(_, p)) | Some(Setting::Map(_, p)) => *p,
+            None => self.pos,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Setting {
+    Scalar(String, Pos),
+    Map(Vec<Prop>, Pos),
+}
+
+/// A configuration property written by the operator, with where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prop {
+    pub key: String,
+    pub value: String,
+    pub pos: Pos,
+}
+
+impl Inventory {
+    pub fn component(&self, name: &str) -> Option<&ComponentSpec> {
+        self.components.get(name)
+    }
+    pub fn hosts_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Host> + 'a {
+        self.hosts.iter().filter(move |h| h.has_role(role))
+    }
+    pub fn count_role(&self, role: &str) -> usize {
+        self.hosts_with_role(role).count()
+    }
+    pub fn first_with_role<'a>(&'a self, role: &'a str) -> Option<&'a Host> {
+        self.hosts_with_role(role).next()
+    }
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+}

@@ -1,0 +1,335 @@
+//! The lock file: stable ZooKeeper `myid`s and Kafka `broker.id`s, like Cargo.lock.
+//!
+//! Ids derived from host order break clusters when a host is inserted or removed. Here an id is
+//! assigned once, recorded beside the inventory (`<inventory>.lock`, meant to be committed), and
+//! never changed; a removed host's id is retired and never handed out again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::components::{self, Ids};
+use crate::diag::{Diagnostic, Diagnostics, InvalidInput, Pos};
+use crate::inventory::Inventory;
+
+pub const LOCK_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub version: u32,
+    pub cluster: String,
+    /// Keyed by identity field (`broker_id`, `zookeeper_id`).
+    #[serde(default)]
+    pub ids: BTreeMap<String, IdTable>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdTable {
+    /// The next id to hand out: above every id ever assigned, so none is reused.
+    pub next: u64,
+    #[serde(default)]
+    pub hosts: BTreeMap<String, u64>,
+    /// Hosts that left the inventory, with the id they had.
+    #[serde(default)]
+    pub retired: BTreeMap<String, u64>,
+}
+
+pub fn lock_path(inventory: &Path) -> PathBuf {
+    let mut s = inventory.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockState {
+    /// No ids are needed (no ZooKeeper or Kafka hosts) and there is no lock file.
+    NotNeeded,
+    Unchanged,
+    Created,
+    Updated,
+}
+
+pub struct Resolved {
+    pub ids: Ids,
+    pub lock: LockFile,
+    pub state: LockState,
+    pub path: PathBuf,
+    pub diagnostics: Diagnostics,
+    /// What changed, one line each: "assigned broker_id 4 to node4".
+    pub changes: Vec<String>,
+}
+
+pub fn read(path: &Path) -> Result<Option<LockFile>, InvalidInput> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(one(
+                path,
+                Pos::default(),
+                format!("cannot read lock file: {e}"),
+            ))
+        }
+    };
+    let lock: LockFile = serde_saphyr::from_str(&text).map_err(|e| {
+        let pos = e.location().map(|l| Pos::from_saphyr(&l)).unwrap_or_default();
+        let msg = e.to_string();
+        let msg = msg.lines().next().unwrap_or("").to_string();
+        let mut err = one(path, pos, format!("the lock file is damaged: {msg}"));
+        err.diagnostics.0[0].help = Some("restore it from version control; deleting it renumbers every ZooKeeper and Kafka server".into());
+        err.source = Some(text.clone());
+        err
+    })?;
+    if lock.version != LOCK_VERSION {
+        return Err(one(
+            path,
+            Pos::new(1, 1),
+            format!(
+                "lock file version {} is not supported (expected {LOCK_VERSION})",
+                lock.version
+            ),
+        ));
+    }
+    Ok(Some(lock))
+}
+
+fn one(path: &Path, pos: Pos, msg: String) -> InvalidInput {
+    let mut d = Diagnostics::default();
+    d.push(Diagnostic::error(path, pos, "", msg));
+    InvalidInput {
+        diagnostics: d,
+        source: None,
+    }
+}
+
+/// Assigns ids: pinned ids first, then existing assignments, then new ones above every id ever
+/// used. Returns errors (as diagnostics) for pins that contradict the lock.
+pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
+    let path = lock_path(&inv.path);
+    let had_lock = existing.is_some();
+    let mut lock = existing.clone().unwrap_or(LockFile {
+        version: LOCK_VERSION,
+        cluster: inv.cluster.clone(),
+        ids: BTreeMap::new(),
+    });
+    let mut diags = Diagnostics::default();
+    let mut changes = Vec::new();
+    if had_lock && lock.cluster != inv.cluster {
+        diags.push(
+            Diagnostic::error(&path, Pos::default(), "cluster", format!("the lock file belongs to cluster `{}`, the inventory says `{}`", lock.cluster, inv.cluster))
+                .with_help("a renamed cluster keeps its ids: edit `cluster:` in the lock file too, or restore the inventory's name"),
+        );
+    }
+    let mut ids: Ids = BTreeMap::new();
+    for role in components::all().iter().flat_map(|c| c.roles()) {
+        let Some(def) = &role.id else { continue };
+        let table = lock.ids.entry(def.field.to_string()).or_default();
+        let holders: Vec<_> = inv.hosts_with_role(role.name).collect();
+        let mut assigned: BTreeMap<String, u64> = BTreeMap::new();
+        // Hosts that left the inventory (or the role) are retired, keeping their id out of reach.
+        let gone: Vec<String> = table
+            .hosts
+            .keys()
+            .filter(|h| !holders.iter().any(|x| &&x.name == h))
+            .cloned()
+            .collect();
+        for h in gone {
+            let id = table.hosts.remove(&h).expect("listed");
+            changes.push(format!(
+                "retired {} {id} of {h} (no longer in the inventory)",
+                def.field
+            ));
+            table.retired.insert(h, id);
+        }
+        let mut high = table
+            .hosts
+            .values()
+            .chain(table.retired.values())
+            .copied()
+            .max()
+            .map(|m| m + 1)
+            .unwrap_or(def.min.max(1));
+        // 1. pins
+        for h in &holders {
+            let Some((pin, pos)) = h.pinned_ids.get(def.field) else {
+                continue;
+            };
+            let field = format!("hosts[{}].{}", h.index, def.field);
+            if *pin < def.min || *pin > def.max {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    *pos,
+                    &field,
+                    format!(
+                        "{} {pin} is out of range: {} must be {}..={}",
+                        def.field, def.what, def.min, def.max
+                    ),
+                ));
+                continue;
+            }
+            if let Some(old) = table.hosts.get(&h.name) {
+                if old != pin {
+                    diags.push(
+                        Diagnostic::error(&inv.path, *pos, &field, format!("`{}` pins {} {pin}, but the lock file records {old} for it", h.name, def.field))
+                            .with_help(format!("changing a running server's {} makes it a different server; if this is intended, remove `{}` from `{}` in {}", def.what, h.name, def.field, path.display())),
+                    );
+                    continue;
+                }
+            }
+            if let Some((other, _)) = table
+                .hosts
+                .iter()
+                .find(|(n, id)| *id == pin && **n != h.name)
+            {
+                diags.push(
+                    Diagnostic::error(
+                        &inv.path,
+                        *pos,
+                        &field,
+                        format!(
+                            "`{}` pins {} {pin}, which the lock file gives to `{other}`",
+                            h.name, def.field
+                        ),
+                    )
+                    .with_help("each server needs its own id"),
+                );
+                continue;
+            }
+            if let Some((old_host, _)) = table.retired.iter().find(|(_, id)| *id == pin) {
+                diags.push(Diagnostic::warning(&inv.path, *pos, &field, format!("`{}` pins {} {pin}, which `{old_host}` had before it was removed", h.name, def.field))
+                    .with_help("fine when this host replaces that one; otherwise a reused id confuses the cluster's history"));
+            }
+            if table.hosts.get(&h.name) != Some(pin) {
+                changes.push(format!(
+                    "recorded pinned {} {pin} for {}",
+                    def.field, h.name
+                ));
+                table.hosts.insert(h.name.clone(), *pin);
+            }
+            assigned.insert(h.name.clone(), *pin);
+            high = high.max(pin + 1);
+        }
+        // 2. existing assignments, 3. new ones.
+        for h in &holders {
+            if assigned.contains_key(&h.name) || h.pinned_ids.contains_key(def.field) {
+                continue;
+            }
+            if let Some(id) = table.hosts.get(&h.name) {
+                assigned.insert(h.name.clone(), *id);
+                continue;
+            }
+            let mut id = high.max(table.next);
+            while table.hosts.values().any(|v| *v == id)
+                || holders
+                    .iter()
+                    .any(|x| x.pinned_ids.get(def.field).map(|p| p.0) == Some(id))
+            {
+                id += 1;
+            }
+            if id > def.max {
+                diags.push(Diagnostic::error(
+                    &inv.path,
+                    h.role_pos(role.name),
+                    format!("hosts[{}].roles", h.index),
+                    format!(
+                        "no {} left for `{}`: the next free id {id} is above {}",
+                        def.what, h.name, def.max
+                    ),
+                ));
+                continue;
+            }
+            changes.push(format!("assigned {} {id} to {}", def.field, h.name));
+            table.hosts.insert(h.name.clone(), id);
+            assigned.insert(h.name.clone(), id);
+            high = id + 1;
+        }
+        table.next = table.next.max(high).max(
+            table
+                .hosts
+                .values()
+                .chain(table.retired.values())
+                .copied()
+                .max()
+                .map(|m| m + 1)
+                .unwrap_or(0),
+        );
+        if table.hosts.is_empty() && table.retired.is_empty() {
+            lock.ids.remove(def.field);
+        }
+        ids.insert(def.field.to_string(), assigned);
+    }
+    let state = match &existing {
+        Some(old) if *old == lock => LockState::Unchanged,
+        Some(_) => LockState::Updated,
+        None if lock.ids.is_empty() => LockState::NotNeeded,
+        None => LockState::Created,
+    };
+    Resolved {
+        ids,
+        lock,
+        state,
+        path,
+        diagnostics: diags,
+        changes,
+    }
+}
+
+/// The lock file's text: stable order, a header saying what it is.
+pub fn render(lock: &LockFile, inventory: &Path) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "# stackctl lock file for {}: stable ZooKeeper myid and Kafka broker.id.\n\
+         # Commit it with the inventory. stackctl never changes an assignment; ids of removed hosts\n\
+         # are retired and never reused. Pin an id with `zookeeper_id:`/`broker_id:` on the host.\n",
+        inventory.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    ));
+    s.push_str(&format!(
+        "version: {}\ncluster: {}\nids:\n",
+        lock.version,
+        yaml_str(&lock.cluster)
+    ));
+    if lock.ids.is_empty() {
+        s.truncate(s.len() - 1);
+        s.push_str(" {}\n");
+    }
+    for (field, t) in &lock.ids {
+        s.push_str(&format!("  {field}:\n    next: {}\n", t.next));
+        for (name, map) in [("hosts", &t.hosts), ("retired", &t.retired)] {
+            if map.is_empty() {
+                s.push_str(&format!("    {name}: {{}}\n"));
+                continue;
+            }
+            s.push_str(&format!("    {name}:\n"));
+            for (h, id) in map {
+                s.push_str(&format!("      {}: {id}\n", yaml_str(h)));
+            }
+        }
+    }
+    s
+}
+
+fn yaml_str(s: &str) -> String {
+    // Host and cluster names are validated to [A-Za-z0-9._-]; quote anything YAML could misread.
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && s.parse::<f64>().is_err()
+        && !["true", "false", "null", "yes", "no", "on", "off", "~"]
+            .contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Writes the lock atomically (temp file + rename) so an interrupted run never leaves half a lock.
+pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("lock.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,333 @@
+//! `stackctl plan`: everything `up` would do, computed offline and side-effect free (except for
+//! recording new ids in the lock file).
+//!
+//! The plan is a plain data structure; `report.rs` prints it as text or JSON.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::compat::{self, ComponentVersions, Level, Verdict};
+use crate::components::{self, Cluster, RoleDef};
+use crate::diag::{Diagnostic, Diagnostics, InvalidInput};
+use crate::inventory::{self, Inventory};
+use crate::lock::{self, LockState};
+use crate::render::{RenderedFile, Renderer};
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub templates: Option<PathBuf>,
+    /// Fail instead of writing the lock file (CI).
+    pub locked: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub inventory: String,
+    pub cluster: String,
+    pub lock: LockSummary,
+    pub hosts: Vec<HostPlan>,
+    pub versions: Vec<ComponentVersions>,
+    pub compat: Vec<Verdict>,
+    pub stages: Vec<Stage>,
+    pub diagnostics: Vec<Diagnostic>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub templates_overridden: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LockSummary {
+    pub path: String,
+    pub state: LockState,
+    pub changes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostPlan {
+    pub name: String,
+    pub address: String,
+    pub roles: Vec<String>,
+    pub ids: BTreeMap<String, u64>,
+    pub java_home: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub java_version: Option<String>,
+    pub files: Vec<RenderedFile>,
+}
+
+/// One start stage: a role started on all its hosts in parallel, then a health gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    /// Stages in the same wave have no dependency on each other.
+    pub wave: usize,
+    pub role: String,
+    pub service: String,
+    pub hosts: Vec<String>,
+    pub after: Vec<String>,
+    pub gate: String,
+}
+
+impl Plan {
+    pub fn has_errors(&self) -> bool {
+        self.compat.iter().any(|v| v.level == Level::Error)
+            || self.diagnostics.iter().any(|d| d.is_error())
+    }
+}
+
+/// Why a plan could not be made at all.
+#[derive(Debug)]
+pub enum PlanError {
+    /// The inventory or lock file is wrong (exit 2).
+    Invalid(InvalidInput),
+    /// `--locked` and the lock file would change (exit 2).
+    LockOutdated { path: PathBuf, changes: Vec<String> },
+    /// Anything else: templates, I/O (exit 1).
+    Other(anyhow::Error),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Invalid(e) => write!(f, "{e}"),
+            PlanError::LockOutdated { path, changes } => {
+                writeln!(
+                    f,
+                    "error: the lock file {} is out of date and --locked forbids updating it:",
+                    path.display()
+                )?;
+                for c in changes {
+                    writeln!(f, "  - {c}")?;
+                }
+                write!(
+                    f,
+                    "   = help: run `stackctl plan` without --locked and commit the lock file"
+                )
+            }
+            PlanError::Other(e) => write!(f, "error: {e:#}"),
+        }
+    }
+}
+
+pub fn plan(path: &Path, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let (inv, warnings) = inventory::load(path).map_err(PlanError::Invalid)?;
+    let renderer = Renderer::new(opts.templates.as_deref()).map_err(PlanError::Other)?;
+    plan_inventory(&inv, warnings, &renderer, opts)
+}
+
+pub fn plan_inventory(
+    inv: &Inventory,
+    warnings: Diagnostics,
+    renderer: &Renderer,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let lock_path = lock::lock_path(&inv.path);
+    let existing = lock::read(&lock_path).map_err(PlanError::Invalid)?;
+    let resolved = lock::resolve(inv, existing);
+    if resolved.diagnostics.has_errors() {
+        let mut d = resolved.diagnostics;
+        d.sort();
+        return Err(PlanError::Invalid(InvalidInput {
+            diagnostics: d,
+            source: Some(inv.source.clone()),
+        }));
+    }
+    let mut diagnostics = warnings;
+    diagnostics.extend(resolved.diagnostics.clone());
+    match resolved.state {
+        LockState::Created | LockState::Updated if opts.locked => {
+            let mut changes = resolved.changes.clone();
+            if resolved.state == LockState::Created {
+                changes.insert(0, format!("{} does not exist", lock_path.display()));
+            }
+            return Err(PlanError::LockOutdated {
+                path: lock_path,
+                changes,
+            });
+        }
+        LockState::Created | LockState::Updated => {
+            lock::write(&resolved.path, &lock::render(&resolved.lock, &inv.path))
+                .with_context(|| format!("cannot write lock file {}", resolved.path.display()))
+                .map_err(PlanError::Other)?;
+        }
+        _ => {}
+    }
+    let (versions, version_diags) = compat::resolve_versions(inv);
+    diagnostics.0.extend(version_diags);
+    let verdicts = compat::check(inv, &versions);
+    let hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
+    diagnostics.sort();
+    Ok(Plan {
+        inventory: inv.path.display().to_string(),
+        cluster: inv.cluster.clone(),
+        lock: LockSummary {
+            path: resolved.path.display().to_string(),
+            state: resolved.state,
+            changes: resolved.changes,
+        },
+        hosts,
+        versions,
+        compat: verdicts,
+        stages: stages(inv),
+        diagnostics: diagnostics.0,
+        templates_overridden: renderer.overridden.clone(),
+    })
+}
+
+fn render_hosts(
+    inv: &Inventory,
+    ids: &components::Ids,
+    renderer: &Renderer,
+) -> Result<Vec<HostPlan>> {
+    let cl = Cluster { inv, ids };
+    // Files whose content is the same on every host (worker lists) are rendered once.
+    let mut shared: HashMap<&'static str, Arc<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(inv.hosts.len());
+    for host in &inv.hosts {
+        let mut files = Vec::new();
+        for c in components::all()
+            .iter()
+            .filter(|c| inv.component(c.name()).is_some())
+        {
+            for spec in c.files(&cl, host) {
+                let file = if spec.shared {
+                    match shared.get(spec.template) {
+                        Some(content) => {
+                            let mut f = RenderedFile::new(&spec, String::new());
+                            f.size = content.len();
+                            f.sha256 = shared_digest(content);
+                            f.content = content.clone();
+                            f
+                        }
+                        None => {
+                            let f = renderer.render(&spec)?;
+                            shared.insert(spec.template, f.content.clone());
+                            f
+                        }
+                    }
+                } else {
+                    renderer.render(&spec)?
+                };
+                files.push(file);
+            }
+        }
+        let mut host_ids = BTreeMap::new();
+        for (field, m) in ids {
+            if let Some(id) = m.get(&host.name) {
+                host_ids.insert(field.clone(), *id);
+            }
+        }
+        out.push(HostPlan {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            roles: host.roles.iter().map(|r| r.name.to_string()).collect(),
+            ids: host_ids,
+            java_home: host.java_home.clone(),
+            java_version: host.java_version.as_ref().map(|(j, _)| j.raw.clone()),
+            files,
+        });
+    }
+    Ok(out)
+}
+
+fn shared_digest(content: &Arc<String>) -> String {
+    use sha2::{Digest, Sha256};
+    // Memoised per Arc pointer: the same shared content appears on every host.
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<usize, String>> = std::cell::RefCell::new(HashMap::new());
+    }
+    let key = Arc::as_ptr(content) as usize;
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .entry(key)
+            .or_insert_with(|| hex::encode(Sha256::digest(content.as_bytes())))
+            .clone()
+    })
+}
+
+/// The start order: each present role is a stage; its wave is one more than the latest wave it
+/// waits for. Dependencies on roles absent from the inventory pass through to theirs.
+pub fn stages(inv: &Inventory) -> Vec<Stage> {
+    let roles: Vec<&'static RoleDef> = components::all().iter().flat_map(|c| c.roles()).collect();
+    let present = |name: &str| inv.count_role(name) > 0;
+    fn effective(
+        role: &str,
+        roles: &[&'static RoleDef],
+        present: &dyn Fn(&str) -> bool,
+        depth: usize,
+    ) -> Vec<&'static str> {
+        let Some(def) = roles.iter().find(|r| r.name == role) else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for dep in def.after {
+            if present(dep) {
+                out.push(*dep);
+            } else if depth < 16 {
+                out.extend(effective(dep, roles, present, depth + 1));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+    let mut waves: BTreeMap<&str, usize> = BTreeMap::new();
+    // Role definitions are few; iterate to a fixed point instead of a full topological sort.
+    for _ in 0..roles.len() + 1 {
+        for r in roles.iter().filter(|r| present(r.name)) {
+            let after = effective(r.name, &roles, &present, 0);
+            let w = after
+                .iter()
+                .map(|d| waves.get(d).copied().unwrap_or(1))
+                .max()
+                .map(|m| m + 1)
+                .unwrap_or(1);
+            waves.insert(r.name, w);
+        }
+    }
+    let mut out: Vec<Stage> = roles
+        .iter()
+        .filter(|r| present(r.name))
+        .map(|r| Stage {
+            wave: waves[r.name],
+            role: r.name.to_string(),
+            service: r.service.to_string(),
+            hosts: inv
+                .hosts_with_role(r.name)
+                .map(|h| h.name.clone())
+                .collect(),
+            after: effective(r.name, &roles, &present, 0)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            gate: r.gate.to_string(),
+        })
+        .collect();
+    out.sort_by_key(|s| s.wave);
+    out
+}
+
+/// Writes every host's files under `dir/<host>/<absolute path>`.
+pub fn write_out(plan: &Plan, dir: &Path) -> Result<usize> {
+    let mut n = 0;
+    for h in &plan.hosts {
+        for f in &h.files {
+            let rel = f.path.trim_start_matches('/');
+            let target = dir.join(&h.name).join(rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&target, f.content.as_bytes())
+                .with_context(|| format!("cannot write {}", target.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(f.mode))?;
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,247 @@
+//! Tera templates: embedded at build time, overridable from a directory, with escaping that
+//! matches each file's real format (XML for `*.xml`, Java properties, POSIX shell).
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tera::{Tera, Value};
+
+use crate::components::FileSpec;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+}
+
+pub struct Renderer {
+    tera: Tera,
+    /// Templates that came from `--templates DIR` rather than the binary.
+    pub overridden: Vec<String>,
+}
+
+/// A file rendered for one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedFile {
+    pub path: String,
+    pub template: String,
+    pub component: String,
+    #[serde(serialize_with = "octal")]
+    pub mode: u32,
+    pub size: usize,
+    pub sha256: String,
+    #[serde(skip)]
+    pub content: Arc<String>,
+}
+
+fn octal<S: serde::Serializer>(m: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{m:04o}"))
+}
+
+impl Renderer {
+    pub fn new(override_dir: Option<&Path>) -> Result<Renderer> {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".xml", ".xml.part"]);
+        tera.set_escape_fn(xml_escape);
+        tera.register_filter("prop_value", prop_value_filter);
+        tera.register_filter("prop_key", prop_key_filter);
+        tera.register_filter("shell_quote", shell_quote_filter);
+        let mut templates: BTreeMap<String, String> = embedded::EMBEDDED
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        let mut overridden = Vec::new();
+        if let Some(dir) = override_dir {
+            if !dir.is_dir() {
+                return Err(anyhow!("--templates {}: not a directory", dir.display()));
+            }
+            let mut files = Vec::new();
+            collect(dir, dir, &mut files)?;
+            for (name, path) in files {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read template {}", path.display()))?;
+                overridden.push(name.clone());
+                templates.insert(name, text);
+            }
+        }
+        tera.add_raw_templates(templates.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+            .map_err(|e| anyhow!("{}", tera_chain(&e)))?;
+        Ok(Renderer { tera, overridden })
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.tera.get_template_names().collect()
+    }
+
+    pub fn render(&self, spec: &FileSpec) -> Result<RenderedFile> {
+        let ctx = tera::Context::from_serialize(&spec.context)
+            .map_err(|e| anyhow!("{}", tera_chain(&e)))?;
+        let content = self.tera.render(spec.template, &ctx).map_err(|e| {
+            anyhow!(
+                "rendering {} for {}: {}",
+                spec.template,
+                spec.path,
+                tera_chain(&e)
+            )
+        })?;
+        Ok(RenderedFile::new(spec, content))
+    }
+}
+
+impl RenderedFile {
+    pub fn new(spec: &FileSpec, content: String) -> RenderedFile {
+        let sha256 = hex::encode(Sha256::digest(content.as_bytes()));
+        RenderedFile {
+            path: spec.path.clone(),
+            template: spec.template.to_string(),
+            component: spec.component.to_string(),
+            mode: spec.mode,
+            size: content.len(),
+            sha256,
+            content: Arc::new(content),
+        }
+    }
+}
+
+/// Tera hides the useful part of an error in its source chain.
+fn tera_chain(e: &tera::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, std::path::PathBuf)>) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let e = e?;
+        let p = e.path();
+        if p.is_dir() {
+            collect(root, &p, out)?;
+        } else {
+            let name = p
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((name, p));
+        }
+    }
+    Ok(())
+}
+
+/// XML text escaping. Tera's default is HTML's, which also escapes `/` and makes
+/// `hdfs://nn:8020/hbase` unreadable.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A value in a Java `.properties` file (read as ISO-8859-1 by `Properties.load`).
+pub fn prop_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ' ' if i == 0 => out.push_str("\\ "),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A key in a Java `.properties` file: separators and comment markers must be escaped too.
+pub fn prop_key(s: &str) -> String {
+    let mut out = String::new();
+    for c in prop_value(s).chars() {
+        match c {
+            ' ' | ':' | '=' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.replace("\\\\ ", "\\ ")
+}
+
+/// One POSIX shell word, single-quoted.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn prop_value_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(prop_value(&as_text(v))))
+}
+fn prop_key_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(prop_key(&as_text(v))))
+}
+fn shell_quote_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(shell_quote(&as_text(v))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(xml_escape("a<b & 'c'"), "a&lt;b &amp; &apos;c&apos;");
+        assert_eq!(xml_escape("hdfs://nn:8020/hbase"), "hdfs://nn:8020/hbase");
+        assert_eq!(prop_value("C:\\dir"), "C:\\\\dir");
+        assert_eq!(prop_value(" lead"), "\\ lead");
+        assert_eq!(prop_value("é"), "\\u00e9");
+        assert_eq!(prop_key("a b=c"), "a\\ b\\=c");
+        assert_eq!(shell_quote("/usr/lib/jvm/java-8"), "/usr/lib/jvm/java-8");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("x'; rm -rf /"), "'x'\\''; rm -rf /'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("$(id)"), "'$(id)'");
+    }
+
+    #[test]
+    fn every_embedded_template_parses() {
+        let r = Renderer::new(None).unwrap();
+        assert!(r.names().contains(&"zookeeper/zoo.cfg"));
+        assert!(r.names().len() >= 14);
+    }
+}

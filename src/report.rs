@@ -1,0 +1,252 @@
+//! Printing a plan for people: hosts x roles, compatibility, start order, files.
+
+use std::fmt::Write;
+
+use crate::compat::Level;
+use crate::components;
+use crate::lock::LockState;
+use crate::plan::Plan;
+
+pub struct TextOptions {
+    pub show_files: bool,
+    pub color: bool,
+}
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn text(plan: &Plan, opts: &TextOptions) -> String {
+    let mut o = String::new();
+    let c = opts.color;
+    let _ = writeln!(
+        o,
+        "{} {} — {} ({} host{})",
+        paint(c, "1", "Cluster"),
+        plan.cluster,
+        plan.inventory,
+        plan.hosts.len(),
+        if plan.hosts.len() == 1 { "" } else { "s" }
+    );
+    let lock_state = match plan.lock.state {
+        LockState::NotNeeded => "not needed (no ZooKeeper or Kafka hosts)".to_string(),
+        LockState::Unchanged => "unchanged".to_string(),
+        LockState::Created => format!(
+            "created ({} change{})",
+            plan.lock.changes.len(),
+            if plan.lock.changes.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ),
+        LockState::Updated => format!(
+            "updated ({} change{})",
+            plan.lock.changes.len(),
+            if plan.lock.changes.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ),
+    };
+    let _ = writeln!(o, "Lock file: {} {lock_state}", plan.lock.path);
+    for ch in &plan.lock.changes {
+        let _ = writeln!(o, "  - {ch}");
+    }
+
+    // Hosts x roles.
+    let roles: Vec<&components::RoleDef> = components::all()
+        .iter()
+        .flat_map(|c| c.roles())
+        .filter(|r| {
+            plan.hosts
+                .iter()
+                .any(|h| h.roles.iter().any(|x| x == r.name))
+        })
+        .collect();
+    let name_w = plan
+        .hosts
+        .iter()
+        .map(|h| h.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let addr_w = plan
+        .hosts
+        .iter()
+        .map(|h| h.address.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let _ = writeln!(o);
+    let mut header = format!("{:name_w$}  {:addr_w$}", "HOST", "ADDRESS");
+    for r in &roles {
+        let _ = write!(header, "  {}", r.short);
+    }
+    header.push_str("  IDS");
+    let _ = writeln!(o, "{}", paint(c, "1", &header));
+    for h in &plan.hosts {
+        let mut line = format!("{:name_w$}  {:addr_w$}", h.name, h.address);
+        for r in &roles {
+            let mark = if h.roles.iter().any(|x| x == r.name) {
+                "●"
+            } else {
+                "·"
+            };
+            let _ = write!(line, "  {:<w$}", mark, w = r.short.len());
+        }
+        let ids: Vec<String> = h
+            .ids
+            .iter()
+            .map(|(field, id)| {
+                let what = components::all()
+                    .iter()
+                    .flat_map(|c| c.roles())
+                    .filter_map(|r| r.id.as_ref())
+                    .find(|d| d.field == field)
+                    .map(|d| d.what)
+                    .unwrap_or(field);
+                format!("{what}={id}")
+            })
+            .collect();
+        let _ = writeln!(o, "{line}  {}", ids.join(" "));
+    }
+
+    // Versions.
+    let _ = writeln!(o, "\n{}", paint(c, "1", "Versions"));
+    for v in &plan.versions {
+        let mut line = format!("  {:10} {}", v.component, v.version);
+        if let Some(d) = &v.detected {
+            if let Some(s) = &d.scala {
+                let _ = write!(line, " (Scala {s})");
+            }
+        }
+        let bundles: Vec<String> = v.bundles.iter().map(|(k, b)| format!("{k} {b}")).collect();
+        if !bundles.is_empty() {
+            let _ = write!(
+                line,
+                "  ships {} [from {}]",
+                bundles.join(", "),
+                v.bundles_from
+            );
+        }
+        if let Some(a) = &v.archive {
+            let _ = write!(
+                line,
+                "  archive {a}{}",
+                if v.detected.is_some() { " (read)" } else { "" }
+            );
+        }
+        let _ = writeln!(o, "{line}");
+    }
+
+    // Compatibility.
+    let _ = writeln!(o, "\n{}", paint(c, "1", "Compatibility"));
+    if plan.compat.is_empty() {
+        let _ = writeln!(o, "  (nothing to check)");
+    }
+    let mut verdicts: Vec<_> = plan.compat.iter().collect();
+    verdicts.sort_by_key(|v| std::cmp::Reverse(v.level));
+    for v in verdicts {
+        let tag = match v.level {
+            Level::Ok => paint(c, "32", "ok     "),
+            Level::Warning => paint(c, "33", "warning"),
+            Level::Error => paint(c, "31", "error  "),
+        };
+        let _ = writeln!(o, "  {tag} {}", v.message);
+        let mut cite = Vec::new();
+        if let Some(r) = &v.rule {
+            cite.push(format!("rule {r}"));
+        }
+        if let Some(s) = v.status {
+            cite.push(format!("{s:?}").to_lowercase());
+        }
+        if !v.source.is_empty() {
+            cite.push(format!("source: {}", v.source));
+        }
+        if !v.hosts.is_empty() {
+            cite.push(format!("hosts: {}", v.hosts.join(", ")));
+        }
+        if !cite.is_empty() && v.level != Level::Ok {
+            let _ = writeln!(o, "          {}", paint(c, "2", &cite.join("; ")));
+        }
+    }
+
+    // Start order.
+    let _ = writeln!(o, "\n{}", paint(c, "1", "Start order"));
+    for s in &plan.stages {
+        let after = if s.after.is_empty() {
+            String::new()
+        } else {
+            format!(" after {}", s.after.join(", "))
+        };
+        let _ = writeln!(
+            o,
+            "  {}. {} on {}{after}",
+            s.wave,
+            s.service,
+            s.hosts.join(", ")
+        );
+        let _ = writeln!(o, "     wait for: {}", s.gate);
+    }
+
+    // Files.
+    let _ = writeln!(o, "\n{}", paint(c, "1", "Files"));
+    for h in &plan.hosts {
+        let _ = writeln!(o, "  {}", h.name);
+        let w = h.files.iter().map(|f| f.path.len()).max().unwrap_or(0);
+        for f in &h.files {
+            let _ = writeln!(
+                o,
+                "    {:w$}  {:>6} B  {:04o}  sha256:{}",
+                f.path,
+                f.size,
+                f.mode,
+                &f.sha256[..16]
+            );
+            if opts.show_files {
+                for line in f.content.lines() {
+                    let _ = writeln!(o, "      | {line}");
+                }
+            }
+        }
+    }
+
+    // Diagnostics and summary.
+    if !plan.diagnostics.is_empty() {
+        let _ = writeln!(o);
+        for d in &plan.diagnostics {
+            let _ = write!(o, "{}", d.render(None));
+        }
+    }
+    let errors = plan
+        .compat
+        .iter()
+        .filter(|v| v.level == Level::Error)
+        .count()
+        + plan.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = plan
+        .compat
+        .iter()
+        .filter(|v| v.level == Level::Warning)
+        .count()
+        + plan.diagnostics.iter().filter(|d| !d.is_error()).count();
+    let files: usize = plan.hosts.iter().map(|h| h.files.len()).sum();
+    let _ = writeln!(
+        o,
+        "\nPlan: {} host{}, {} stage{}, {files} file{}; {errors} error{}, {warnings} warning{}.",
+        plan.hosts.len(),
+        if plan.hosts.len() == 1 { "" } else { "s" },
+        plan.stages.len(),
+        if plan.stages.len() == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" },
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+    );
+    o
+}

