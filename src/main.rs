@@ -31,7 +31,10 @@ fn main() -> ExitCode {
                 Shell::Zsh => clap_complete::Shell::Zsh,
                 Shell::Fish => clap_complete::Shell::Fish,
             };
-            clap_complete::generate(sh, &mut cmd, "stackctl", &mut std::io::stdout());
+            // Generated into memory first: clap_complete panics on a closed pipe.
+            let mut buf = Vec::new();
+            clap_complete::generate(sh, &mut cmd, "stackctl", &mut buf);
+            let _ = std::io::stdout().write_all(&buf);
             exit::OK
         }
     };

@@ -5,13 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::compat::{self, ComponentVersions, Level, Verdict};
-use crate::components::{self, Cluster, RoleDef};
+use crate::components::{self, Cluster, FileSpec, RoleDef};
 use crate::diag::{Diagnostic, Diagnostics, InvalidInput};
 use crate::inventory::{self, Inventory};
 use crate::lock::{self, LockState};
@@ -180,38 +179,68 @@ fn render_hosts(
     ids: &components::Ids,
     renderer: &Renderer,
 ) -> Result<Vec<HostPlan>> {
-    let cl = Cluster { inv, ids };
+    let cl = Cluster::new(inv, ids);
+    // What to render is decided sequentially (cheap); the rendering itself runs on every core.
+    let specs: Vec<Vec<FileSpec>> = inv
+        .hosts
+        .iter()
+        .map(|host| {
+            components::all()
+                .iter()
+                .filter(|c| inv.component(c.name()).is_some())
+                .flat_map(|c| c.files(&cl, host))
+                .collect()
+        })
+        .collect();
     // Files whose content is the same on every host (worker lists) are rendered once.
-    let mut shared: HashMap<&'static str, Arc<String>> = HashMap::new();
-    let mut out = Vec::with_capacity(inv.hosts.len());
-    for host in &inv.hosts {
-        let mut files = Vec::new();
-        for c in components::all()
-            .iter()
-            .filter(|c| inv.component(c.name()).is_some())
-        {
-            for spec in c.files(&cl, host) {
-                let file = if spec.shared {
-                    match shared.get(spec.template) {
-                        Some(content) => {
-                            let mut f = RenderedFile::new(&spec, String::new());
-                            f.size = content.len();
-                            f.sha256 = shared_digest(content);
-                            f.content = content.clone();
-                            f
-                        }
-                        None => {
-                            let f = renderer.render(&spec)?;
-                            shared.insert(spec.template, f.content.clone());
-                            f
-                        }
-                    }
-                } else {
-                    renderer.render(&spec)?
-                };
-                files.push(file);
-            }
+    let mut shared: HashMap<&'static str, RenderedFile> = HashMap::new();
+    for spec in specs.iter().flatten().filter(|s| s.shared) {
+        if !shared.contains_key(spec.template) {
+            shared.insert(spec.template, renderer.render(spec)?);
         }
+    }
+    let render_host = |files: &Vec<FileSpec>| -> Result<Vec<RenderedFile>> {
+        files
+            .iter()
+            .map(
+                |spec| match shared.get(spec.template).filter(|_| spec.shared) {
+                    Some(f) => Ok(RenderedFile {
+                        path: spec.path.clone(),
+                        mode: spec.mode,
+                        ..f.clone()
+                    }),
+                    None => renderer.render(spec),
+                },
+            )
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let rendered: Vec<Vec<RenderedFile>> = if threads < 2 || specs.len() < 64 {
+        specs.iter().map(render_host).collect::<Result<_>>()?
+    } else {
+        let chunk = specs.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = specs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(render_host).collect::<Result<Vec<_>>>())
+                })
+                .collect();
+            let mut all = Vec::with_capacity(specs.len());
+            for h in handles {
+                all.extend(
+                    h.join()
+                        .map_err(|_| anyhow::anyhow!("a rendering thread panicked"))??,
+                );
+            }
+            Ok::<_, anyhow::Error>(all)
+        })?
+    };
+    let mut out = Vec::with_capacity(inv.hosts.len());
+    for (host, files) in inv.hosts.iter().zip(rendered) {
         let mut host_ids = BTreeMap::new();
         for (field, m) in ids {
             if let Some(id) = m.get(&host.name) {
@@ -229,21 +258,6 @@ fn render_hosts(
         });
     }
     Ok(out)
-}
-
-fn shared_digest(content: &Arc<String>) -> String {
-    use sha2::{Digest, Sha256};
-    // Memoised per Arc pointer: the same shared content appears on every host.
-    thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<usize, String>> = std::cell::RefCell::new(HashMap::new());
-    }
-    let key = Arc::as_ptr(content) as usize;
-    CACHE.with(|c| {
-        c.borrow_mut()
-            .entry(key)
-            .or_insert_with(|| hex::encode(Sha256::digest(content.as_bytes())))
-            .clone()
-    })
 }
 
 /// The start order: each present role is a stage; its wave is one more than the latest wave it

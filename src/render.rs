@@ -77,7 +77,7 @@ impl Renderer {
     }
 
     pub fn render(&self, spec: &FileSpec) -> Result<RenderedFile> {
-        let ctx = tera::Context::from_serialize(&spec.context)
+        let ctx = tera::Context::from_serialize(&*spec.context)
             .map_err(|e| anyhow!("{}", tera_chain(&e)))?;
         let content = self.tera.render(spec.template, &ctx).map_err(|e| {
             anyhow!(

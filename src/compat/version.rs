@@ -31,9 +31,11 @@ impl Version {
         for p in numeric.split('.') {
             match p.parse::<u64>() {
                 Ok(n) if !p.starts_with('+') => parts.push(n),
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "`{raw}` is not a version: expected dotted numbers such as `3.5.6` or `2.4.0`"
-                )),
+                ))
+                }
             }
         }
         Ok(Version {

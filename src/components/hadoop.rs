@@ -444,11 +444,13 @@ impl Component for Hadoop {
                 let pos = key
                     .map(|k| props.pos_or(k, host.role_pos(role)))
                     .unwrap_or(host.role_pos(role));
+                let configured = key.is_some_and(|k| props.is_override(k));
                 out.push(PortUse {
                     port,
                     role,
                     what: what.to_string(),
                     pos,
+                    configured,
                 });
             };
         let nn_rpc = site
@@ -456,7 +458,14 @@ impl Component for Hadoop {
             .get("fs.defaultFS")
             .and_then(port_of)
             .unwrap_or(namenode_rpc_port(&spec.version));
-        add(NAMENODE, &site.core, None, nn_rpc, "RPC (fs.defaultFS)");
+        let _ = nn_rpc;
+        add(
+            NAMENODE,
+            &site.core,
+            Some("fs.defaultFS"),
+            namenode_rpc_port(&spec.version),
+            "RPC (fs.defaultFS)",
+        );
         add(
             NAMENODE,
             &site.hdfs,
@@ -554,13 +563,16 @@ impl Component for Hadoop {
         let v = &spec.version;
         let site = Self::site_props(cl.inv, spec, host);
         let dir = conf_dir(host, NAME);
-        let workers: Vec<&str> = cl
-            .inv
-            .hosts
-            .iter()
-            .filter(|h| h.has_role(DATANODE) || h.has_role(NODEMANAGER))
-            .map(|h| h.address.as_str())
-            .collect();
+        let workers = || {
+            let hosts: Vec<&str> = cl
+                .inv
+                .hosts
+                .iter()
+                .filter(|h| h.has_role(DATANODE) || h.has_role(NODEMANAGER))
+                .map(|h| h.address.as_str())
+                .collect();
+            json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } })
+        };
         let heap = spec.scalar("heap").map(|h| Self::heap_var(v, h));
         let krb5 = match (spec.scalar("krb5_realm"), spec.scalar("krb5_kdc")) {
             (None, None) => None,
@@ -626,7 +638,7 @@ impl Component for Hadoop {
                 path: format!("{dir}/{}", Self::workers_file(v)),
                 template: "hadoop/workers",
                 mode: 0o644,
-                context: json!({ "cluster": cl.inv.cluster, "c": { "hosts": workers } }),
+                context: cl.shared("hadoop/workers", workers),
                 shared: true,
                 component: NAME,
             });

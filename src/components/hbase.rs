@@ -255,6 +255,7 @@ impl Component for HBase {
                     role,
                     what: what.into(),
                     pos: props.pos_or(key, host.role_pos(role)),
+                    configured: props.is_override(key),
                 });
             }
         }
@@ -278,18 +279,17 @@ impl Component for HBase {
             "heap": spec.scalar("heap"),
             "jvm_opts": spec.scalar("jvm_opts"),
         });
-        let regionservers: Vec<&str> = cl
-            .inv
-            .hosts_with_role(REGIONSERVER)
-            .map(|h| h.address.as_str())
-            .collect();
-        let backups: Vec<&str> = cl
-            .inv
-            .hosts_with_role(MASTER)
-            .skip(1)
-            .map(|h| h.address.as_str())
-            .collect();
-        let list = |hosts: Vec<&str>| json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } });
+        let list = |role: &'static str, skip: usize| {
+            cl.shared(role, || {
+                let hosts: Vec<&str> = cl
+                    .inv
+                    .hosts_with_role(role)
+                    .skip(skip)
+                    .map(|h| h.address.as_str())
+                    .collect();
+                json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } })
+            })
+        };
         vec![
             FileSpec {
                 path: format!("{dir}/hbase-site.xml"),
@@ -311,7 +311,7 @@ impl Component for HBase {
                 path: format!("{dir}/regionservers"),
                 template: "hbase/regionservers",
                 mode: 0o644,
-                context: list(regionservers),
+                context: list(REGIONSERVER, 0),
                 shared: true,
                 component: NAME,
             },
@@ -319,7 +319,7 @@ impl Component for HBase {
                 path: format!("{dir}/backup-masters"),
                 template: "hbase/backup-masters",
                 mode: 0o644,
-                context: list(backups),
+                context: list(MASTER, 1),
                 shared: true,
                 component: NAME,
             },

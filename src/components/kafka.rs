@@ -308,12 +308,20 @@ impl Component for Kafka {
                 props.pos_or("port", role_pos),
             ),
         };
-        let pos = if pos.is_known() { pos } else { role_pos };
+        let configured = props.is_override("listeners")
+            || props.is_override("port")
+            || spec.scalar("port").is_some();
+        let pos = if configured && pos.is_known() {
+            pos
+        } else {
+            role_pos
+        };
         vec![PortUse {
             port,
             role: ROLE,
             what: "listener".into(),
             pos,
+            configured,
         }]
     }
 

@@ -69,9 +69,31 @@ pub type Ids = BTreeMap<String, BTreeMap<String, u64>>;
 pub struct Cluster<'a> {
     pub inv: &'a Inventory,
     pub ids: &'a Ids,
+    /// Contexts of shared files, computed once per plan (a worker list on 1,000 hosts would
+    /// otherwise be rebuilt 1,000 times).
+    memo: std::cell::RefCell<HashMap<&'static str, std::sync::Arc<serde_json::Value>>>,
 }
 
-impl Cluster<'_> {
+impl<'a> Cluster<'a> {
+    pub fn new(inv: &'a Inventory, ids: &'a Ids) -> Self {
+        Cluster {
+            inv,
+            ids,
+            memo: Default::default(),
+        }
+    }
+    /// The context of a file that is the same on every host, built on first use.
+    pub fn shared(
+        &self,
+        key: &'static str,
+        build: impl FnOnce() -> serde_json::Value,
+    ) -> std::sync::Arc<serde_json::Value> {
+        self.memo
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| std::sync::Arc::new(build()))
+            .clone()
+    }
     pub fn id(&self, field: &str, host: &Host) -> Option<u64> {
         self.ids.get(field).and_then(|m| m.get(&host.name)).copied()
     }
@@ -85,7 +107,7 @@ pub struct FileSpec {
     /// Template name under `templates/`, e.g. `zookeeper/zoo.cfg`.
     pub template: &'static str,
     pub mode: u32,
-    pub context: serde_json::Value,
+    pub context: std::sync::Arc<serde_json::Value>,
     /// True when the content is the same on every host that gets it, so it is rendered once.
     pub shared: bool,
     /// The component that owns the file.
@@ -100,6 +122,8 @@ pub struct PortUse {
     pub what: String,
     /// Where the port was configured, when an override set it; else the role's position.
     pub pos: Pos,
+    /// True when the operator set this port (so an error should point there).
+    pub configured: bool,
 }
 
 pub trait Component: Sync {
@@ -169,10 +193,15 @@ fn check_ports(inv: &Inventory, diags: &mut Diagnostics) {
                     continue;
                 }
                 if let Some(first) = seen.get(&p.port) {
+                    let blame = if p.configured || !first.configured {
+                        p.pos
+                    } else {
+                        first.pos
+                    };
                     diags.push(
                         Diagnostic::error(
                             &inv.path,
-                            p.pos,
+                            blame,
                             format!("hosts[{}]", host.index),
                             format!(
                                 "port {} on host `{}` is wanted by both {} ({}) and {} ({})",
@@ -254,6 +283,10 @@ impl Props {
     pub fn entry(&self, key: &str) -> Option<&PropEntry> {
         self.0.iter().find(|e| e.key == key)
     }
+    pub fn is_override(&self, key: &str) -> bool {
+        self.entry(key)
+            .is_some_and(|e| e.origin == Origin::Override)
+    }
     /// The position to blame for a property: the override's line, else `fallback`.
     pub fn pos_or(&self, key: &str, fallback: Pos) -> Pos {
         match self.entry(key) {
@@ -309,9 +342,9 @@ pub fn base_context(
     host: &Host,
     component: &str,
     extra: serde_json::Value,
-) -> serde_json::Value {
+) -> std::sync::Arc<serde_json::Value> {
     let spec = cl.inv.component(component);
-    serde_json::json!({
+    std::sync::Arc::new(serde_json::json!({
         "cluster": cl.inv.cluster,
         "host": {
             "name": host.name,
@@ -324,5 +357,5 @@ pub fn base_context(
         },
         "version": spec.map(|s| s.version.raw.clone()),
         "c": extra,
-    })
+    }))
 }

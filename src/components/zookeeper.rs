@@ -155,7 +155,7 @@ impl Component for ZooKeeper {
         };
         let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
         let n = servers.len();
-        if n > 0 && n % 2 == 0 {
+        if n > 0 && n.is_multiple_of(2) {
             let f = Self::tolerated_failures(n);
             diags.push(
                 Diagnostic::warning(
@@ -247,18 +247,21 @@ impl Component for ZooKeeper {
                 role: ROLE,
                 what: "clientPort".into(),
                 pos: props.pos_or("clientPort", role_pos),
+                configured: props.is_override("clientPort"),
             },
             PortUse {
                 port: Self::port_setting(spec, "peer_port", DEFAULT_PEER_PORT),
                 role: ROLE,
                 what: "quorum port".into(),
                 pos: spec.pos_of("peer_port"),
+                configured: spec.scalar("peer_port").is_some(),
             },
             PortUse {
                 port: Self::port_setting(spec, "election_port", DEFAULT_ELECTION_PORT),
                 role: ROLE,
                 what: "election port".into(),
                 pos: spec.pos_of("election_port"),
+                configured: spec.scalar("election_port").is_some(),
             },
         ];
         if spec.version.at_least("3.5.0") && props.get("admin.enableServer") == Some("true") {
@@ -271,6 +274,7 @@ impl Component for ZooKeeper {
                 role: ROLE,
                 what: "AdminServer".into(),
                 pos: props.pos_or("admin.enableServer", role_pos),
+                configured: true,
             });
         }
         out

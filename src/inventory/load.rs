@@ -89,6 +89,11 @@ fn parse_yaml(path: &Path, text: &str) -> Result<RawInventory, Diagnostics> {
     // serde_path_to_error tracks the field path; serde-saphyr rejects duplicate keys and gives
     // the position. The path is stashed outside the closure because the closure's error type is
     // serde-saphyr's own.
+    // Path tracking costs a quarter of a 1,000-host plan, so it runs only to explain an error.
+    let e = match serde_saphyr::from_str::<RawInventory>(text) {
+        Ok(raw) => return Ok(raw),
+        Err(e) => e,
+    };
     let field_path: RefCell<String> = RefCell::new(String::new());
     let result = serde_saphyr::with_deserializer_from_str(text, |de| {
         serde_path_to_error::deserialize::<_, RawInventory>(de).map_err(|e| {
@@ -96,16 +101,28 @@ fn parse_yaml(path: &Path, text: &str) -> Result<RawInventory, Diagnostics> {
             e.into_inner()
         })
     });
-    result.map_err(|e| {
+    let e = match result {
+        Err(tracked) => tracked,
+        Ok(_) => e,
+    };
+    Err({
         let pos = e
             .location()
             .map(|l| Pos::from_saphyr(&l))
             .unwrap_or_default();
-        let mut field = field_path.into_inner();
-        if field == "." {
-            field.clear();
-        }
         let (message, help) = explain_yaml_error(&e);
+        let mut field = clean_path(&field_path.into_inner());
+        let syntax = message.starts_with("while parsing") || message.starts_with("while scanning");
+        if syntax {
+            // A YAML syntax error is found where the parser gave up, often a line after the
+            // mistake; a field name would mislead.
+            field.clear();
+        } else if field.contains('?') || field.is_empty() {
+            // Inside generic mappings serde cannot name the key; read it off the text instead.
+            if let Some(p) = yaml_path_at(text, pos) {
+                field = p;
+            }
+        }
         let mut d = Diagnostics::default();
         let mut diag = Diagnostic::error(path, pos, field, message);
         diag.help = help;
@@ -120,26 +137,139 @@ fn explain_yaml_error(e: &serde_saphyr::Error) -> (String, Option<String>) {
     let full = e.to_string();
     // The Display form may carry its own snippet; the first line is the message.
     let first = full.lines().next().unwrap_or("").trim().to_string();
-    let msg = first.strip_prefix("error: ").unwrap_or(&first).to_string();
-    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    let mut msg = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    // Drop the position prefix (we print our own) and advice meant for Rust programmers.
+    if let Some(rest) = msg.strip_prefix("line ") {
+        if let Some(i) = rest.find(": ") {
+            if rest[..i]
+                .split(' ')
+                .all(|w| w == "column" || w.chars().all(|c| c.is_ascii_digit()))
+            {
+                msg = rest[i + 2..].to_string();
+            }
+        }
+    }
+    msg = msg.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    for (rust, plain) in [
+        ("invalid u64", "expected a whole number"),
+        ("invalid i64", "expected a whole number"),
+        ("invalid type: ", "wrong type: "),
+    ] {
+        msg = msg.replace(rust, plain);
+    }
     let help = if msg.contains("duplicate") {
         Some("each key may appear once in a mapping; merge the two entries (many YAML tools silently keep only the last one)".to_string())
-    } else if msg.contains("unknown field") {
-        Some(
-            "check the spelling; see inventories/ for every field an inventory accepts".to_string(),
-        )
+    } else if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let given = rest.split('`').next().unwrap_or("");
+        let expected: Vec<&str> = msg
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or("")
+            .split(", ")
+            .map(|s| s.trim_matches('`'))
+            .collect();
+        Some(match did_you_mean(given, expected.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "check the spelling; see inventories/ for every field an inventory accepts"
+                .to_string(),
+        })
     } else if msg.contains("missing field") {
         Some("add the field; see inventories/ for complete examples".to_string())
+    } else if msg.starts_with("while parsing") || msg.starts_with("while scanning") {
+        Some("YAML syntax: check the brackets, quotes and indentation on this line and the one before".to_string())
     } else {
         None
     };
-    let msg = match e {
-        serde_saphyr::Error::DuplicateMappingKey { .. } if !msg.contains("duplicate") => {
-            format!("duplicate key: {msg}")
-        }
-        _ => msg,
-    };
     (msg, help)
+}
+
+/// `hosts.value[0].value.adress` -> `hosts[0].adress`: `Spanned` adds `value` levels.
+fn clean_path(p: &str) -> String {
+    if p == "." {
+        return String::new();
+    }
+    let parts: Vec<&str> = p
+        .split('.')
+        .filter(|s| *s != "value")
+        .map(|s| s.strip_prefix("value").unwrap_or(s))
+        .collect();
+    let mut out = String::new();
+    for part in parts {
+        if part.starts_with('[') || out.is_empty() {
+            out.push_str(part);
+        } else {
+            out.push('.');
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// The field path of the key at `pos`, read from block-style YAML by indentation: the keys of
+/// the enclosing mappings, with list indices. Used where serde cannot name a map key.
+fn yaml_path_at(text: &str, pos: Pos) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let idx = (pos.line as usize).checked_sub(1)?;
+    let line = lines.get(idx)?;
+    let key_of = |l: &str| -> Option<(usize, String, bool)> {
+        let indent = l.len() - l.trim_start().len();
+        let t = l.trim_start();
+        let (is_item, t) = match t.strip_prefix("- ") {
+            Some(r) => (true, r),
+            None => (false, t),
+        };
+        let key = t.split(':').next()?.trim();
+        if t.starts_with('#') || key.is_empty() || key.contains(['{', '[', ' ']) || !t.contains(':')
+        {
+            return None;
+        }
+        Some((indent, key.trim_matches('"').to_string(), is_item))
+    };
+    let (mut indent, key, mut is_item) = key_of(line)?;
+    let mut path = vec![key];
+    for i in (0..idx).rev() {
+        let l = lines[i];
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            continue;
+        }
+        let li = l.len() - l.trim_start().len();
+        if is_item && li == indent && l.trim_start().starts_with("- ") {
+            continue;
+        }
+        if li < indent || (is_item && li <= indent) {
+            if is_item {
+                // Count the items of this list above ours.
+                let n = (i + 1..idx)
+                    .filter(|&j| {
+                        let lj = lines[j];
+                        lj.len() - lj.trim_start().len() == indent
+                            && lj.trim_start().starts_with("- ")
+                    })
+                    .count();
+                let last = path.pop().unwrap_or_default();
+                path.push(format!("[{n}]"));
+                path.push(last);
+            }
+            match key_of(l) {
+                Some((ni, k, item)) => {
+                    path.push(k);
+                    indent = ni;
+                    is_item = item;
+                }
+                None => break,
+            }
+        }
+    }
+    path.reverse();
+    let mut out = String::new();
+    for p in path {
+        if !out.is_empty() && !p.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(&p);
+    }
+    Some(out)
 }
 
 const DEFAULT_SSH_USER: &str = "root";
@@ -188,9 +318,11 @@ fn resolve(path: &Path, text: &str, raw: RawInventory, diags: &mut Diagnostics) 
         .help = Some("use letters, digits, `.`, `_` and `-` only".into());
     }
     let defaults = raw.defaults.map(|d| d.value).unwrap_or_default();
+    let mut broken = Vec::new();
     let components = resolve_components(
         &mut cx,
         raw.components.map(|c| c.value.0).unwrap_or_default(),
+        &mut broken,
     );
     if raw.hosts.value.is_empty() {
         cx.error(pos(&raw.hosts), "hosts", "the inventory has no hosts")
@@ -204,13 +336,15 @@ fn resolve(path: &Path, text: &str, raw: RawInventory, diags: &mut Diagnostics) 
         .map(|(i, h)| resolve_host(&mut cx, i, h.value, &defaults))
         .collect();
     check_uniqueness(&mut cx, &hosts);
-    check_roles_against_components(&mut cx, &hosts, &components);
+    check_roles_against_components(&mut cx, &hosts, &components, &broken);
+    let by_role = Inventory::index_roles(&hosts);
     Inventory {
         path: path.to_path_buf(),
         source: text.to_string(),
         cluster,
         hosts,
         components,
+        by_role,
     }
 }
 
@@ -221,9 +355,12 @@ pub(crate) fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
+/// `broken` collects components that were declared but are in error, so roles using them are
+/// not reported a second time as "not declared".
 fn resolve_components(
     cx: &mut Ctx,
     entries: Vec<(S<String>, S<Node>)>,
+    broken: &mut Vec<&'static str>,
 ) -> BTreeMap<&'static str, ComponentSpec> {
     let mut out = BTreeMap::new();
     for (key, node) in entries {
@@ -270,6 +407,7 @@ fn resolve_components(
                     Node::Scalar(s) => match Version::parse(s) {
                         Ok(ver) => version = Some((ver, pos(&v))),
                         Err(e) => {
+                            broken.push(component.name());
                             cx.error(pos(&v), kfield, e);
                         }
                     },
@@ -343,6 +481,7 @@ fn resolve_components(
             }
         }
         let Some((version, version_pos)) = version else {
+            broken.push(component.name());
             if !cx
                 .diags
                 .errors()
@@ -641,8 +780,9 @@ fn check_roles_against_components(
     cx: &mut Ctx,
     hosts: &[Host],
     comps: &BTreeMap<&'static str, ComponentSpec>,
+    broken: &[&'static str],
 ) {
-    let mut reported = std::collections::HashSet::new();
+    let mut reported: std::collections::HashSet<&str> = broken.iter().copied().collect();
     for h in hosts {
         for r in &h.roles {
             if !comps.contains_key(r.component) && reported.insert(r.component) {

@@ -24,6 +24,9 @@ pub struct Inventory {
     pub hosts: Vec<Host>,
     /// Keyed by component name (`zookeeper`, `kafka`, ...), in the order they were written.
     pub components: BTreeMap<&'static str, ComponentSpec>,
+    /// Host indices by role, in inventory order: role lookups happen per host, and scanning
+    /// every host each time makes a 1,000-host plan quadratic.
+    pub by_role: BTreeMap<&'static str, Vec<usize>>,
 }
 
 #[derive(Debug, Clone)]
@@ -121,10 +124,24 @@ impl Inventory {
         self.components.get(name)
     }
     pub fn hosts_with_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Host> + 'a {
-        self.hosts.iter().filter(move |h| h.has_role(role))
+        self.by_role
+            .get(role)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(move |i| &self.hosts[*i])
     }
     pub fn count_role(&self, role: &str) -> usize {
-        self.hosts_with_role(role).count()
+        self.by_role.get(role).map_or(0, Vec::len)
+    }
+    pub fn index_roles(hosts: &[Host]) -> BTreeMap<&'static str, Vec<usize>> {
+        let mut m: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        for (i, h) in hosts.iter().enumerate() {
+            for r in &h.roles {
+                m.entry(r.name).or_default().push(i);
+            }
+        }
+        m
     }
     pub fn first_with_role<'a>(&'a self, role: &'a str) -> Option<&'a Host> {
         self.hosts_with_role(role).next()

@@ -28,9 +28,11 @@ ZK_OLD_VERSION=3.4.14             # older, mismatched layout for negative tests
 LOG4J1_VERSION=1.2.17
 SLF4J_VERSION=1.7.25
 KAFKA_SLF4J_VERSION=1.7.28
+ZK_JETTY_VERSION=9.4.17.v20190418  # as in the official zookeeper-3.5.6 lib/
+ZK_JACKSON_VERSION=2.9.10
 HBASE_LOG4J2_VERSION=2.17.2
 # Layout recipe version: bump to force every tarball to be rebuilt.
-RECIPE=2
+RECIPE=4
 # ---------------------------------------------------------------------------
 
 CACHE="${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}"
@@ -167,10 +169,16 @@ build_zookeeper() {
   local top="apache-zookeeper-$ZK_VERSION-bin" d="$WORK/zk"
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,conf,lib,docs}
+  # the "provided" deps of the zookeeper pom are in the official lib/ too:
+  # commons-cli + jline (zkCli), jetty + jackson (AdminServer), json-simple
   fetch_deps "$d/$top/lib" \
     "org.apache.zookeeper:zookeeper:$ZK_VERSION" \
     "org.slf4j:slf4j-log4j12:$SLF4J_VERSION" \
-    "log4j:log4j:$LOG4J1_VERSION"
+    "log4j:log4j:$LOG4J1_VERSION" \
+    "commons-cli:commons-cli:1.2" "jline:jline:2.11" \
+    "org.eclipse.jetty:jetty-server:$ZK_JETTY_VERSION" "org.eclipse.jetty:jetty-servlet:$ZK_JETTY_VERSION" \
+    "com.fasterxml.jackson.core:jackson-databind:$ZK_JACKSON_VERSION" \
+    "com.googlecode.json-simple:json-simple:1.1.1!junit:junit"
   for j in "zookeeper-$ZK_VERSION.jar" "zookeeper-jute-$ZK_VERSION.jar"; do
     [[ -f "$d/$top/lib/$j" ]] || { echo "missing lib/$j" >&2; return 1; }
   done
@@ -311,7 +319,8 @@ build_hadoop() {
     "$H:hadoop-yarn-api:$v" "$H:hadoop-yarn-common:$v" "$H:hadoop-yarn-client:$v" \
     "$H:hadoop-yarn-server-common:$v" "$H:hadoop-yarn-server-resourcemanager:$v" \
     "$H:hadoop-yarn-server-nodemanager:$v" "$H:hadoop-yarn-server-web-proxy:$v" \
-    "$H:hadoop-yarn-server-applicationhistoryservice:$v"
+    "$H:hadoop-yarn-server-applicationhistoryservice:$v" "$H:hadoop-yarn-server-timelineservice:$v" \
+    "$H:hadoop-yarn-registry:$v"
   fetch_deps "$sh/mapreduce.raw" \
     "$H:hadoop-mapreduce-client-core:$v" "$H:hadoop-mapreduce-client-common:$v" \
     "$H:hadoop-mapreduce-client-jobclient:$v" "$H:hadoop-mapreduce-client-app:$v" \
@@ -326,8 +335,36 @@ build_hadoop() {
            yarn/hadoop-yarn-server-nodemanager-$v.jar mapreduce/hadoop-mapreduce-client-core-$v.jar; do
     [[ -f "$sh/$j" ]] || { echo "missing share/hadoop/$j" >&2; return 1; }
   done
+  # The daemons' web UIs (webapps/hdfs, webapps/datanode, ...) are not in the
+  # hadoop-hdfs jar on Maven Central; the official tarball has them under
+  # share/hadoop/hdfs/webapps, and the same files ship in hadoop-hdfs's tests jar.
+  mvn -B -q --no-transfer-progress "${OFFLINE[@]}" -Dmaven.repo.local="$M2" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+    -Dartifact="$H:hadoop-hdfs:$v:jar:tests" -DoutputDirectory="$d/tests-jar" >"$d/copy.log" 2>&1 ||
+    { cat "$d/copy.log" >&2; return 1; }
+  (cd "$sh/hdfs" && jar xf "$d/tests-jar/hadoop-hdfs-$v-tests.jar" webapps)
+  [[ -f "$sh/hdfs/webapps/hdfs/WEB-INF/web.xml" && -f "$sh/hdfs/webapps/datanode/WEB-INF/web.xml" ]] ||
+    { echo "missing share/hadoop/hdfs/webapps" >&2; return 1; }
   # minimal etc/hadoop (stackctl writes the real site files)
   local e="$d/$top/etc/hadoop"
+  # the ResourceManager refuses to start without a CapacityScheduler queue
+  # config: this is the default file of the official tarball, trimmed
+  cat >"$e/capacity-scheduler.xml" <<'EOF2'
+<?xml version="1.0"?>
+<configuration>
+  <property><name>yarn.scheduler.capacity.maximum-applications</name><value>10000</value></property>
+  <property><name>yarn.scheduler.capacity.maximum-am-resource-percent</name><value>0.1</value></property>
+  <property><name>yarn.scheduler.capacity.resource-calculator</name><value>org.apache.hadoop.yarn.util.resource.DefaultResourceCalculator</value></property>
+  <property><name>yarn.scheduler.capacity.root.queues</name><value>default</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.capacity</name><value>100</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.user-limit-factor</name><value>1</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.maximum-capacity</name><value>100</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.state</name><value>RUNNING</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.acl_submit_applications</name><value>*</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.acl_administer_queue</name><value>*</value></property>
+  <property><name>yarn.scheduler.capacity.node-locality-delay</name><value>40</value></property>
+</configuration>
+EOF2
   for f in core-site hdfs-site yarn-site mapred-site; do
     printf '<?xml version="1.0"?>\n<configuration>\n</configuration>\n' >"$e/$f.xml"
   done

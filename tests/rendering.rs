@@ -1,0 +1,373 @@
+//! Every file of every example inventory: snapshots, and parsed back with the real formats
+//! (Java properties, XML, POSIX shell).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use stackctl::plan::{self, Plan, PlanOptions};
+
+fn example(name: &str) -> Plan {
+    let path = common::root().join("inventories").join(name);
+    // --locked: the shipped lock files must be current, and the test must not rewrite them.
+    plan::plan(
+        &path,
+        &PlanOptions {
+            templates: None,
+            locked: true,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+const EXAMPLES: &[&str] = &["seed-3node.yml", "modern-5node.yml", "kafka-3node.yml"];
+
+#[test]
+fn snapshots_of_every_rendered_file() {
+    for name in EXAMPLES {
+        let plan = example(name);
+        let mut all = String::new();
+        for h in &plan.hosts {
+            for f in &h.files {
+                all.push_str(&format!(
+                    "===== {} {} ({:04o})\n{}",
+                    h.name, f.path, f.mode, f.content
+                ));
+            }
+        }
+        insta::assert_snapshot!(format!("render-{}", name.trim_end_matches(".yml")), all);
+    }
+}
+
+fn properties(text: &str) -> BTreeMap<String, String> {
+    java_properties::read(text.as_bytes())
+        .expect("valid Java properties")
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn properties_files_parse_and_carry_the_right_values() {
+    let plan = example("seed-3node.yml");
+    let mut broker_ids = Vec::new();
+    for h in &plan.hosts {
+        let file = |suffix: &str| {
+            h.files
+                .iter()
+                .find(|f| f.path.ends_with(suffix))
+                .unwrap_or_else(|| panic!("{} has no {suffix}", h.name))
+        };
+        let zoo = properties(&file("/zoo.cfg").content);
+        assert_eq!(zoo["dataDir"], "/data/stack/zookeeper");
+        assert_eq!(zoo["clientPort"], "2181");
+        assert_eq!(zoo["server.1"], "192.168.56.101:2888:3888");
+        assert_eq!(zoo["server.3"], "192.168.56.103:2888:3888");
+        assert_eq!(
+            zoo["4lw.commands.whitelist"], "srvr,mntr,ruok,stat,conf,isro",
+            "3.5.3+ needs the whitelist for verify"
+        );
+        assert_eq!(zoo["admin.enableServer"], "false");
+        let myid = file("/myid").content.trim().to_string();
+        assert_eq!(myid, h.ids["zookeeper_id"].to_string());
+        assert_eq!(
+            file("/myid").path,
+            "/data/stack/zookeeper/myid",
+            "myid lives in dataDir"
+        );
+        let kafka = properties(&file("/server.properties").content);
+        assert_eq!(kafka["broker.id"], h.ids["broker_id"].to_string());
+        assert_eq!(
+            kafka["listeners"],
+            format!("PLAINTEXT://{}:9092", h.address)
+        );
+        assert_eq!(
+            kafka["advertised.listeners"],
+            format!("PLAINTEXT://{}:9092", h.address)
+        );
+        assert_eq!(
+            kafka["zookeeper.connect"],
+            "192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181"
+        );
+        assert_eq!(
+            kafka["num.partitions"], "3",
+            "the inventory's override wins"
+        );
+        assert_eq!(kafka["offsets.topic.replication.factor"], "3");
+        assert_eq!(kafka["min.insync.replicas"], "2");
+        assert!(!kafka.contains_key("host.name"), "2.4 uses listeners");
+        broker_ids.push(kafka["broker.id"].clone());
+    }
+    broker_ids.sort();
+    broker_ids.dedup();
+    assert_eq!(broker_ids.len(), 3, "broker ids are unique");
+}
+
+fn xml_props(text: &str) -> BTreeMap<String, String> {
+    let doc = roxmltree::Document::parse(text).expect("well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "configuration");
+    let mut out = BTreeMap::new();
+    for p in doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("property"))
+    {
+        let get = |tag: &str| {
+            p.children()
+                .find(|n| n.has_tag_name(tag))
+                .and_then(|n| n.text())
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(
+            out.insert(get("name"), get("value")).is_none(),
+            "duplicate property"
+        );
+    }
+    out
+}
+
+#[test]
+fn xml_files_are_well_formed_and_version_aware() {
+    let seed = example("seed-3node.yml");
+    let node1 = &seed.hosts[0];
+    let get = |h: &stackctl::plan::HostPlan, suffix: &str| {
+        h.files
+            .iter()
+            .find(|f| f.path.ends_with(suffix))
+            .map(|f| f.content.to_string())
+    };
+    let core = xml_props(&get(node1, "core-site.xml").unwrap());
+    assert_eq!(core["fs.defaultFS"], "hdfs://192.168.56.101:8020");
+    let hdfs = xml_props(&get(node1, "hdfs-site.xml").unwrap());
+    assert_eq!(hdfs["dfs.replication"], "2", "override merged last");
+    assert_eq!(
+        hdfs["dfs.namenode.http-address"], "192.168.56.101:50070",
+        "Hadoop 2 ports"
+    );
+    let hbase = xml_props(&get(node1, "hbase-site.xml").unwrap());
+    assert_eq!(hbase["hbase.cluster.distributed"], "true");
+    assert_eq!(hbase["hbase.rootdir"], "hdfs://192.168.56.101:8020/hbase");
+    assert_eq!(
+        hbase["hbase.zookeeper.quorum"],
+        "192.168.56.101,192.168.56.102,192.168.56.103"
+    );
+    assert!(
+        get(node1, "/slaves").is_some() && get(node1, "/workers").is_none(),
+        "Hadoop 2 uses slaves"
+    );
+    assert_eq!(
+        get(node1, "/slaves").unwrap(),
+        "192.168.56.101\n192.168.56.102\n192.168.56.103\n"
+    );
+    assert_eq!(
+        get(node1, "hbase/regionservers").unwrap(),
+        "192.168.56.102\n192.168.56.103\n"
+    );
+    assert_eq!(get(node1, "hbase/backup-masters").unwrap(), "");
+
+    let modern = example("modern-5node.yml");
+    let m1 = &modern.hosts[0];
+    let hdfs = xml_props(&get(m1, "hdfs-site.xml").unwrap());
+    assert_eq!(
+        hdfs["dfs.namenode.http-address"], "10.20.0.11:9870",
+        "Hadoop 3 ports"
+    );
+    assert_eq!(
+        hdfs["dfs.namenode.secondary.http-address"],
+        "10.20.0.12:9868"
+    );
+    assert!(
+        get(m1, "/workers").is_some() && get(m1, "/slaves").is_none(),
+        "Hadoop 3 uses workers"
+    );
+    assert_eq!(get(m1, "hbase/backup-masters").unwrap(), "10.20.0.12\n");
+    let kafka_w1 = modern.hosts.iter().find(|h| h.name == "worker1").unwrap();
+    let props = properties(&get(kafka_w1, "server.properties").unwrap());
+    assert_eq!(
+        props["zookeeper.connect"], "10.20.0.11:2181,10.20.0.12:2181,10.20.0.21:2181/kafka",
+        "chroot appended"
+    );
+}
+
+#[test]
+fn shell_files_pass_bash_syntax_check_and_export_java_home() {
+    for name in EXAMPLES {
+        let plan = example(name);
+        for h in &plan.hosts {
+            for f in h.files.iter().filter(|f| f.path.ends_with(".sh")) {
+                let out = Command::new("bash")
+                    .arg("-n")
+                    .arg("-c")
+                    .arg(f.content.as_str())
+                    .output()
+                    .expect("bash");
+                assert!(
+                    out.status.success(),
+                    "{} {}: {}",
+                    h.name,
+                    f.path,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                // Source it in a clean shell and read the variables back.
+                let script = format!("{}\nprintf '%s\\n' \"$JAVA_HOME\"", f.content);
+                let out = Command::new("bash")
+                    .arg("-c")
+                    .arg(&script)
+                    .env_clear()
+                    .output()
+                    .expect("bash");
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout).trim(),
+                    h.java_home,
+                    "{} {}",
+                    h.name,
+                    f.path
+                );
+                if f.path.ends_with("hbase-env.sh") {
+                    assert!(f.content.contains("export HBASE_MANAGES_ZK=false"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn krb5_options_survive_the_shell() {
+    let plan = example("seed-3node.yml");
+    let env = plan.hosts[0]
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("hadoop-env.sh"))
+        .unwrap();
+    let script = format!("{}\nprintf '%s' \"$HADOOP_OPTS\"", env.content);
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "-Djava.security.krb5.realm= -Djava.security.krb5.kdc="
+    );
+}
+
+#[test]
+fn hostile_values_are_escaped_not_interpreted() {
+    let (_d, path) = common::inventory(
+        r#"
+cluster: t
+defaults: { java_home: "/opt/java $(touch /tmp/pwned)'x", java_version: "11" }
+components:
+  zookeeper: { version: "3.5.6", config: { "weird key": "a\\b <&> é" } }
+  hadoop: { version: "3.3.6", core-site: { hadoop.note: "</value><evil/>&amp;" } }
+hosts:
+  - { name: a, address: 10.0.0.1, roles: [zookeeper, namenode, datanode] }
+"#,
+    );
+    let plan = plan::plan(&path, &PlanOptions::default()).expect("plan");
+    let h = &plan.hosts[0];
+    let zoo = h
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("zoo.cfg"))
+        .unwrap();
+    let props = properties(&zoo.content);
+    assert_eq!(props["weird key"], "a\\b <&> é");
+    let core = h
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("core-site.xml"))
+        .unwrap();
+    assert_eq!(
+        xml_props(&core.content)["hadoop.note"],
+        "</value><evil/>&amp;"
+    );
+    let env = h
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("hadoop-env.sh"))
+        .unwrap();
+    let script = format!("{}\nprintf '%s' \"$JAVA_HOME\"", env.content);
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/opt/java $(touch /tmp/pwned)'x"
+    );
+}
+
+#[test]
+fn templates_can_be_overridden_from_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zookeeper")).unwrap();
+    std::fs::write(dir.path().join("zookeeper/myid"), "custom {{ c.id }}\n").unwrap();
+    let (_d, path) = common::inventory(common::THREE_NODES);
+    let plan = plan::plan(
+        &path,
+        &PlanOptions {
+            templates: Some(dir.path().to_path_buf()),
+            locked: false,
+        },
+    )
+    .unwrap();
+    let myid = plan.hosts[1]
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/myid"))
+        .unwrap();
+    assert_eq!(myid.content.as_str(), "custom 2\n");
+    assert_eq!(
+        plan.templates_overridden,
+        vec!["zookeeper/myid".to_string()]
+    );
+}
+
+#[test]
+fn version_lines_render_what_each_version_knows() {
+    let (_d, path) = common::inventory(
+        r#"
+cluster: old
+defaults: { java_home: /usr/lib/jvm/java-7, java_version: "7" }
+components:
+  zookeeper: { version: "3.4.6" }
+  kafka: { version: "0.8.2", scala: "2.10" }
+  hbase: { version: "0.98.24" }
+  hadoop: { version: "2.4.1" }
+hosts:
+  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka, namenode, datanode, hbase-master, hbase-regionserver] }
+"#,
+    );
+    let plan = plan::plan(&path, &PlanOptions::default()).unwrap();
+    let h = &plan.hosts[0];
+    let zoo = properties(
+        &h.files
+            .iter()
+            .find(|f| f.path.ends_with("zoo.cfg"))
+            .unwrap()
+            .content,
+    );
+    assert!(
+        !zoo.contains_key("4lw.commands.whitelist") && !zoo.contains_key("admin.enableServer"),
+        "3.4.6 knows neither"
+    );
+    let kafka = properties(
+        &h.files
+            .iter()
+            .find(|f| f.path.ends_with("server.properties"))
+            .unwrap()
+            .content,
+    );
+    assert_eq!(kafka["host.name"], "10.0.0.1");
+    assert_eq!(kafka["port"], "9092");
+    assert!(
+        !kafka.contains_key("listeners")
+            && !kafka.contains_key("transaction.state.log.replication.factor")
+    );
+    assert_eq!(kafka["offsets.topic.replication.factor"], "1", "one broker");
+}
