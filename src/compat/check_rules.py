@@ -40,7 +40,8 @@ RULE_REQUIRED = {"id", "a", "b", "relation", "verdict", "status", "source"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 EXACT_VERSION_RE = re.compile(r"^\d+(?:\.\d+)*(?:-[A-Za-z0-9._-]+)?$")
 COMPARATOR_RE = re.compile(r"^(>=|<=|>|<|=)?(\d+(?:\.\d+)*)$")
-DEFAULT_FACTS = "/work/shared/compat/compat-facts.yaml"
+# shared/ sits beside the checkout (CI clones main with shared/ next to it).
+DEFAULT_FACTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "compat", "compat-facts.yaml")
 
 
 class ReqError(ValueError):
