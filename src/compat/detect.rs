@@ -131,6 +131,33 @@ impl Listing {
     }
 }
 
+impl Listing {
+    /// Detection the common way: the version from the first `main` jar (dir, prefix) found, and
+    /// each bundle (key, dir, prefix) from its jar.
+    pub fn detect_jars(
+        &self,
+        main: &[(&str, &str)],
+        bundles: &[(&str, &str, &str)],
+    ) -> Option<Detected> {
+        let (v, f) = main
+            .iter()
+            .find_map(|(dir, prefix)| self.jar_versions(dir, prefix).into_iter().next())?;
+        let mut det = Detected {
+            version: Some(v),
+            evidence: vec![f],
+            top_dir: self.top_dir(),
+            ..Default::default()
+        };
+        for (key, dir, prefix) in bundles {
+            if let Some((bv, f)) = self.jar_versions(dir, prefix).into_iter().next() {
+                det.bundles.insert(key.to_string(), bv);
+                det.evidence.push(f);
+            }
+        }
+        Some(det)
+    }
+}
+
 /// `zookeeper-3.5.6.jar` with prefix `zookeeper` gives 3.5.6; `zookeeper-jute-3.5.6.jar` does not
 /// match `zookeeper` (the part after the prefix must start with a digit).
 pub fn jar_version(name: &str, prefix: &str) -> Option<Version> {

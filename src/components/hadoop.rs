@@ -647,25 +647,10 @@ impl Component for Hadoop {
     }
 
     fn detect(&self, listing: &Listing) -> Option<Detected> {
-        let (v, f) = listing
-            .jar_versions("share/hadoop/common", "hadoop-common")
-            .into_iter()
-            .next()?;
-        let mut det = Detected {
-            version: Some(v),
-            evidence: vec![f],
-            top_dir: listing.top_dir(),
-            ..Default::default()
-        };
-        if let Some((zk, f)) = listing
-            .jar_versions("share/hadoop/common/lib", "zookeeper")
-            .into_iter()
-            .next()
-        {
-            det.bundles.insert("zookeeper-client".into(), zk);
-            det.evidence.push(f);
-        }
-        Some(det)
+        listing.detect_jars(
+            &[("share/hadoop/common", "hadoop-common")],
+            &[("zookeeper-client", "share/hadoop/common/lib", "zookeeper")],
+        )
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

@@ -327,29 +327,13 @@ impl Component for HBase {
     }
 
     fn detect(&self, listing: &Listing) -> Option<Detected> {
-        let (v, f) = listing
-            .jar_versions("lib", "hbase-server")
-            .into_iter()
-            .next()?;
-        let mut det = Detected {
-            version: Some(v),
-            evidence: vec![f],
-            top_dir: listing.top_dir(),
-            ..Default::default()
-        };
-        if let Some((h, f)) = listing
-            .jar_versions("lib", "hadoop-common")
-            .into_iter()
-            .next()
-        {
-            det.bundles.insert("hadoop-jars".into(), h);
-            det.evidence.push(f);
-        }
-        if let Some((zk, f)) = listing.jar_versions("lib", "zookeeper").into_iter().next() {
-            det.bundles.insert("zookeeper-client".into(), zk);
-            det.evidence.push(f);
-        }
-        Some(det)
+        listing.detect_jars(
+            &[("lib", "hbase-server")],
+            &[
+                ("hadoop-jars", "lib", "hadoop-common"),
+                ("zookeeper-client", "lib", "zookeeper"),
+            ],
+        )
     }
 
     fn compat_links(&self) -> &'static [super::Link] {

@@ -329,17 +329,7 @@ impl Component for ZooKeeper {
 
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
-        let found = listing
-            .jar_versions("", "zookeeper")
-            .into_iter()
-            .next()
-            .or_else(|| listing.jar_versions("lib", "zookeeper").into_iter().next())?;
-        Some(Detected {
-            version: Some(found.0),
-            evidence: vec![found.1],
-            top_dir: listing.top_dir(),
-            ..Default::default()
-        })
+        listing.detect_jars(&[("", "zookeeper"), ("lib", "zookeeper")], &[])
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {
