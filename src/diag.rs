@@ -187,11 +187,13 @@ impl fmt::Display for InvalidInput {
             write!(f, "{}", d.render(self.source.as_deref()))?;
         }
         let n = self.diagnostics.errors().count();
-        write!(
-            f,
-            "{n} error{} in the inventory",
-            if n == 1 { "" } else { "s" }
-        )
+        let file = self
+            .diagnostics
+            .errors()
+            .next()
+            .map(|d| d.file.display().to_string())
+            .unwrap_or_default();
+        write!(f, "{n} error{} in {file}", if n == 1 { "" } else { "s" })
     }
 }
 

@@ -85,16 +85,83 @@ pub fn read(path: &Path) -> Result<Option<LockFile>, InvalidInput> {
         err
     })?;
     if lock.version != LOCK_VERSION {
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("version:"))
+            .map_or(0, |i| i as u64 + 1);
         return Err(one(
             path,
-            Pos::new(1, 1),
+            Pos::new(line, 1),
             format!(
                 "lock file version {} is not supported (expected {LOCK_VERSION})",
                 lock.version
             ),
         ));
     }
+    check_ids(path, &text, &lock)?;
     Ok(Some(lock))
+}
+
+/// A lock file edited by hand must still make sense: ids in range, each id used once.
+fn check_ids(path: &Path, text: &str, lock: &LockFile) -> Result<(), InvalidInput> {
+    let mut diags = Diagnostics::default();
+    for (field, table) in &lock.ids {
+        let def = components::all()
+            .iter()
+            .flat_map(|c| c.roles())
+            .filter_map(|r| r.id.as_ref())
+            .find(|d| d.field == field);
+        let Some(def) = def else {
+            diags.push(Diagnostic::error(
+                path,
+                line_of(text, field),
+                format!("ids.{field}"),
+                format!("`{field}` is not an identity stackctl knows"),
+            ));
+            continue;
+        };
+        let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
+        for (host, id) in table.hosts.iter().chain(table.retired.iter()) {
+            let at = line_of(text, &format!("{host}: {id}"));
+            if *id < def.min || *id > def.max {
+                diags.push(Diagnostic::error(
+                    path,
+                    at,
+                    format!("ids.{field}.{host}"),
+                    format!(
+                        "{field} {id} of `{host}` is out of range: {} must be {}..={}",
+                        def.what, def.min, def.max
+                    ),
+                ));
+            } else if let Some(other) = seen.insert(*id, host) {
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        at,
+                        format!("ids.{field}.{host}"),
+                        format!("{field} {id} is recorded for both `{other}` and `{host}`"),
+                    )
+                    .with_help(
+                        "each server needs its own id; restore the lock file from version control",
+                    ),
+                );
+            }
+        }
+    }
+    if diags.has_errors() {
+        return Err(InvalidInput {
+            diagnostics: diags,
+            source: Some(text.to_string()),
+        });
+    }
+    Ok(())
+}
+
+/// The first line containing `needle`, for pointing at a lock-file entry.
+fn line_of(text: &str, needle: &str) -> Pos {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(Pos::default(), |i| Pos::new(i as u64 + 1, 1))
 }
 
 fn one(path: &Path, pos: Pos, msg: String) -> InvalidInput {
@@ -139,10 +206,12 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
             .collect();
         for h in gone {
             let id = table.hosts.remove(&h).expect("listed");
-            changes.push(format!(
-                "retired {} {id} of {h} (no longer in the inventory)",
-                def.field
-            ));
+            let why = if inv.host(&h).is_some() {
+                format!("no longer has role `{}`", role.name)
+            } else {
+                "no longer in the inventory".to_string()
+            };
+            changes.push(format!("retired {} {id} of {h} ({why})", def.field));
             table.retired.insert(h, id);
         }
         let mut high = table
@@ -151,7 +220,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
             .chain(table.retired.values())
             .copied()
             .max()
-            .map(|m| m + 1)
+            .map(|m| m.saturating_add(1))
             .unwrap_or(def.min.max(1));
         // 1. pins
         for h in &holders {
@@ -211,7 +280,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
                 table.hosts.insert(h.name.clone(), *pin);
             }
             assigned.insert(h.name.clone(), *pin);
-            high = high.max(pin + 1);
+            high = high.max(pin.saturating_add(1));
         }
         // 2. existing assignments, 3. new ones.
         for h in &holders {
@@ -222,13 +291,21 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
                 assigned.insert(h.name.clone(), *id);
                 continue;
             }
+            // A host that comes back (to the inventory or the role) gets its own id back: its
+            // data directory (myid, meta.properties) still carries it. This is not reuse.
+            if let Some(id) = table.retired.remove(&h.name) {
+                changes.push(format!("restored {} {id} of {}", def.field, h.name));
+                table.hosts.insert(h.name.clone(), id);
+                assigned.insert(h.name.clone(), id);
+                continue;
+            }
             let mut id = high.max(table.next);
             while table.hosts.values().any(|v| *v == id)
                 || holders
                     .iter()
                     .any(|x| x.pinned_ids.get(def.field).map(|p| p.0) == Some(id))
             {
-                id += 1;
+                id = id.saturating_add(1);
             }
             if id > def.max {
                 diags.push(Diagnostic::error(
@@ -245,7 +322,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
             changes.push(format!("assigned {} {id} to {}", def.field, h.name));
             table.hosts.insert(h.name.clone(), id);
             assigned.insert(h.name.clone(), id);
-            high = id + 1;
+            high = id.saturating_add(1);
         }
         table.next = table.next.max(high).max(
             table
@@ -254,7 +331,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
                 .chain(table.retired.values())
                 .copied()
                 .max()
-                .map(|m| m + 1)
+                .map(|m| m.saturating_add(1))
                 .unwrap_or(0),
         );
         if table.hosts.is_empty() && table.retired.is_empty() {

@@ -327,6 +327,14 @@ pub fn write_out(plan: &Plan, dir: &Path) -> Result<usize> {
     let mut n = 0;
     for h in &plan.hosts {
         for f in &h.files {
+            // Never write outside DIR, whatever a path turned out to be.
+            if !crate::inventory::plain_abs_path(&f.path) {
+                anyhow::bail!(
+                    "refusing to write {} for {}: not a plain absolute path",
+                    f.path,
+                    h.name
+                );
+            }
             let rel = f.path.trim_start_matches('/');
             let target = dir.join(&h.name).join(rel);
             if let Some(parent) = target.parent() {

@@ -211,3 +211,62 @@ fn completions_for_each_shell() {
         );
     }
 }
+
+#[test]
+fn rules_on_a_product_against_the_zookeeper_server_are_applied() {
+    // Kafka 4.x has no ZooKeeper mode at all; HBase 1.0+ needs ZooKeeper 3.4 or later.
+    let (_d, path) = common::inventory(
+        "cluster: t\ndefaults: { java_home: /j, java_version: \"17\" }\ncomponents:\n  zookeeper: { version: \"3.8.4\" }\n  kafka: { version: \"4.1.0\", scala: \"2.13\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n",
+    );
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stdout(&out).contains("Kafka 4.1.0 has no ZooKeeper mode"),
+        "{}",
+        common::stdout(&out)
+    );
+    let (_d, path) = common::inventory(
+        "cluster: t\ndefaults: { java_home: /j, java_version: \"8\" }\ncomponents:\n  zookeeper: { version: \"3.3.6\" }\n  hadoop: { version: \"2.7.7\" }\n  hbase: { version: \"1.7.2\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, namenode, datanode, hbase-master, hbase-regionserver] }\n",
+    );
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::stdout(&out));
+    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert!(
+        doc["compat"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["subject"] == "hbase" && v["other"] == "zookeeper" && v["level"] == "error"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn min_insync_replicas_follows_an_overridden_replication_factor() {
+    let (_d, path) = common::inventory(
+        "cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\", config: { default.replication.factor: 1, transaction.state.log.replication.factor: 1 } }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n  - { name: b, address: 10.0.0.2, roles: [zookeeper, kafka] }\n  - { name: c, address: 10.0.0.3, roles: [zookeeper, kafka] }\n",
+    );
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--show-files"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("| min.insync.replicas=1")
+            && text.contains("| transaction.state.log.min.isr=1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn overriding_listeners_alone_warns_about_the_advertised_address() {
+    let (_d, path) = common::inventory(
+        "cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\", config: { listeners: \"PLAINTEXT://0.0.0.0:9093\" } }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n",
+    );
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        common::stdout(&out)
+            .contains("`listeners` is overridden but `advertised.listeners` is not"),
+        "{}",
+        common::stdout(&out)
+    );
+}

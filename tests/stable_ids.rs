@@ -182,3 +182,76 @@ fn shipped_example_lock_files_are_current() {
         );
     }
 }
+
+#[test]
+fn a_host_that_leaves_a_role_and_comes_back_gets_its_own_id_back() {
+    let (_d, path) = common::inventory(&hosts(&[
+        ("a", "10.0.0.1"),
+        ("b", "10.0.0.2"),
+        ("c", "10.0.0.3"),
+    ]));
+    let first = ids(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "address: 10.0.0.2, roles: [zookeeper, kafka]",
+            "address: 10.0.0.2, roles: [zookeeper]",
+        ),
+    )
+    .unwrap();
+    let plan = plan::plan(&path, &PlanOptions::default()).unwrap();
+    assert!(
+        plan.lock
+            .changes
+            .iter()
+            .any(|c| c == "retired broker_id 2 of b (no longer has role `kafka`)"),
+        "{:?}",
+        plan.lock.changes
+    );
+    std::fs::write(&path, text).unwrap();
+    let plan = plan::plan(&path, &PlanOptions::default()).unwrap();
+    assert!(
+        plan.lock
+            .changes
+            .iter()
+            .any(|c| c == "restored broker_id 2 of b"),
+        "{:?}",
+        plan.lock.changes
+    );
+    assert_eq!(
+        ids(&path),
+        first,
+        "b's data directory still says broker.id=2"
+    );
+}
+
+#[test]
+fn a_lock_file_with_impossible_ids_is_refused() {
+    let (_d, path) = common::inventory(&hosts(&[("a", "10.0.0.1"), ("b", "10.0.0.2")]));
+    let lock = stackctl::lock::lock_path(&path);
+    for (body, want) in [
+        (
+            "zookeeper_id:\n    next: 1\n    hosts:\n      a: 18446744073709551615\n",
+            "zookeeper_id 18446744073709551615 of `a` is out of range: myid must be 1..=255",
+        ),
+        (
+            "zookeeper_id:\n    next: 3\n    hosts:\n      a: 1\n      b: 1\n",
+            "zookeeper_id 1 is recorded for both `a` and `b`",
+        ),
+        (
+            "broker_id:\n    next: 3\n    hosts:\n      a: 1\n    retired:\n      old: 1\n",
+            "broker_id 1 is recorded for both `a` and `old`",
+        ),
+    ] {
+        std::fs::write(&lock, format!("version: 1\ncluster: t\nids:\n  {body}")).unwrap();
+        let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(want) && err.contains("inventory.yml.lock:"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"));
+    }
+}

@@ -276,6 +276,9 @@ pub struct Link {
     pub relation: &'static str,
     /// The two versions must be equal (HBase's bundled Hadoop jars vs the cluster's Hadoop).
     pub must_equal: Option<&'static str>,
+    /// Say so when no rule covers the pair. Off for groups that hold only a few special rules
+    /// (Kafka or HBase directly against a ZooKeeper server).
+    pub report_unknown: bool,
 }
 
 /// The versions of one component as far as we know them: declared, detected from the
@@ -548,6 +551,7 @@ pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
                     vec![],
                     &label,
                 )),
+                None if !link.report_unknown => {}
                 None => out.push(Verdict {
                     level: Level::Warning,
                     subject: from_name,

@@ -254,6 +254,18 @@ impl Hadoop {
 
         let mut mapred = Props::default();
         mapred.set("mapreduce.framework.name", "yarn");
+        if spec.version.major() >= 3 {
+            // Hadoop 3 no longer puts MapReduce on the containers' classpath by itself: without
+            // these, jobs fail with "Could not find or load main class ...MRAppMaster".
+            let home = format!(
+                "HADOOP_MAPRED_HOME={}",
+                super::home_dir(host, &Hadoop, spec)
+            );
+            mapred
+                .set("yarn.app.mapreduce.am.env", &home)
+                .set("mapreduce.map.env", &home)
+                .set("mapreduce.reduce.env", &home);
+        }
         mapred.merge(spec.map("mapred-site"));
         SiteProps {
             core,

@@ -276,7 +276,8 @@ impl Component for HBase {
             "hadoop_conf_dir": conf_dir(host, hadoop::NAME),
             "log_dir": format!("{}/hbase", host.log_dir),
             "pid_dir": format!("{}/hbase/pid", host.data_dir),
-            "heap": spec.scalar("heap"),
+            // Before 1.0, bin/hbase appends "m" to HBASE_HEAPSIZE: give it plain megabytes.
+            "heap": spec.scalar("heap").map(|h| if spec.version.at_least("1.0") { h.to_string() } else { hadoop::heap_mb(h).map(|m| m.to_string()).unwrap_or_else(|| h.to_string()) }),
             "jvm_opts": spec.scalar("jvm_opts"),
         });
         let list = |role: &'static str, skip: usize| {
@@ -338,12 +339,15 @@ impl Component for HBase {
 
     fn compat_links(&self) -> &'static [super::Link] {
         &[
-            super::Link { from: "self", to: hadoop::NAME, relation: "runs_with", must_equal: None },
-            super::Link { from: "zookeeper-client", to: zookeeper::NAME, relation: "client_to_server", must_equal: None },
+            super::Link { from: "self", to: hadoop::NAME, relation: "runs_with", must_equal: None, report_unknown: true },
+            super::Link { from: "zookeeper-client", to: zookeeper::NAME, relation: "client_to_server", must_equal: None, report_unknown: true },
+            // "the minimum ZooKeeper version is 3.4.x" (HBase Reference Guide).
+            super::Link { from: "self", to: zookeeper::NAME, relation: "runs_with", must_equal: None, report_unknown: false },
             super::Link {
                 from: "hadoop-jars",
                 to: hadoop::NAME,
                 relation: "runs_with",
+                report_unknown: true,
                 must_equal: Some("HBase Reference Guide #hadoop: \"In distributed mode, it is critical that the version of Hadoop that is out on your cluster match what is under HBase\""),
             },
         ]

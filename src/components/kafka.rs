@@ -152,6 +152,21 @@ impl Kafka {
                 .set("transaction.state.log.min.isr", min_isr);
         }
         p.merge(spec.map("config"));
+        // Minimum in-sync replicas follow the replication factor in effect, so an operator who
+        // lowers a factor does not inherit a minimum it can never meet.
+        for (rf_key, isr_key) in [
+            ("default.replication.factor", "min.insync.replicas"),
+            (
+                "transaction.state.log.replication.factor",
+                "transaction.state.log.min.isr",
+            ),
+        ] {
+            if p.get(isr_key).is_some() && !p.is_override(isr_key) {
+                if let Some(rf) = p.get(rf_key).and_then(|v| v.trim().parse::<usize>().ok()) {
+                    p.set(isr_key, Self::replication_defaults(rf).1);
+                }
+            }
+        }
         p
     }
 }
@@ -261,17 +276,35 @@ impl Component for Kafka {
                 }
             }
         }
-        if let (Some(min), Some(rf)) = (
-            values.get("min.insync.replicas"),
-            values.get("default.replication.factor"),
-        ) {
-            if min > rf {
-                let e = props.entry("min.insync.replicas").expect("present");
-                diags.push(
-                    Diagnostic::error(&inv.path, e.pos, "components.kafka.config.min.insync.replicas", format!("min.insync.replicas ({min}) is above default.replication.factor ({rf}): producers with acks=all could never write"))
-                        .with_help("keep min.insync.replicas below the replication factor"),
-                );
+        for (rf_key, isr_key) in [
+            ("default.replication.factor", "min.insync.replicas"),
+            (
+                "transaction.state.log.replication.factor",
+                "transaction.state.log.min.isr",
+            ),
+        ] {
+            if let (Some(min), Some(rf)) = (values.get(isr_key), values.get(rf_key)) {
+                if min > rf {
+                    // Blame whichever of the two the operator wrote.
+                    let e = if props.is_override(isr_key) {
+                        props.entry(isr_key)
+                    } else {
+                        props.entry(rf_key)
+                    }
+                    .expect("present");
+                    diags.push(
+                        Diagnostic::error(&inv.path, e.pos, format!("components.kafka.config.{}", e.key), format!("{isr_key} ({min}) is above {rf_key} ({rf}): producers with acks=all could never write"))
+                            .with_help(format!("keep {isr_key} at most {rf_key}")),
+                    );
+                }
             }
+        }
+        if props.is_override("listeners") && !props.is_override("advertised.listeners") {
+            let e = props.entry("listeners").expect("present");
+            diags.push(
+                Diagnostic::warning(&inv.path, e.pos, "components.kafka.config.listeners", "`listeners` is overridden but `advertised.listeners` is not: clients will be told each broker's address on port {port}".replace("{port}", &Self::port(spec).to_string()))
+                    .with_help("override `advertised.listeners` too, or use `port:` under components.kafka"),
+            );
         }
         if let Some(p) = props.get("num.partitions") {
             if p.trim().parse::<u32>().map(|p| p == 0).unwrap_or(true) {
@@ -391,11 +424,22 @@ impl Component for Kafka {
 
     fn compat_links(&self) -> &'static [super::Link] {
         // What limits Kafka against a ZooKeeper server is the client jar it ships (KIP-902).
-        &[super::Link {
-            from: "zookeeper-client",
-            to: zookeeper::NAME,
-            relation: "client_to_server",
-            must_equal: None,
-        }]
+        &[
+            super::Link {
+                from: "zookeeper-client",
+                to: zookeeper::NAME,
+                relation: "client_to_server",
+                must_equal: None,
+                report_unknown: true,
+            },
+            // Rules on Kafka itself against the server (4.0+ has no ZooKeeper mode at all).
+            super::Link {
+                from: "self",
+                to: zookeeper::NAME,
+                relation: "runs_with",
+                must_equal: None,
+                report_unknown: false,
+            },
+        ]
     }
 }

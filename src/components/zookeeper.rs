@@ -188,7 +188,22 @@ impl Component for ZooKeeper {
         }
         for prop in spec.map("config") {
             let field = format!("components.zookeeper.config.{}", prop.key);
-            if prop.key.starts_with("server.") {
+            if (prop.key == "dataDir" || prop.key == "dataLogDir")
+                && !crate::inventory::plain_abs_path(&prop.value)
+            {
+                diags.push(
+                    Diagnostic::error(
+                        &inv.path,
+                        prop.pos,
+                        field,
+                        format!(
+                            "`{}` must be a plain absolute path, got `{}`",
+                            prop.key, prop.value
+                        ),
+                    )
+                    .with_help("start with `/` and leave out `..`"),
+                );
+            } else if prop.key.starts_with("server.") {
                 diags.push(
                     Diagnostic::error(&inv.path, prop.pos, field, format!("`{}` is generated from the hosts with role `zookeeper`", prop.key))
                         .with_help("add or remove ZooKeeper hosts in `hosts:`; pin an id with `zookeeper_id` on the host"),

@@ -209,57 +209,81 @@ fn clean_path(p: &str) -> String {
 /// The field path of the key at `pos`, read from block-style YAML by indentation: the keys of
 /// the enclosing mappings, with list indices. Used where serde cannot name a map key.
 fn yaml_path_at(text: &str, pos: Pos) -> Option<String> {
+    struct Line {
+        indent: usize,
+        dash: Option<usize>,
+        key_col: usize,
+        key: Option<String>,
+    }
+    fn parse(l: &str) -> Line {
+        let indent = l.len() - l.trim_start_matches(' ').len();
+        let rest = &l[indent..];
+        let (dash, body, key_col) = match rest.strip_prefix("- ") {
+            Some(after) => {
+                let pad = after.len() - after.trim_start().len();
+                (Some(indent), after.trim_start(), indent + 2 + pad)
+            }
+            None => (None, rest, indent),
+        };
+        let key = body
+            .split_once(':')
+            .map(|(k, _)| k.trim().trim_matches('"').to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('#') && !k.contains(['{', '[', ' ']));
+        Line {
+            indent,
+            dash,
+            key_col,
+            key,
+        }
+    }
     let lines: Vec<&str> = text.lines().collect();
     let idx = (pos.line as usize).checked_sub(1)?;
-    let line = lines.get(idx)?;
-    let key_of = |l: &str| -> Option<(usize, String, bool)> {
-        let indent = l.len() - l.trim_start().len();
-        let t = l.trim_start();
-        let (is_item, t) = match t.strip_prefix("- ") {
-            Some(r) => (true, r),
-            None => (false, t),
-        };
-        let key = t.split(':').next()?.trim();
-        if t.starts_with('#') || key.is_empty() || key.contains(['{', '[', ' ']) || !t.contains(':')
-        {
-            return None;
-        }
-        Some((indent, key.trim_matches('"').to_string(), is_item))
-    };
-    let (mut indent, key, mut is_item) = key_of(line)?;
-    let mut path = vec![key];
-    for i in (0..idx).rev() {
-        let l = lines[i];
+    let first = parse(lines.get(idx)?);
+    let mut path = vec![first.key?];
+    let mut col = first.key_col;
+    // The dash column of the list item we are inside, while its index is being counted.
+    let mut item: Option<(usize, usize)> = first.dash.map(|d| (d, 0));
+    for l in lines[..idx].iter().rev() {
         if l.trim().is_empty() || l.trim_start().starts_with('#') {
             continue;
         }
-        let li = l.len() - l.trim_start().len();
-        if is_item && li == indent && l.trim_start().starts_with("- ") {
-            continue;
-        }
-        if li < indent || (is_item && li <= indent) {
-            if is_item {
-                // Count the items of this list above ours.
-                let n = (i + 1..idx)
-                    .filter(|&j| {
-                        let lj = lines[j];
-                        lj.len() - lj.trim_start().len() == indent
-                            && lj.trim_start().starts_with("- ")
-                    })
-                    .count();
-                let last = path.pop().unwrap_or_default();
-                path.push(format!("[{n}]"));
-                path.push(last);
+        let line = parse(l);
+        if let Some((dc, count)) = item {
+            if line.dash == Some(dc) {
+                item = Some((dc, count + 1));
+                continue;
             }
-            match key_of(l) {
-                Some((ni, k, item)) => {
+            if line.indent > dc {
+                continue;
+            }
+            path.push(format!("[{count}]"));
+            item = None;
+            match line.key {
+                Some(k) => {
                     path.push(k);
-                    indent = ni;
-                    is_item = item;
+                    col = line.key_col;
+                    item = line.dash.map(|d| (d, 0));
                 }
                 None => break,
             }
+            continue;
         }
+        if line.indent >= col {
+            continue;
+        }
+        match (line.dash, line.key) {
+            // Our key is a sibling of this item's first key: we are inside this list item.
+            (Some(dc), _) if line.key_col == col => item = Some((dc, 0)),
+            (dash, Some(k)) if line.key_col < col => {
+                path.push(k);
+                col = line.key_col;
+                item = dash.map(|d| (d, 0));
+            }
+            _ => break,
+        }
+    }
+    if let Some((_, count)) = item {
+        path.push(format!("[{count}]"));
     }
     path.reverse();
     let mut out = String::new();
@@ -404,6 +428,11 @@ fn resolve_components(
             let kfield = format!("{field}.{}", k.value);
             match k.value.as_str() {
                 "version" => match &v.value {
+                    Node::Float(f) => {
+                        broken.push(component.name());
+                        cx.error(pos(&v), kfield, format!("the version is an unquoted number, which YAML reads as {f} (it turns 2.10 into 2.1)"))
+                            .help = Some("quote it: `version: \"2.10\"`".into());
+                    }
                     Node::Scalar(s) => match Version::parse(s) {
                         Ok(ver) => version = Some((ver, pos(&v))),
                         Err(e) => {
@@ -458,7 +487,14 @@ fn resolve_components(
                     };
                     let p = pos(&v);
                     let setting = match (def.kind, v.value) {
-                        (SettingKind::Scalar, Node::Scalar(s)) => Setting::Scalar(s, p),
+                        (SettingKind::Scalar, Node::Float(f)) if key == "scala" => {
+                            cx.error(p, kfield, format!("the Scala version is an unquoted number, which YAML reads as {f} (it turns 2.10 into 2.1)"))
+                                .help = Some("quote it: `scala: \"2.12\"`".into());
+                            continue;
+                        }
+                        (SettingKind::Scalar, Node::Scalar(s) | Node::Float(s)) => {
+                            Setting::Scalar(s, p)
+                        }
                         (SettingKind::Map, Node::Map(props)) => {
                             Setting::Map(props_of(cx, &kfield, props), p)
                         }
@@ -539,11 +575,28 @@ fn props_of(cx: &mut Ctx, field: &str, entries: Vec<(S<String>, S<Node>)>) -> Ve
     for (k, v) in entries {
         let vpos = pos(&v);
         match v.value {
-            Node::Scalar(value) => props.push(Prop {
-                key: k.value,
-                value,
-                pos: vpos,
-            }),
+            Node::Scalar(value) | Node::Float(value) => {
+                // Control characters break XML parsers and are never meant in a property.
+                if let Some(c) = value
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                {
+                    cx.error(
+                        vpos,
+                        format!("{field}.{}", k.value),
+                        format!(
+                            "the value contains the control character U+{:04X}",
+                            c as u32
+                        ),
+                    );
+                    continue;
+                }
+                props.push(Prop {
+                    key: k.value,
+                    value,
+                    pos: vpos,
+                })
+            }
             other => {
                 cx.error(
                     vpos,
@@ -570,7 +623,17 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         .help = Some("use letters, digits, `.`, `_` and `-` only".into());
     }
     let address = h.address.value.trim().to_string();
-    if !valid_address(&address) {
+    if address.parse::<std::net::Ipv6Addr>().is_ok() {
+        cx.error(
+            pos(&h.address),
+            field("address"),
+            format!("`{address}` is an IPv6 address; IPv6 is not supported yet"),
+        )
+        .help = Some(
+            "use the host's IPv4 address or a host name (Hadoop before 3.4 does not support IPv6)"
+                .into(),
+        );
+    } else if !valid_address(&address) {
         cx.error(
             pos(&h.address),
             field("address"),
@@ -712,6 +775,13 @@ fn pick_str(own: &Option<S<String>>, def: &Option<S<String>>) -> Option<(String,
     own.as_ref()
         .or(def.as_ref())
         .map(|s| (s.value.trim().to_string(), pos(s)))
+}
+
+/// An absolute path without `..`, `.` or control characters: safe to create on a host.
+pub fn plain_abs_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.contains(|c: char| c.is_control())
+        && p.split('/').all(|seg| seg != ".." && seg != ".")
 }
 
 fn check_abs(cx: &mut Ctx, v: &(String, Pos), field: &str) {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::compat::version::{JavaVersion, Version};
 use crate::diag::Pos;
 
-pub use load::{load, load_str};
+pub use load::{load, load_str, plain_abs_path};
 
 /// A resolved, validated inventory.
 #[derive(Debug, Clone)]

@@ -69,7 +69,7 @@ pub struct Scalar(pub String);
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Node::deserialize(d)? {
-            Node::Scalar(s) => Ok(Scalar(s)),
+            Node::Scalar(s) | Node::Float(s) => Ok(Scalar(s)),
             Node::Null => Err(de::Error::custom("expected a value, found null")),
             other => Err(de::Error::custom(format!(
                 "expected a single value, found {}",
@@ -84,6 +84,9 @@ impl<'de> Deserialize<'de> for Scalar {
 pub enum Node {
     Null,
     Scalar(String),
+    /// An unquoted decimal such as `2.10`, which YAML reads as the number 2.1. Fine for a
+    /// property value, wrong for a version: those must be quoted.
+    Float(String),
     Seq(Vec<S<Node>>),
     Map(Vec<(S<String>, S<Node>)>),
 }
@@ -93,6 +96,7 @@ impl Node {
         match self {
             Node::Null => "null",
             Node::Scalar(_) => "a value",
+            Node::Float(_) => "a number",
             Node::Seq(_) => "a list",
             Node::Map(_) => "a mapping",
         }
@@ -122,7 +126,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Scalar(v.to_string()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Scalar(v.to_string()))
+        Ok(Node::Float(v.to_string()))
     }
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
         Ok(Node::Scalar(v.to_string()))
