@@ -11,6 +11,7 @@ pub mod lock;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod transport;
 
 /// Documented exit codes: part of the CLI's contract with scripts.
 pub mod exit {

@@ -551,3 +551,51 @@ fn cut_and_restore_a_host() {
         bed.ok("host3", "true");
     }
 }
+
+/// stackctl's version detection on the real assembled distributions: every version and bundled
+/// jar comes from the archives, and the bed's inventory plans without errors.
+#[test]
+#[ignore]
+fn plan_reads_versions_from_the_assembled_distributions() {
+    let bed = Bed::get();
+    let inv = bed.dir.join("inventory.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["plan", "-i", inv.to_str().unwrap(), "--json"])
+        .output()
+        .expect("run stackctl");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON plan");
+    let v = |c: &str| {
+        doc["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["component"] == c)
+            .unwrap()
+            .clone()
+    };
+    for c in ["zookeeper", "kafka", "hadoop", "hbase"] {
+        assert!(
+            v(c)["detected"]["version"].is_string(),
+            "{c} detected from its archive: {}",
+            v(c)
+        );
+    }
+    assert_eq!(v("zookeeper")["detected"]["version"], "3.5.6");
+    assert_eq!(v("kafka")["detected"]["scala"], "2.12");
+    assert_eq!(v("kafka")["bundles"]["zookeeper-client"], "3.5.6");
+    assert_eq!(v("kafka")["bundles_from"], "archive");
+    assert_eq!(v("hbase")["bundles"]["hadoop-jars"], "3.3.6");
+    let compat = doc["compat"].as_array().unwrap();
+    assert!(compat.iter().all(|c| c["level"] != "error"), "{compat:?}");
+    assert!(compat.iter().any(|c| c["message"]
+        .as_str()
+        .unwrap()
+        .contains("kafka 2.4.0's zookeeper-client 3.5.6 with zookeeper 3.5.6: supported")));
+}

@@ -37,8 +37,8 @@ stop_all() {
   log "stopping everything started by this script"
   for h in host1 host2; do
     "${SSH[@]}" "$h" "for f in $LOGS/*.pid; do [ -f \"\$f\" ] || continue; p=\$(cat \$f); kill \$p 2>/dev/null; done;
-      for i in \$(seq 50); do alive=0; for f in $LOGS/*.pid; do [ -f \"\$f\" ] && kill -0 \$(cat \$f) 2>/dev/null && alive=1; done; [ \$alive = 0 ] && break; sleep 0.2; done;
-      for f in $LOGS/*.pid; do [ -f \"\$f\" ] && kill -9 \$(cat \$f) 2>/dev/null; done; rm -rf $ROOT $DATA; true" || true
+      for i in \$(seq 25); do alive=0; for f in $LOGS/*.pid; do [ -f \"\$f\" ] && kill -0 \$(cat \$f) 2>/dev/null && alive=1; done; [ \$alive = 0 ] && break; sleep 0.2; done;
+      for f in $LOGS/*.pid; do [ -f \"\$f\" ] && kill -9 \$(cat \$f) 2>/dev/null; done; rm -rf $ROOT $DATA /tmp/e2e-hdfs.txt; true" || true
   done
 }
 fail() {
@@ -122,14 +122,15 @@ log "zookeeper: imok"
 
 KCP="$KF/libs/*"
 KOPTS="-Dlog4j.configuration=file:$KF/config/log4j.properties -Dkafka.logs.dir=$LOGS"
+TOPTS="-Dlog4j.configuration=file:$KF/config/tools-log4j.properties"
 start kafka1 host1 "$KOPTS kafka.Kafka" "$KCP" "$ROOT/kafka.properties"
 start kafka2 host2 "$KOPTS kafka.Kafka" "$KCP" "$ROOT/kafka.properties"
 brokers() { [[ "$("${SSH[@]}" host1 "$J/bin/java -cp '$ZKH/lib/*' org.apache.zookeeper.ZooKeeperMain -server host1:2181 ls /brokers/ids 2>/dev/null | tail -n1")" == "[0, 1]" ]]; }
 wait_for 60 1 brokers || fail "kafka: 2 brokers registered in ZooKeeper"
 log "kafka: brokers 0 and 1 registered"
-"${SSH[@]}" host1 "$J/bin/java -Xmx128m -cp '$KCP' $KOPTS kafka.admin.TopicCommand --bootstrap-server host1:9092 --create --topic e2e --partitions 1 --replication-factor 2 >$LOGS/topic.out 2>&1" || fail "kafka: create topic"
-"${SSH[@]}" host2 "echo hello-kafka | $J/bin/java -Xmx128m -cp '$KCP' $KOPTS kafka.tools.ConsoleProducer --broker-list host1:9092,host2:9092 --topic e2e >$LOGS/produce.out 2>&1" || fail "kafka: produce"
-got="$("${SSH[@]}" host1 "timeout 60 $J/bin/java -Xmx128m -cp '$KCP' $KOPTS kafka.tools.ConsoleConsumer --bootstrap-server host1:9092 --topic e2e --from-beginning --max-messages 1 --timeout-ms 30000 2>$LOGS/consume.err")"
+"${SSH[@]}" host1 "$J/bin/java -Xmx128m -cp '$KCP' $TOPTS kafka.admin.TopicCommand --bootstrap-server host1:9092 --create --topic e2e --partitions 1 --replication-factor 2 >$LOGS/topic.out 2>&1" || fail "kafka: create topic"
+"${SSH[@]}" host2 "echo hello-kafka | $J/bin/java -Xmx128m -cp '$KCP' $TOPTS kafka.tools.ConsoleProducer --broker-list host1:9092,host2:9092 --topic e2e >$LOGS/produce.out 2>&1" || fail "kafka: produce"
+got="$("${SSH[@]}" host1 "timeout 60 $J/bin/java -Xmx128m -cp '$KCP' $TOPTS kafka.tools.ConsoleConsumer --bootstrap-server host1:9092 --topic e2e --from-beginning --max-messages 1 --timeout-ms 30000 2>$LOGS/consume.err")"
 [[ "$got" == hello-kafka ]] || fail "kafka: consumed '$got'"
 log "kafka: topic (replication 2) produced on host2, consumed on host1"
 

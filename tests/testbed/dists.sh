@@ -32,7 +32,7 @@ ZK_JETTY_VERSION=9.4.17.v20190418  # as in the official zookeeper-3.5.6 lib/
 ZK_JACKSON_VERSION=2.9.10
 HBASE_LOG4J2_VERSION=2.17.2
 # Layout recipe version: bump to force every tarball to be rebuilt.
-RECIPE=4
+RECIPE=5
 # ---------------------------------------------------------------------------
 
 CACHE="${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}"
@@ -256,6 +256,13 @@ log4j.appender.kafkaAppender.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
 EOF
+  cat >"$d/$top/config/tools-log4j.properties" <<'EOF'
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.appender.stderr.Target=System.err
+EOF
   cat >"$d/$top/config/server.properties" <<'EOF'
 broker.id=0
 listeners=PLAINTEXT://:9092
@@ -342,7 +349,12 @@ build_hadoop() {
     org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
     -Dartifact="$H:hadoop-hdfs:$v:jar:tests" -DoutputDirectory="$d/tests-jar" >"$d/copy.log" 2>&1 ||
     { cat "$d/copy.log" >&2; return 1; }
-  (cd "$sh/hdfs" && jar xf "$d/tests-jar/hadoop-hdfs-$v-tests.jar" webapps)
+  local tj="$d/tests-jar/hadoop-hdfs-$v-tests.jar"
+  if command -v jar >/dev/null; then
+    (cd "$sh/hdfs" && jar xf "$tj" webapps)
+  else
+    python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("webapps/")])' "$tj" "$sh/hdfs"
+  fi
   [[ -f "$sh/hdfs/webapps/hdfs/WEB-INF/web.xml" && -f "$sh/hdfs/webapps/datanode/WEB-INF/web.xml" ]] ||
     { echo "missing share/hadoop/hdfs/webapps" >&2; return 1; }
   # minimal etc/hadoop (stackctl writes the real site files)

