@@ -22,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Validate the inventory, check version compatibility and preview every file and the start order
     Plan(PlanArgs),
+    /// Install, configure and start the cluster over SSH, in dependency order
+    Up(UpArgs),
+    /// Stop the cluster's services in reverse order (data stays unless --purge --yes)
+    Down(DownArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -52,6 +56,55 @@ pub struct PlanArgs {
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The inventory file (YAML)
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+    /// ssh_config to use instead of ~/.ssh/config
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// Trust host keys that are not in known_hosts yet (never keys that changed)
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// Hosts worked on at once
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub forks: usize,
+    /// Only these hosts (comma-separated names)
+    #[arg(long, value_delimiter = ',', value_name = "HOST[,HOST]")]
+    pub limit: Option<Vec<String>>,
+    /// Progress and result as JSON lines on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Use templates from DIR in place of the built-in ones of the same name
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Fail instead of creating or updating the lock file
+    #[arg(long)]
+    pub locked: bool,
+    /// Seconds a health gate may wait
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub gate_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Also delete the services' data directories (requires --yes)
+    #[arg(long)]
+    pub purge: bool,
+    /// Confirm --purge
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -5,13 +5,16 @@
 pub mod cli;
 pub mod compat;
 pub mod components;
+pub mod deploy;
 pub mod diag;
+pub mod facts;
 pub mod inventory;
 pub mod lock;
 pub mod plan;
 pub mod render;
 pub mod report;
 pub mod transport;
+pub mod zk;
 
 /// Documented exit codes: part of the CLI's contract with scripts.
 pub mod exit {

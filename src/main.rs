@@ -1,10 +1,15 @@
 //! Thin entry point: parse arguments, run one library operation, map its outcome to an exit code.
 
 use std::io::{IsTerminal, Write};
+
+// Planning a large cluster is allocation-bound (template contexts); mimalloc halves that cost.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use stackctl::cli::{Cli, ColorChoice, Command, PlanArgs, Shell};
+use stackctl::cli::{Cli, ColorChoice, Command, PlanArgs, RemoteArgs, Shell};
+use stackctl::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use stackctl::exit;
 use stackctl::plan::{self, PlanError, PlanOptions};
 use stackctl::report;
@@ -24,6 +29,22 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Plan(args) => run_plan(args),
+        Command::Up(args) => finish(
+            deploy::up(&up_options(&args.remote)),
+            args.remote.json,
+            "up",
+        ),
+        Command::Down(args) => {
+            if args.purge && !args.yes {
+                eprintln!("error: --purge deletes every ZooKeeper, Kafka, HDFS and HBase data directory; add --yes to confirm");
+                return ExitCode::from(exit::INVALID as u8);
+            }
+            let opts = DownOptions {
+                up: up_options(&args.remote),
+                purge: args.purge,
+            };
+            finish(deploy::down(&opts), args.remote.json, "down")
+        }
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let sh = match shell {
@@ -99,6 +120,75 @@ fn run_plan(args: PlanArgs) -> i32 {
         exit::FAILED
     } else {
         exit::OK
+    }
+}
+
+fn up_options(a: &RemoteArgs) -> UpOptions {
+    UpOptions {
+        inventory: a.inventory.clone(),
+        templates: a.templates.clone(),
+        locked: a.locked,
+        ssh: stackctl::transport::SshOptions {
+            config: a.ssh_config.clone(),
+            accept_new_host_keys: a.accept_new_host_keys,
+            ..Default::default()
+        },
+        forks: a.forks.max(1),
+        limit: a.limit.clone(),
+        json: a.json,
+        gate_timeout: std::time::Duration::from_secs(a.gate_timeout.max(1)),
+    }
+}
+
+fn finish(result: Result<Summary, DeployError>, json: bool, what: &str) -> i32 {
+    match result {
+        Ok(s) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "event": "done", "ok": true, "summary": s })
+                );
+            } else if what == "up" && !s.changed() {
+                eprintln!(
+                    "up: nothing to do: {} host{} already as planned ({:.2}s)",
+                    s.hosts,
+                    if s.hosts == 1 { "" } else { "s" },
+                    s.seconds
+                );
+            } else if what == "up" {
+                eprintln!(
+                    "up: {} host{}: uploaded {} archive{} ({} MiB), unpacked {}, wrote {} file{}, started {}, restarted {} ({:.1}s)",
+                    s.hosts, if s.hosts == 1 { "" } else { "s" }, s.archives_uploaded, if s.archives_uploaded == 1 { "" } else { "s" },
+                    s.uploaded_bytes / (1 << 20), s.archives_unpacked, s.files_written, if s.files_written == 1 { "" } else { "s" },
+                    s.started.len(), s.restarted.len(), s.seconds
+                );
+            } else {
+                eprintln!(
+                    "down: stopped {} service{} on {} host{} ({:.1}s)",
+                    s.stopped.len(),
+                    if s.stopped.len() == 1 { "" } else { "s" },
+                    s.hosts,
+                    if s.hosts == 1 { "" } else { "s" },
+                    s.seconds
+                );
+            }
+            exit::OK
+        }
+        Err(e) => {
+            let code = match &e {
+                DeployError::Invalid(_) => exit::INVALID,
+                DeployError::Preflight(_) => exit::PREFLIGHT,
+                DeployError::Failed(_) => exit::FAILED,
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "event": "done", "ok": false, "error": e.to_string() })
+                );
+            }
+            eprintln!("{e}");
+            code
+        }
     }
 }
 

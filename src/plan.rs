@@ -189,6 +189,7 @@ fn render_hosts(
                 .iter()
                 .filter(|c| inv.component(c.name()).is_some())
                 .flat_map(|c| c.files(&cl, host))
+                .chain(components::service_files(&cl, host))
                 .collect()
         })
         .collect();

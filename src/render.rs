@@ -77,7 +77,8 @@ impl Renderer {
     }
 
     pub fn render(&self, spec: &FileSpec) -> Result<RenderedFile> {
-        let ctx = tera::Context::from_serialize(&*spec.context)
+        // from_value moves a clone in; from_serialize would re-serialise the whole tree.
+        let ctx = tera::Context::from_value((*spec.context).clone())
             .map_err(|e| anyhow!("{}", tera_chain(&e)))?;
         let content = self.tera.render(spec.template, &ctx).map_err(|e| {
             anyhow!(

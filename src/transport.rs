@@ -142,34 +142,42 @@ impl Remote {
 
     /// Writes `data` to `dest` atomically (temp file beside it, then rename), with `mode`.
     pub async fn put(&self, dest: &str, mode: u32, data: &[u8]) -> Result<()> {
+        self.run_with_input(
+            &atomic_write_script(dest, mode),
+            data,
+            &format!("writing {dest}"),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs `script` with `data` on its stdin; fails with its stderr unless it exits 0.
+    pub async fn run_with_input(&self, script: &str, data: &[u8], what: &str) -> Result<String> {
         let mut child = self
             .session
-            .raw_command(format!(
-                "sh -c {}",
-                shell_quote(&atomic_write_script(dest, mode))
-            ))
+            .raw_command(format!("sh -c {}", shell_quote(script)))
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .await
-            .with_context(|| format!("{}: writing {dest}", self.name))?;
+            .with_context(|| format!("{}: {what}", self.name))?;
         let mut stdin = child.stdin().take().ok_or_else(|| anyhow!("no stdin"))?;
         stdin
             .write_all(data)
             .await
-            .with_context(|| format!("{}: sending {dest}", self.name))?;
+            .with_context(|| format!("{}: {what}: sending data", self.name))?;
         stdin.shutdown().await.ok();
         drop(stdin);
         let out = child.wait_with_output().await?;
         if !out.status.success() {
             return Err(anyhow!(
-                "{}: writing {dest} failed: {}",
+                "{}: {what} failed: {}",
                 self.name,
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        Ok(())
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Streams a local file to `dest` atomically.

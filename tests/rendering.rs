@@ -209,6 +209,9 @@ fn shell_files_pass_bash_syntax_check_and_export_java_home() {
                     f.path,
                     String::from_utf8_lossy(&out.stderr)
                 );
+                if !f.path.ends_with("-env.sh") {
+                    continue; // launchers are run, not sourced: tests/e2e_deploy.rs
+                }
                 // Source it in a clean shell and read the variables back.
                 let script = format!("{}\nprintf '%s\\n' \"$JAVA_HOME\"", f.content);
                 let out = Command::new("bash")

@@ -658,6 +658,109 @@ impl Component for Hadoop {
         files
     }
 
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        let home = super::home_dir(host, self, spec);
+        let conf = conf_dir(host, NAME);
+        let share = |d: &str| {
+            [
+                format!("{home}/share/hadoop/{d}"),
+                format!("{home}/share/hadoop/{d}/*"),
+                format!("{home}/share/hadoop/{d}/lib/*"),
+            ]
+        };
+        let mut classpath = vec![conf.clone()];
+        for d in ["common", "hdfs", "yarn", "mapreduce"] {
+            classpath.extend(share(d));
+        }
+        // Formatting is guarded by the name directory's VERSION file: never a second time.
+        let site = Self::site_props(cl.inv, spec, host);
+        let name_dir = site
+            .hdfs
+            .get("dfs.namenode.name.dir")
+            .unwrap_or_default()
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches("file://")
+            .to_string();
+        let files: Vec<String> = [
+            "core-site.xml",
+            "hdfs-site.xml",
+            "yarn-site.xml",
+            "mapred-site.xml",
+        ]
+        .iter()
+        .map(|f| format!("{conf}/{f}"))
+        .collect();
+        let roles: [(&'static str, &'static str, &'static str, &str); 5] = [
+            (
+                NAMENODE,
+                "HDFS NameNode",
+                "org.apache.hadoop.hdfs.server.namenode.NameNode",
+                "1g",
+            ),
+            (
+                DATANODE,
+                "HDFS DataNode",
+                "org.apache.hadoop.hdfs.server.datanode.DataNode",
+                "512m",
+            ),
+            (
+                SECONDARY,
+                "HDFS SecondaryNameNode",
+                "org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode",
+                "512m",
+            ),
+            (
+                RESOURCEMANAGER,
+                "YARN ResourceManager",
+                "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager",
+                "1g",
+            ),
+            (
+                NODEMANAGER,
+                "YARN NodeManager",
+                "org.apache.hadoop.yarn.server.nodemanager.NodeManager",
+                "512m",
+            ),
+        ];
+        roles
+            .into_iter()
+            .filter(|(role, ..)| host.has_role(role))
+            .map(|(role, service, main_class, heap)| {
+                let mut jvm = super::heap_opts(spec, heap);
+                jvm.push(format!("-Dhadoop.log.dir={}/hadoop", host.log_dir));
+                jvm.push(format!("-Dyarn.log.dir={}/hadoop", host.log_dir));
+                super::Service {
+                    role,
+                    service,
+                    main_class,
+                    classpath: classpath.clone(),
+                    args: vec![],
+                    jvm_opts: jvm,
+                    env: vec![("HADOOP_CONF_DIR".into(), conf.clone())],
+                    work_dir: home.clone(),
+                    config_files: files.clone(),
+                    init: (role == NAMENODE).then(|| {
+                        (
+                            format!("{name_dir}/current/VERSION"),
+                            vec![
+                                "-format".to_string(),
+                                "-nonInteractive".to_string(),
+                                "-clusterId".to_string(),
+                                format!("CID-stackctl-{}", cl.inv.cluster),
+                            ],
+                        )
+                    }),
+                }
+            })
+            .collect()
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         listing.detect_jars(
             &[("share/hadoop/common", "hadoop-common")],

@@ -327,6 +327,50 @@ impl Component for HBase {
         ]
     }
 
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        let home = super::home_dir(host, self, spec);
+        let conf = conf_dir(host, NAME);
+        let hadoop_conf = conf_dir(host, hadoop::NAME);
+        [
+            (
+                MASTER,
+                "HBase master",
+                "org.apache.hadoop.hbase.master.HMaster",
+            ),
+            (
+                REGIONSERVER,
+                "HBase RegionServer",
+                "org.apache.hadoop.hbase.regionserver.HRegionServer",
+            ),
+        ]
+        .into_iter()
+        .filter(|(role, ..)| host.has_role(role))
+        .map(|(role, service, main_class)| {
+            let mut jvm = super::heap_opts(spec, "1g");
+            jvm.push(format!("-Dhbase.log.dir={}/hbase", host.log_dir));
+            super::Service {
+                role,
+                service,
+                main_class,
+                classpath: vec![conf.clone(), hadoop_conf.clone(), format!("{home}/lib/*")],
+                args: vec!["start".into()],
+                jvm_opts: jvm,
+                env: vec![("HBASE_CONF_DIR".into(), conf.clone())],
+                work_dir: home.clone(),
+                config_files: vec![
+                    format!("{conf}/hbase-site.xml"),
+                    format!("{hadoop_conf}/core-site.xml"),
+                    format!("{hadoop_conf}/hdfs-site.xml"),
+                ],
+                init: None,
+            }
+        })
+        .collect()
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         listing.detect_jars(
             &[("lib", "hbase-server")],

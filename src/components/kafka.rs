@@ -382,6 +382,34 @@ impl Component for Kafka {
         }]
     }
 
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        let home = super::home_dir(host, self, spec);
+        let conf = conf_dir(host, NAME);
+        let mut jvm = super::heap_opts(spec, "1g");
+        jvm.push(format!(
+            "-Dlog4j.configuration=file:{conf}/log4j.properties"
+        ));
+        jvm.push(format!("-Dkafka.logs.dir={}/kafka", host.log_dir));
+        vec![super::Service {
+            role: ROLE,
+            service: "Kafka broker",
+            main_class: "kafka.Kafka",
+            classpath: vec![format!("{home}/libs/*")],
+            args: vec![format!("{conf}/server.properties")],
+            jvm_opts: jvm,
+            env: vec![],
+            work_dir: home,
+            config_files: vec![format!("{conf}/server.properties")],
+            init: None,
+        }]
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // libs/kafka_<scala>-<version>.jar is the broker; kafka-clients etc. are not.
         let top = listing.top_dir();

@@ -114,6 +114,104 @@ pub struct FileSpec {
     pub component: &'static str,
 }
 
+/// A JVM that a launcher starts: what `up` runs and `down` stops.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub role: &'static str,
+    pub service: &'static str,
+    pub main_class: &'static str,
+    pub classpath: Vec<String>,
+    pub args: Vec<String>,
+    pub jvm_opts: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub work_dir: String,
+    /// Files (absolute paths) whose change means this service must restart.
+    pub config_files: Vec<String>,
+    /// A one-time initialisation (`launcher init`), run only while `marker` does not exist:
+    /// the NameNode's format. The marker is what makes it "exactly once".
+    pub init: Option<(String, Vec<String>)>,
+}
+
+impl Service {
+    pub fn launcher(host: &Host, role: &str) -> String {
+        format!("{}/etc/launch/{role}.sh", host.install_dir)
+    }
+    pub fn pid_file(host: &Host, role: &str) -> String {
+        format!("{}/run/{role}.pid", host.data_dir)
+    }
+    pub fn log_file(host: &Host, component: &str, role: &str) -> String {
+        format!("{}/{component}/{role}.log", host.log_dir)
+    }
+}
+
+/// The heap for a role: the component's `heap` setting, else `default`.
+pub fn heap_opts(spec: &ComponentSpec, default: &str) -> Vec<String> {
+    let heap = spec
+        .scalar("heap")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| default.to_string());
+    let heap = if heap.chars().all(|c| c.is_ascii_digit()) {
+        format!("{heap}m")
+    } else {
+        heap
+    };
+    let mut v = vec![format!("-Xms{heap}"), format!("-Xmx{heap}")];
+    if let Some(opts) = spec.scalar("jvm_opts") {
+        v.extend(opts.split_whitespace().map(str::to_string));
+    }
+    v
+}
+
+/// The launcher and logging files of every service on a host: generic, so a component only
+/// describes its services.
+pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
+    let mut out = Vec::new();
+    for c in ALL.iter().filter(|c| cl.inv.component(c.name()).is_some()) {
+        let services = c.services(cl, host);
+        if services.is_empty() {
+            continue;
+        }
+        out.push(FileSpec {
+            path: format!("{}/log4j.properties", conf_dir(host, c.name())),
+            template: "common/log4j.properties",
+            mode: 0o644,
+            context: base_context(
+                cl,
+                host,
+                c.name(),
+                serde_json::json!({ "component": c.name() }),
+            ),
+            shared: false,
+            component: c.name(),
+        });
+        for s in services {
+            let ctx = serde_json::json!({
+                "role": s.role,
+                "service": s.service,
+                "main_class": s.main_class,
+                "classpath": s.classpath.join(":"),
+                "args": s.args,
+                "jvm_opts": s.jvm_opts,
+                "env": s.env,
+                "work_dir": s.work_dir,
+                "pid_file": Service::pid_file(host, s.role),
+                "log_file": Service::log_file(host, c.name(), s.role),
+                "stop_timeout_tenths": 300,
+                "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": args })),
+            });
+            out.push(FileSpec {
+                path: Service::launcher(host, s.role),
+                template: "common/launcher.sh",
+                mode: 0o755,
+                context: base_context(cl, host, c.name(), ctx),
+                shared: false,
+                component: c.name(),
+            });
+        }
+    }
+    out
+}
+
 /// A TCP port a role listens on, for conflict checks.
 #[derive(Debug, Clone)]
 pub struct PortUse {
@@ -140,6 +238,10 @@ pub trait Component: Sync {
     fn detect(&self, listing: &Listing) -> Option<Detected>;
     /// The directory name the distribution unpacks to (`kafka_2.12-2.4.0`).
     fn dist_dir(&self, spec: &ComponentSpec) -> String;
+    /// The JVMs this component runs on `host`, one per role the host has.
+    fn services(&self, _cl: &Cluster, _host: &Host) -> Vec<Service> {
+        Vec::new()
+    }
     /// Compatibility checks against other components, evaluated from the rules file.
     fn compat_links(&self) -> &'static [Link] {
         &[]

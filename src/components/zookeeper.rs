@@ -342,6 +342,37 @@ impl Component for ZooKeeper {
         ]
     }
 
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        let home = super::home_dir(host, self, spec);
+        let conf = conf_dir(host, NAME);
+        let data_dir = Self::props(spec, host)
+            .get("dataDir")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        let mut jvm = super::heap_opts(spec, "512m");
+        jvm.push(format!("-Dzookeeper.log.dir={}/zookeeper", host.log_dir));
+        vec![super::Service {
+            role: ROLE,
+            service: "ZooKeeper server",
+            main_class: "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            // conf first (log4j.properties); 3.4 keeps its jar at the top, 3.5+ under lib/.
+            classpath: vec![conf.clone(), format!("{home}/*"), format!("{home}/lib/*")],
+            args: vec![format!("{conf}/zoo.cfg")],
+            jvm_opts: jvm,
+            env: vec![],
+            work_dir: home,
+            config_files: vec![format!("{conf}/zoo.cfg"), format!("{data_dir}/myid")],
+            init: None,
+        }]
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
         listing.detect_jars(&[("", "zookeeper"), ("lib", "zookeeper")], &[])

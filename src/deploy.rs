@@ -1,0 +1,1145 @@
+//! `stackctl up` and `down`: from a plan to running services, over SSH, in dependency order.
+//!
+//! Plan first, then apply exactly the plan: connect to every host, gather facts (one round
+//! trip each), refuse in preflight when anything is wrong (before a single byte is written),
+//! then upload what differs, write what changed, and walk the start stages with health gates.
+//! A second run finds nothing to do.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::components::{self, hadoop, kafka, zookeeper, Cluster, Service};
+use crate::facts::{self, FactRequest, HostFacts};
+use crate::inventory::{self, Host, Inventory};
+use crate::plan::{self, HostPlan, Plan, PlanError, PlanOptions, Stage};
+use crate::render::{shell_quote, Renderer};
+use crate::transport::{Remote, SshOptions};
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub inventory: PathBuf,
+    pub templates: Option<PathBuf>,
+    pub locked: bool,
+    pub ssh: SshOptions,
+    /// Hosts worked on at once.
+    pub forks: usize,
+    /// Only these hosts (by name).
+    pub limit: Option<Vec<String>>,
+    pub json: bool,
+    /// How long a health gate may wait.
+    pub gate_timeout: Duration,
+}
+
+#[derive(Debug)]
+pub enum DeployError {
+    /// The inventory or lock file is wrong (exit 2).
+    Invalid(PlanError),
+    /// Something is wrong on the hosts; nothing was changed (exit 3).
+    Preflight(Vec<String>),
+    /// A step failed (exit 1).
+    Failed(anyhow::Error),
+}
+
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeployError::Invalid(e) => write!(f, "{e}"),
+            DeployError::Preflight(lines) => {
+                writeln!(f, "error: preflight failed; nothing was changed:")?;
+                for l in lines {
+                    writeln!(f, "  - {l}")?;
+                }
+                Ok(())
+            }
+            DeployError::Failed(e) => write!(f, "error: {e:#}"),
+        }
+    }
+}
+
+/// What a run did, for the summary line and scripts.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub hosts: usize,
+    pub uploaded_bytes: u64,
+    pub archives_uploaded: usize,
+    pub archives_unpacked: usize,
+    pub files_written: usize,
+    pub started: Vec<String>,
+    pub restarted: Vec<String>,
+    pub stopped: Vec<String>,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn changed(&self) -> bool {
+        self.uploaded_bytes > 0
+            || self.archives_unpacked > 0
+            || self.files_written > 0
+            || !self.started.is_empty()
+            || !self.restarted.is_empty()
+    }
+}
+
+/// Progress: plain lines on stderr, or JSON events on stdout for scripts.
+#[derive(Clone)]
+pub struct Events {
+    json: bool,
+    start: Instant,
+}
+
+impl Events {
+    pub fn new(json: bool) -> Self {
+        Events {
+            json,
+            start: Instant::now(),
+        }
+    }
+    pub fn emit(&self, host: Option<&str>, event: &str, detail: &str) {
+        if self.json {
+            let v = serde_json::json!({ "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
+            println!("{v}");
+        } else {
+            match host {
+                Some(h) => eprintln!("[{h}] {detail}"),
+                None => eprintln!("{detail}"),
+            }
+        }
+    }
+}
+
+struct Target<'a> {
+    host: &'a Host,
+    plan: &'a HostPlan,
+    services: Vec<Service>,
+    remote: Remote,
+    facts: HostFacts,
+}
+
+fn manifest_path(inv: &Inventory) -> String {
+    format!("/var/lib/stackctl/{}.manifest", inv.cluster)
+}
+
+fn archive_dest(host: &Host, local: &Path) -> String {
+    format!(
+        "{}/.stackctl/dist/{}",
+        host.install_dir,
+        local
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
+    )
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Loads, validates and plans; compatibility errors stop `up` before it connects.
+fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan, Renderer), DeployError> {
+    let (inv, warnings) = inventory::load(&opts.inventory)
+        .map_err(|e| DeployError::Invalid(PlanError::Invalid(e)))?;
+    let renderer = Renderer::new(opts.templates.as_deref()).map_err(DeployError::Failed)?;
+    let plan = plan::plan_inventory(
+        &inv,
+        warnings,
+        &renderer,
+        &PlanOptions {
+            templates: opts.templates.clone(),
+            locked: opts.locked,
+        },
+    )
+    .map_err(DeployError::Invalid)?;
+    if plan.has_errors() {
+        let mut lines: Vec<String> = plan
+            .compat
+            .iter()
+            .filter(|v| v.level == crate::compat::Level::Error)
+            .map(|v| v.message.clone())
+            .collect();
+        lines.extend(
+            plan.diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.message.clone()),
+        );
+        lines.push("`stackctl plan` shows the details".into());
+        return Err(DeployError::Preflight(lines));
+    }
+    if let Some(limit) = &opts.limit {
+        let unknown: Vec<&String> = limit.iter().filter(|n| inv.host(n).is_none()).collect();
+        if !unknown.is_empty() {
+            return Err(DeployError::Invalid(PlanError::Other(anyhow!(
+                "--limit names hosts that are not in the inventory: {}",
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))));
+        }
+    }
+    Ok((inv, plan, renderer))
+}
+
+fn selected<'a>(
+    inv: &'a Inventory,
+    plan: &'a Plan,
+    limit: &Option<Vec<String>>,
+) -> Vec<(&'a Host, &'a HostPlan)> {
+    inv.hosts
+        .iter()
+        .zip(&plan.hosts)
+        .filter(|(h, _)| limit.as_ref().is_none_or(|l| l.contains(&h.name)))
+        .collect()
+}
+
+async fn connect_all<'a>(
+    pairs: &[(&'a Host, &'a HostPlan)],
+    opts: &UpOptions,
+    ev: &Events,
+) -> Result<Vec<(&'a Host, &'a HostPlan, Remote)>, DeployError> {
+    let sem = Arc::new(Semaphore::new(opts.forks.max(1)));
+    let mut tasks = Vec::new();
+    for (h, p) in pairs {
+        let sem = sem.clone();
+        let ssh = opts.ssh.clone();
+        let host = (*h).clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            Remote::connect(&host, &ssh).await
+        }));
+        let _ = p;
+    }
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for ((h, p), t) in pairs.iter().zip(tasks) {
+        match t.await.map_err(|e| anyhow!("{e}")).and_then(|r| r) {
+            Ok(r) => out.push((*h, *p, r)),
+            Err(e) => problems.push(format!("{}: {e:#}", h.name)),
+        }
+    }
+    if !problems.is_empty() {
+        for (_, _, r) in out {
+            r.close().await;
+        }
+        return Err(DeployError::Preflight(problems));
+    }
+    ev.emit(
+        None,
+        "connected",
+        &format!(
+            "connected to {} host{}",
+            out.len(),
+            if out.len() == 1 { "" } else { "s" }
+        ),
+    );
+    Ok(out)
+}
+
+fn fact_request(inv: &Inventory, host: &Host, hp: &HostPlan, services: &[Service]) -> FactRequest {
+    let mut req = FactRequest {
+        java_home: host.java_home.clone(),
+        ..Default::default()
+    };
+    req.checksum = hp.files.iter().map(|f| f.path.clone()).collect();
+    for spec in inv.components.values() {
+        if let Some((local, _)) = &spec.archive {
+            req.checksum.push(archive_dest(host, local));
+        }
+        let c = components::find(spec.name).expect("known");
+        let home = components::home_dir(host, c, spec);
+        req.read.push(format!("{home}/.stackctl-unpacked"));
+        req.exists.push(home);
+    }
+    req.launchers = services
+        .iter()
+        .map(|s| (s.role.to_string(), Service::launcher(host, s.role)))
+        .collect();
+    req.dirs = vec![
+        host.install_dir.clone(),
+        host.data_dir.clone(),
+        host.log_dir.clone(),
+    ];
+    for (path, _) in identity_files(inv, host) {
+        req.read.push(path);
+    }
+    req
+}
+
+/// Files on a host that carry an identity, with the value the inventory expects.
+fn identity_files(inv: &Inventory, host: &Host) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let lock = crate::lock::read(&crate::lock::lock_path(&inv.path))
+        .ok()
+        .flatten();
+    let id = |field: &str| {
+        lock.as_ref()
+            .and_then(|l| l.ids.get(field))
+            .and_then(|t| t.hosts.get(&host.name))
+            .copied()
+    };
+    if let (Some(spec), true) = (
+        inv.component(zookeeper::NAME),
+        host.has_role(zookeeper::ROLE),
+    ) {
+        let dir = zookeeper::ZooKeeper::props(spec, host)
+            .get("dataDir")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string();
+        if let Some(i) = id("zookeeper_id") {
+            out.push((format!("{dir}/myid"), i.to_string()));
+        }
+    }
+    if let (Some(spec), true) = (inv.component(kafka::NAME), host.has_role(kafka::ROLE)) {
+        let dirs = kafka::Kafka::props(inv, spec, host, None)
+            .get("log.dirs")
+            .unwrap_or_default()
+            .to_string();
+        if let Some(i) = id("broker_id") {
+            for d in dirs.split(',').filter(|d| !d.trim().is_empty()) {
+                out.push((
+                    format!("{}/meta.properties", d.trim().trim_end_matches('/')),
+                    i.to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Preflight: every problem on every host, one line each. Nothing is changed.
+fn preflight(
+    inv: &Inventory,
+    targets: &[Target],
+    archives: &BTreeMap<&str, (PathBuf, String)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for t in targets {
+        let h = t.host;
+        match &t.facts.java {
+            None => problems.push(format!(
+                "{}: no Java at {} (`{}/bin/java -version` said: {})",
+                h.name,
+                h.java_home,
+                h.java_home,
+                t.facts
+                    .java_output
+                    .lines()
+                    .next()
+                    .unwrap_or("nothing")
+                    .trim()
+            )),
+            Some(j) => {
+                if let Some((declared, _)) = &h.java_version {
+                    if declared.major != j.major {
+                        problems.push(format!(
+                            "{}: {} is Java {} but the inventory says java_version {}",
+                            h.name, h.java_home, j.raw, declared.raw
+                        ));
+                    }
+                }
+                // The compatibility rules again, with the JDK the host really has.
+                for c in inv.components.values().filter(|c| h.has_component(c.name)) {
+                    if let Some(v) = jdk_verdict(inv, c.name, j) {
+                        problems.push(format!("{}: {v}", h.name));
+                    }
+                }
+            }
+        }
+        for (dir, kb) in &t.facts.free_kb {
+            if *kb < 512 * 1024 {
+                problems.push(format!("{}: only {} MiB free for {dir}", h.name, kb / 1024));
+            }
+        }
+        for c in components::all()
+            .iter()
+            .filter(|c| inv.component(c.name()).is_some())
+        {
+            for p in c.ports(inv, h) {
+                if t.facts.listening.contains(&p.port) && !t.facts.running.contains_key(p.role) {
+                    problems.push(format!(
+                        "{}: port {} ({} {}) is already taken by another process",
+                        h.name, p.port, p.role, p.what
+                    ));
+                }
+            }
+        }
+        for (path, want) in identity_files(inv, h) {
+            let Some(text) = t.facts.contents.get(&path) else {
+                continue;
+            };
+            let have = if path.ends_with("myid") {
+                Some(text.trim().to_string())
+            } else {
+                facts::properties(text).get("broker.id").cloned()
+            };
+            if let Some(have) = have {
+                if have != want {
+                    problems.push(format!("{}: {path} says {have} but the lock file assigns {want}: refusing to start a server under another identity", h.name));
+                }
+            }
+        }
+        for spec in inv.components.values() {
+            let c = components::find(spec.name).expect("known");
+            if !t
+                .services
+                .iter()
+                .any(|s| components::role(s.role).map(|r| r.component) == Some(spec.name))
+            {
+                continue;
+            }
+            let home = components::home_dir(h, c, spec);
+            if spec.archive.is_none() && !t.facts.existing_dirs.contains(&home) {
+                problems.push(format!(
+                    "{}: {home} does not exist and components.{}.archive is not set",
+                    h.name, spec.name
+                ));
+            }
+            if let Some((path, _)) = archives.get(spec.name) {
+                if !path.exists() {
+                    problems.push(format!(
+                        "{}: archive {} does not exist",
+                        h.name,
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn jdk_verdict(
+    inv: &Inventory,
+    component: &str,
+    j: &crate::compat::version::JavaVersion,
+) -> Option<String> {
+    let mut hosts = inv.clone();
+    for h in hosts.hosts.iter_mut() {
+        h.java_version = Some((j.clone(), crate::diag::Pos::default()));
+    }
+    let (versions, _) = (
+        inv.components
+            .values()
+            .map(|s| crate::compat::ComponentVersions {
+                component: s.name.to_string(),
+                version: s.version.clone(),
+                archive: None,
+                detected: None,
+                bundles: BTreeMap::new(),
+                bundles_from: String::new(),
+            })
+            .collect::<Vec<_>>(),
+        (),
+    );
+    crate::compat::check(&hosts, &versions)
+        .into_iter()
+        .find(|v| {
+            v.subject == component && v.other == "java" && v.level == crate::compat::Level::Error
+        })
+        .map(|v| v.message)
+}
+
+pub fn up(opts: &UpOptions) -> Result<Summary, DeployError> {
+    let (inv, plan, _renderer) = prepare(opts)?;
+    let rt = runtime().map_err(DeployError::Failed)?;
+    rt.block_on(up_async(&inv, &plan, opts))
+}
+
+async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
+    let started_at = Instant::now();
+    let ev = Events::new(opts.json);
+    let pairs = selected(inv, plan, &opts.limit);
+    let connected = connect_all(&pairs, opts, &ev).await?;
+    let ids = crate::lock::read(&crate::lock::lock_path(&inv.path))
+        .ok()
+        .flatten()
+        .map(|l| l.ids.into_iter().map(|(k, t)| (k, t.hosts)).collect())
+        .unwrap_or_default();
+    let cl = Cluster::new(inv, &ids);
+    // Facts, all hosts at once: one round trip each.
+    let mut fact_tasks = Vec::new();
+    let mut remotes = Vec::new();
+    for (h, hp, r) in connected {
+        let services: Vec<Service> = components::all()
+            .iter()
+            .filter(|c| inv.component(c.name()).is_some())
+            .flat_map(|c| c.services(&cl, h))
+            .collect();
+        let script = facts::script(&fact_request(inv, h, hp, &services));
+        let r = Arc::new(r);
+        let r2 = r.clone();
+        fact_tasks.push(tokio::spawn(async move { r2.run(&script).await }));
+        remotes.push((h, hp, services, r));
+    }
+    let mut targets = Vec::new();
+    let mut problems = Vec::new();
+    for ((h, hp, services, r), t) in remotes.into_iter().zip(fact_tasks) {
+        let out = t.await.map_err(|e| DeployError::Failed(anyhow!("{e}")))?;
+        let remote = Arc::try_unwrap(r)
+            .map_err(|_| DeployError::Failed(anyhow!("internal: remote still shared")))?;
+        match out {
+            Ok(o) => targets.push(Target {
+                host: h,
+                plan: hp,
+                services,
+                remote,
+                facts: facts::parse(&o.stdout),
+            }),
+            Err(e) => problems.push(format!("{}: gathering facts: {e:#}", h.name)),
+        }
+    }
+    // Local archives and their checksums, computed once.
+    let mut archives: BTreeMap<&str, (PathBuf, String)> = BTreeMap::new();
+    for spec in inv.components.values() {
+        if let Some((path, _)) = &spec.archive {
+            if path.is_file() {
+                let sum = sha256_file(path).map_err(DeployError::Failed)?;
+                archives.insert(spec.name, (path.clone(), sum));
+            } else {
+                archives.insert(spec.name, (path.clone(), String::new()));
+            }
+        }
+    }
+    problems.extend(preflight(inv, &targets, &archives));
+    if !problems.is_empty() {
+        for t in targets {
+            t.remote.close().await;
+        }
+        return Err(DeployError::Preflight(problems));
+    }
+    ev.emit(None, "preflight", "preflight passed");
+
+    let mut summary = Summary {
+        hosts: targets.len(),
+        ..Default::default()
+    };
+    // Install and configure, hosts in parallel.
+    let sem = Arc::new(Semaphore::new(opts.forks.max(1)));
+    let changed_per_host: Vec<(BTreeSet<String>, bool)> = {
+        let mut futs = Vec::new();
+        for t in &targets {
+            let sem = sem.clone();
+            let ev = ev.clone();
+            let archives = &archives;
+            futs.push(async move {
+                let _p = sem.acquire().await;
+                install_host(inv, t, archives, &ev).await
+            });
+        }
+        let results = futures_join_all(futs).await;
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for r in results {
+            match r {
+                Ok((changed, dist_changed, stats)) => {
+                    summary.uploaded_bytes += stats.0;
+                    summary.archives_uploaded += stats.1;
+                    summary.archives_unpacked += stats.2;
+                    summary.files_written += stats.3;
+                    out.push((changed, dist_changed));
+                }
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(DeployError::Failed(anyhow!(errors.join("\n"))));
+        }
+        out
+    };
+
+    // Start stages in order.
+    for stage in &plan.stages {
+        let members: Vec<(usize, &Target)> = targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.host.has_role(&stage.role))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let mut to_start = Vec::new();
+        let mut to_restart = Vec::new();
+        for (i, t) in &members {
+            let Some(svc) = t.services.iter().find(|s| s.role == stage.role) else {
+                continue;
+            };
+            let (changed, dist_changed) = &changed_per_host[*i];
+            let touched = *dist_changed
+                || changed.contains(&Service::launcher(t.host, svc.role))
+                || svc.config_files.iter().any(|f| changed.contains(f));
+            match (t.facts.running.contains_key(svc.role), touched) {
+                (false, _) => to_start.push(*t),
+                (true, true) => to_restart.push(*t),
+                (true, false) => {}
+            }
+        }
+        if to_start.is_empty() && to_restart.is_empty() {
+            continue;
+        }
+        let rolling = stage.role == zookeeper::ROLE || stage.role == kafka::ROLE;
+        if rolling && !to_restart.is_empty() {
+            // One host at a time, so the quorum and the partitions stay available.
+            for t in &to_restart {
+                restart(t, &stage.role, &ev)
+                    .await
+                    .map_err(DeployError::Failed)?;
+                gate(inv, stage, &[*t], &targets, opts.gate_timeout, &ev)
+                    .await
+                    .map_err(DeployError::Failed)?;
+                summary
+                    .restarted
+                    .push(format!("{} on {}", stage.role, t.host.name));
+            }
+        } else {
+            for t in &to_restart {
+                restart(t, &stage.role, &ev)
+                    .await
+                    .map_err(DeployError::Failed)?;
+                summary
+                    .restarted
+                    .push(format!("{} on {}", stage.role, t.host.name));
+            }
+        }
+        let starts = to_start.iter().map(|t| start(t, &stage.role, &ev));
+        for r in futures_join_all(starts).await {
+            r.map_err(DeployError::Failed)?;
+        }
+        summary.started.extend(
+            to_start
+                .iter()
+                .map(|t| format!("{} on {}", stage.role, t.host.name)),
+        );
+        let all: Vec<&Target> = members.iter().map(|(_, t)| *t).collect();
+        gate(inv, stage, &all, &targets, opts.gate_timeout, &ev)
+            .await
+            .map_err(DeployError::Failed)?;
+    }
+    for t in targets {
+        t.remote.close().await;
+    }
+    summary.seconds = started_at.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Runs futures concurrently and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(f);
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Poll all of them together.
+    let pinned: Vec<_> = set.into_iter().map(Box::pin).collect();
+    let results = join_all_inner(pinned).await;
+    out.extend(results);
+    out
+}
+
+async fn join_all_inner<F: std::future::Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
+    use std::task::Poll;
+    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if outs[i].is_none() {
+                match std::pin::Pin::new(f).poll(cx) {
+                    Poll::Ready(v) => outs[i] = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(outs.iter_mut().map(|o| o.take().expect("ready")).collect())
+        }
+    })
+    .await
+}
+
+type InstallStats = (u64, usize, usize, usize);
+
+/// Uploads archives whose checksum differs, unpacks them atomically, and writes every changed
+/// file in one round trip. Returns the paths written and whether a distribution changed.
+async fn install_host(
+    inv: &Inventory,
+    t: &Target<'_>,
+    archives: &BTreeMap<&str, (PathBuf, String)>,
+    ev: &Events,
+) -> Result<(BTreeSet<String>, bool, InstallStats)> {
+    let h = t.host;
+    let mut stats: InstallStats = (0, 0, 0, 0);
+    let mut dist_changed = false;
+    for spec in inv.components.values() {
+        let c = components::find(spec.name).expect("known");
+        let needed = t
+            .services
+            .iter()
+            .any(|s| components::role(s.role).map(|r| r.component) == Some(spec.name));
+        let Some((local, sum)) = archives.get(spec.name) else {
+            continue;
+        };
+        if !needed {
+            continue;
+        }
+        let dest = archive_dest(h, local);
+        if t.facts.sha256.get(&dest) != Some(sum) {
+            let size = std::fs::metadata(local).map(|m| m.len()).unwrap_or(0);
+            ev.emit(
+                Some(&h.name),
+                "upload",
+                &format!("uploading {} ({} MiB)", local.display(), size / (1 << 20)),
+            );
+            t.remote.put_file(&dest, 0o644, local).await?;
+            stats.0 += size;
+            stats.1 += 1;
+        }
+        let home = components::home_dir(h, c, spec);
+        let marker = t
+            .facts
+            .contents
+            .get(&format!("{home}/.stackctl-unpacked"))
+            .map(|s| s.trim().to_string());
+        if marker.as_deref() != Some(sum.as_str()) {
+            let top = crate::compat::detect::Listing::read(local)
+                .ok()
+                .and_then(|l| l.top_dir())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: cannot find the top directory of {}",
+                        h.name,
+                        local.display()
+                    )
+                })?;
+            ev.emit(
+                Some(&h.name),
+                "unpack",
+                &format!("unpacking {} into {home}", local.display()),
+            );
+            t.remote
+                .run_ok(
+                    &unpack_script(&dest, &home, &top, sum, &h.install_dir),
+                    &format!("unpacking {}", local.display()),
+                )
+                .await?;
+            stats.2 += 1;
+            dist_changed = true;
+        }
+    }
+    // Every changed file, plus the manifest, in one tar stream.
+    let changed: Vec<&crate::render::RenderedFile> = t
+        .plan
+        .files
+        .iter()
+        .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
+        .collect();
+    let mut written = BTreeSet::new();
+    if !changed.is_empty() {
+        let mut manifest = String::new();
+        for f in &t.plan.files {
+            manifest.push_str(&format!("{}  {}\n", f.sha256, f.path));
+        }
+        let mut entries: Vec<(String, u32, Vec<u8>)> = changed
+            .iter()
+            .map(|f| (f.path.clone(), f.mode, f.content.as_bytes().to_vec()))
+            .collect();
+        entries.push((manifest_path(inv), 0o644, manifest.into_bytes()));
+        let (tar, script) = file_batch(&entries)?;
+        t.remote
+            .run_with_input(&script, &tar, "writing configuration files")
+            .await?;
+        for f in &changed {
+            written.insert(f.path.clone());
+        }
+        stats.3 += changed.len();
+        ev.emit(
+            Some(&h.name),
+            "files",
+            &format!(
+                "wrote {} file{}",
+                changed.len(),
+                if changed.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    Ok((written, dist_changed, stats))
+}
+
+/// A tar of the files (named by index) and a script that puts each in place atomically:
+/// copied next to its target under a temporary name, then renamed.
+fn file_batch(entries: &[(String, u32, Vec<u8>)]) -> Result<(Vec<u8>, String)> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut script = String::from(
+        "set -e; umask 022; s=$(mktemp -d /var/tmp/.stackctl-batch.XXXXXX); trap 'rm -rf \"$s\"' EXIT; tar -xf - -C \"$s\"\n",
+    );
+    for (i, (path, mode, data)) in entries.iter().enumerate() {
+        if !inventory::plain_abs_path(path) {
+            bail!("refusing to write {path}: not a plain absolute path");
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_cksum();
+        b.append_data(&mut h, format!("{i}"), data.as_slice())?;
+        let q = shell_quote(path);
+        script.push_str(&format!(
+            "mkdir -p \"$(dirname {q})\"; cp \"$s/{i}\" {q}.stackctl-tmp; chmod {mode:o} {q}.stackctl-tmp; mv -f {q}.stackctl-tmp {q}\n"
+        ));
+    }
+    Ok((b.into_inner()?, script))
+}
+
+fn unpack_script(archive: &str, home: &str, top: &str, sum: &str, install_dir: &str) -> String {
+    let (a, d, t, s, i) = (
+        shell_quote(archive),
+        shell_quote(home),
+        shell_quote(top),
+        shell_quote(sum),
+        shell_quote(install_dir),
+    );
+    format!(
+        "set -e; mkdir -p {i}; tmp=$(mktemp -d {i}/.stackctl-unpack.XXXXXX); trap 'rm -rf \"$tmp\"' EXIT; \
+         tar -xf {a} -C \"$tmp\"; [ -d \"$tmp\"/{t} ] || {{ echo \"the archive has no {top}/ directory\" >&2; exit 1; }}; \
+         echo {s} > \"$tmp\"/{t}/.stackctl-unpacked; if [ -e {d} ]; then mv {d} \"$tmp/previous\"; fi; mv \"$tmp\"/{t} {d}"
+    )
+}
+
+async fn start(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
+    let launcher = Service::launcher(t.host, role);
+    if role == hadoop::NAMENODE {
+        let out = t
+            .remote
+            .run_ok(
+                &format!("{} init", shell_quote(&launcher)),
+                "preparing the NameNode",
+            )
+            .await?;
+        ev.emit(Some(&t.host.name), "init", out.trim());
+    }
+    let out = t
+        .remote
+        .run_ok(
+            &format!("{} start", shell_quote(&launcher)),
+            &format!("starting {role}"),
+        )
+        .await?;
+    ev.emit(Some(&t.host.name), "start", out.trim());
+    Ok(())
+}
+
+async fn restart(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
+    let launcher = shell_quote(&Service::launcher(t.host, role));
+    let out = t
+        .remote
+        .run_ok(
+            &format!("{launcher} stop && {launcher} start"),
+            &format!("restarting {role}"),
+        )
+        .await?;
+    ev.emit(Some(&t.host.name), "restart", &out.replace('\n', "; "));
+    Ok(())
+}
+
+/// Waits until the stage's hosts are healthy, or fails with the last lines of their logs.
+async fn gate(
+    inv: &Inventory,
+    stage: &Stage,
+    members: &[&Target<'_>],
+    all: &[Target<'_>],
+    timeout: Duration,
+    ev: &Events,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    let mut polls = 0u32;
+    while Instant::now() < deadline && polls < 10_000 {
+        polls += 1;
+        match check_stage(inv, &stage.role, members, all).await {
+            Ok(msg) => {
+                ev.emit(None, "healthy", &format!("{}: {msg}", stage.service));
+                return Ok(());
+            }
+            Err(e) => last = format!("{e:#}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut msg = format!(
+        "{} did not become healthy within {}s: {last}",
+        stage.service,
+        timeout.as_secs()
+    );
+    for t in members {
+        let comp = components::role(&stage.role)
+            .map(|r| r.component)
+            .unwrap_or("");
+        let log = Service::log_file(t.host, comp, &stage.role);
+        if let Ok(out) = t
+            .remote
+            .run(&format!("tail -n 20 {}", shell_quote(&log)))
+            .await
+        {
+            msg.push_str(&format!(
+                "\n--- {} {log} (last lines)\n{}",
+                t.host.name,
+                out.stdout.trim_end()
+            ));
+        }
+    }
+    bail!(msg)
+}
+
+async fn check_stage(
+    inv: &Inventory,
+    role: &str,
+    members: &[&Target<'_>],
+    _all: &[Target<'_>],
+) -> Result<String> {
+    let inv2 = inv.clone();
+    let role = role.to_string();
+    let names: Vec<String> = members.iter().map(|t| t.host.name.clone()).collect();
+    tokio::task::spawn_blocking(move || check_stage_blocking(&inv2, &role, &names))
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+}
+
+/// The health checks, from this machine to the hosts.
+pub fn check_stage_blocking(inv: &Inventory, role: &str, hosts: &[String]) -> Result<String> {
+    let t = Duration::from_secs(2);
+    match role {
+        zookeeper::ROLE => {
+            let spec = inv.component(zookeeper::NAME).expect("zookeeper declared");
+            let servers: Vec<&Host> = inv.hosts_with_role(zookeeper::ROLE).collect();
+            let mut modes = Vec::new();
+            for h in &servers {
+                let addr = format!(
+                    "{}:{}",
+                    h.address,
+                    zookeeper::ZooKeeper::client_port(spec, h)
+                );
+                let srvr = crate::zk::four_letter(&addr, "srvr", t)
+                    .and_then(|a| crate::zk::parse_srvr(&a))
+                    .with_context(|| h.name.clone())?;
+                modes.push((h.name.clone(), srvr.mode));
+            }
+            let leaders = modes.iter().filter(|(_, m)| m == "leader").count();
+            let ok = if servers.len() == 1 {
+                modes[0].1 == "standalone" || leaders == 1
+            } else {
+                leaders == 1
+                    && modes
+                        .iter()
+                        .all(|(_, m)| m == "leader" || m == "follower" || m == "observer")
+            };
+            if !ok {
+                bail!(
+                    "no single leader yet: {}",
+                    modes
+                        .iter()
+                        .map(|(h, m)| format!("{h} {m}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(modes
+                .iter()
+                .map(|(h, m)| format!("{h} {m}"))
+                .collect::<Vec<_>>()
+                .join(", "))
+        }
+        kafka::ROLE => {
+            let spec = inv.component(kafka::NAME).expect("kafka declared");
+            let lock = crate::lock::read(&crate::lock::lock_path(&inv.path))
+                .ok()
+                .flatten();
+            let want: BTreeSet<String> = inv
+                .hosts_with_role(kafka::ROLE)
+                .filter_map(|h| {
+                    lock.as_ref()
+                        .and_then(|l| l.ids.get("broker_id"))
+                        .and_then(|t| t.hosts.get(&h.name))
+                        .map(|i| i.to_string())
+                })
+                .collect();
+            let chroot = spec
+                .scalar("chroot")
+                .map(|c| c.trim_end_matches('/').to_string())
+                .unwrap_or_default();
+            let zk = inv.component(zookeeper::NAME).expect("zookeeper declared");
+            let mut last = anyhow!("no ZooKeeper server answered");
+            for h in inv.hosts_with_role(zookeeper::ROLE) {
+                let addr = format!("{}:{}", h.address, zookeeper::ZooKeeper::client_port(zk, h));
+                match crate::zk::Session::open(&addr, t).and_then(|mut s| {
+                    let c = s.children(&format!("{chroot}/brokers/ids"));
+                    s.close();
+                    c
+                }) {
+                    Ok(children) => {
+                        let have: BTreeSet<String> =
+                            children.unwrap_or_default().into_iter().collect();
+                        let missing: Vec<&String> = want.difference(&have).collect();
+                        if missing.is_empty() {
+                            return Ok(format!(
+                                "brokers {} registered",
+                                have.iter().cloned().collect::<Vec<_>>().join(", ")
+                            ));
+                        }
+                        bail!(
+                            "brokers not registered yet: {}",
+                            missing
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                    Err(e) => last = e,
+                }
+            }
+            Err(last)
+        }
+        _ => {
+            // Until the role-specific probes land: the role's main port accepts connections.
+            for name in hosts {
+                let h = inv.host(name).expect("known host");
+                let c = components::find(components::role(role).expect("role").component)
+                    .expect("component");
+                if let Some(p) = c.ports(inv, h).into_iter().find(|p| p.role == role) {
+                    let addr: std::net::SocketAddr = format!("{}:{}", h.address, p.port)
+                        .parse()
+                        .map_err(|e| anyhow!("{e}"))?;
+                    std::net::TcpStream::connect_timeout(&addr, t)
+                        .with_context(|| format!("{name}: {role} port {} not answering", p.port))?;
+                }
+            }
+            Ok(format!("answering on {}", hosts.join(", ")))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DownOptions {
+    pub up: UpOptions,
+    pub purge: bool,
+}
+
+/// Stops services in reverse start order; with `purge`, deletes their data too.
+pub fn down(opts: &DownOptions) -> Result<Summary, DeployError> {
+    let (inv, plan, _r) = prepare(&opts.up)?;
+    let rt = runtime().map_err(DeployError::Failed)?;
+    rt.block_on(async {
+        let started_at = Instant::now();
+        let ev = Events::new(opts.up.json);
+        let pairs = selected(&inv, &plan, &opts.up.limit);
+        let connected = connect_all(&pairs, &opts.up, &ev).await?;
+        let mut summary = Summary {
+            hosts: connected.len(),
+            ..Default::default()
+        };
+        for stage in plan.stages.iter().rev() {
+            let members: Vec<&(&Host, &HostPlan, Remote)> = connected
+                .iter()
+                .filter(|(h, _, _)| h.has_role(&stage.role))
+                .collect();
+            let stops = members.iter().map(|(h, _, r)| async move {
+                let l = shell_quote(&Service::launcher(h, &stage.role));
+                let out = r
+                    .run_ok(
+                        &format!("if [ -x {l} ]; then {l} stop; fi"),
+                        &format!("stopping {}", stage.role),
+                    )
+                    .await?;
+                Ok::<_, anyhow::Error>((h.name.clone(), out))
+            });
+            for r in futures_join_all(stops).await {
+                let (host, out) = r.map_err(DeployError::Failed)?;
+                if !out.trim().is_empty() {
+                    ev.emit(Some(&host), "stop", out.trim());
+                }
+                if out.contains("killed") || out.lines().any(|l| l.ends_with(" stopped")) {
+                    summary.stopped.push(format!("{} on {host}", stage.role));
+                }
+            }
+        }
+        if opts.purge {
+            for (h, _, r) in &connected {
+                let dirs = data_dirs(&inv, h);
+                let script = format!(
+                    "rm -rf {}",
+                    dirs.iter()
+                        .map(|d| shell_quote(d))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                r.run_ok(&script, "purging data")
+                    .await
+                    .map_err(DeployError::Failed)?;
+                ev.emit(
+                    Some(&h.name),
+                    "purge",
+                    &format!("deleted {}", dirs.join(", ")),
+                );
+            }
+        }
+        for (_, _, r) in connected {
+            r.close().await;
+        }
+        summary.seconds = started_at.elapsed().as_secs_f64();
+        Ok(summary)
+    })
+}
+
+/// Every directory holding a host's service data, as configured.
+fn data_dirs(inv: &Inventory, h: &Host) -> Vec<String> {
+    let mut dirs: BTreeSet<String> = ["hdfs", "yarn", "hadoop", "hbase", "run"]
+        .iter()
+        .map(|d| format!("{}/{d}", h.data_dir))
+        .collect();
+    if let Some(spec) = inv.component(zookeeper::NAME) {
+        if let Some(d) = zookeeper::ZooKeeper::props(spec, h).get("dataDir") {
+            dirs.insert(d.to_string());
+        }
+    }
+    if let Some(spec) = inv.component(kafka::NAME) {
+        if let Some(d) = kafka::Kafka::props(inv, spec, h, None).get("log.dirs") {
+            dirs.extend(
+                d.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+            );
+        }
+    }
+    dirs.into_iter()
+        .filter(|d| inventory::plain_abs_path(d) && d.matches('/').count() >= 2)
+        .collect()
+}

