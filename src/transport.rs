@@ -153,6 +153,31 @@ impl Remote {
 
     /// Runs `script` with `data` on its stdin; fails with its stderr unless it exits 0.
     pub async fn run_with_input(&self, script: &str, data: &[u8], what: &str) -> Result<String> {
+        let mut data = data;
+        self.run_with_reader(script, &mut data, what).await
+    }
+
+    /// Streams a local file to `dest` atomically.
+    pub async fn put_file(&self, dest: &str, mode: u32, local: &Path) -> Result<()> {
+        let mut file = tokio::fs::File::open(local)
+            .await
+            .with_context(|| format!("cannot open {}", local.display()))?;
+        self.run_with_reader(
+            &atomic_write_script(dest, mode),
+            &mut file,
+            &format!("uploading {} to {dest}", local.display()),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs `script` with everything `input` yields on its stdin.
+    async fn run_with_reader<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        script: &str,
+        input: &mut R,
+        what: &str,
+    ) -> Result<String> {
         let mut child = self
             .session
             .raw_command(format!("sh -c {}", shell_quote(script)))
@@ -163,8 +188,7 @@ impl Remote {
             .await
             .with_context(|| format!("{}: {what}", self.name))?;
         let mut stdin = child.stdin().take().ok_or_else(|| anyhow!("no stdin"))?;
-        stdin
-            .write_all(data)
+        tokio::io::copy(input, &mut stdin)
             .await
             .with_context(|| format!("{}: {what}: sending data", self.name))?;
         stdin.shutdown().await.ok();
@@ -178,40 +202,6 @@ impl Remote {
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Streams a local file to `dest` atomically.
-    pub async fn put_file(&self, dest: &str, mode: u32, local: &Path) -> Result<()> {
-        let mut file = tokio::fs::File::open(local)
-            .await
-            .with_context(|| format!("cannot open {}", local.display()))?;
-        let mut child = self
-            .session
-            .raw_command(format!(
-                "sh -c {}",
-                shell_quote(&atomic_write_script(dest, mode))
-            ))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .await
-            .with_context(|| format!("{}: uploading {}", self.name, local.display()))?;
-        let mut stdin = child.stdin().take().ok_or_else(|| anyhow!("no stdin"))?;
-        tokio::io::copy(&mut file, &mut stdin)
-            .await
-            .with_context(|| format!("{}: uploading {}", self.name, local.display()))?;
-        stdin.shutdown().await.ok();
-        drop(stdin);
-        let out = child.wait_with_output().await?;
-        if !out.status.success() {
-            return Err(anyhow!(
-                "{}: uploading to {dest} failed: {}",
-                self.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(())
     }
 
     pub async fn close(self) {
