@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::components::{self, hadoop, kafka, zookeeper, Cluster, Service};
@@ -255,7 +254,7 @@ fn fact_request(inv: &Inventory, host: &Host, hp: &HostPlan, services: &[Service
     req.checksum = hp.files.iter().map(|f| f.path.clone()).collect();
     for spec in inv.components.values() {
         if let Some((local, _)) = &spec.archive {
-            req.checksum.push(archive_dest(host, local));
+            req.archives.push(archive_dest(host, local));
         }
         let c = components::find(spec.name).expect("known");
         let home = components::home_dir(host, c, spec);
@@ -317,22 +316,6 @@ fn identity_files(inv: &Inventory, host: &Host) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
 }
 
 /// Preflight: every problem on every host, one line each. Nothing is changed.
@@ -522,7 +505,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     for spec in inv.components.values() {
         if let Some((path, _)) = &spec.archive {
             if path.is_file() {
-                let sum = sha256_file(path).map_err(DeployError::Failed)?;
+                let sum = crate::compat::detect::file_sha256(path).map_err(DeployError::Failed)?;
                 archives.insert(spec.name, (path.clone(), sum));
             } else {
                 archives.insert(spec.name, (path.clone(), String::new()));
@@ -722,6 +705,15 @@ async fn install_host(
                 &format!("uploading {} ({} MiB)", local.display(), size / (1 << 20)),
             );
             t.remote.put_file(&dest, 0o644, local).await?;
+            // Record the checksum with the size and mtime it belongs to (read back by facts).
+            let rec = shell_quote(&format!("{dest}.sha256"));
+            let q = shell_quote(&dest);
+            t.remote
+                .run_ok(
+                    &format!("printf '%s %s\\n' {sum} \"$(stat -c '%s %Y' {q})\" > {rec}"),
+                    "recording the archive checksum",
+                )
+                .await?;
             stats.0 += size;
             stats.1 += 1;
         }
@@ -933,118 +925,12 @@ async fn check_stage(
         .map_err(|e| anyhow!("{e}"))?
 }
 
-/// The health checks, from this machine to the hosts.
+/// The health checks, from this machine to the hosts: each component's own probe.
 pub fn check_stage_blocking(inv: &Inventory, role: &str, hosts: &[String]) -> Result<String> {
-    let t = Duration::from_secs(2);
-    match role {
-        zookeeper::ROLE => {
-            let spec = inv.component(zookeeper::NAME).expect("zookeeper declared");
-            let servers: Vec<&Host> = inv.hosts_with_role(zookeeper::ROLE).collect();
-            let mut modes = Vec::new();
-            for h in &servers {
-                let addr = format!(
-                    "{}:{}",
-                    h.address,
-                    zookeeper::ZooKeeper::client_port(spec, h)
-                );
-                let srvr = crate::zk::four_letter(&addr, "srvr", t)
-                    .and_then(|a| crate::zk::parse_srvr(&a))
-                    .with_context(|| h.name.clone())?;
-                modes.push((h.name.clone(), srvr.mode));
-            }
-            let leaders = modes.iter().filter(|(_, m)| m == "leader").count();
-            let ok = if servers.len() == 1 {
-                modes[0].1 == "standalone" || leaders == 1
-            } else {
-                leaders == 1
-                    && modes
-                        .iter()
-                        .all(|(_, m)| m == "leader" || m == "follower" || m == "observer")
-            };
-            if !ok {
-                bail!(
-                    "no single leader yet: {}",
-                    modes
-                        .iter()
-                        .map(|(h, m)| format!("{h} {m}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            Ok(modes
-                .iter()
-                .map(|(h, m)| format!("{h} {m}"))
-                .collect::<Vec<_>>()
-                .join(", "))
-        }
-        kafka::ROLE => {
-            let spec = inv.component(kafka::NAME).expect("kafka declared");
-            let lock = crate::lock::read(&crate::lock::lock_path(&inv.path))
-                .ok()
-                .flatten();
-            let want: BTreeSet<String> = inv
-                .hosts_with_role(kafka::ROLE)
-                .filter_map(|h| {
-                    lock.as_ref()
-                        .and_then(|l| l.ids.get("broker_id"))
-                        .and_then(|t| t.hosts.get(&h.name))
-                        .map(|i| i.to_string())
-                })
-                .collect();
-            let chroot = spec
-                .scalar("chroot")
-                .map(|c| c.trim_end_matches('/').to_string())
-                .unwrap_or_default();
-            let zk = inv.component(zookeeper::NAME).expect("zookeeper declared");
-            let mut last = anyhow!("no ZooKeeper server answered");
-            for h in inv.hosts_with_role(zookeeper::ROLE) {
-                let addr = format!("{}:{}", h.address, zookeeper::ZooKeeper::client_port(zk, h));
-                match crate::zk::Session::open(&addr, t).and_then(|mut s| {
-                    let c = s.children(&format!("{chroot}/brokers/ids"));
-                    s.close();
-                    c
-                }) {
-                    Ok(children) => {
-                        let have: BTreeSet<String> =
-                            children.unwrap_or_default().into_iter().collect();
-                        let missing: Vec<&String> = want.difference(&have).collect();
-                        if missing.is_empty() {
-                            return Ok(format!(
-                                "brokers {} registered",
-                                have.iter().cloned().collect::<Vec<_>>().join(", ")
-                            ));
-                        }
-                        bail!(
-                            "brokers not registered yet: {}",
-                            missing
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
-                    }
-                    Err(e) => last = e,
-                }
-            }
-            Err(last)
-        }
-        _ => {
-            // Until the role-specific probes land: the role's main port accepts connections.
-            for name in hosts {
-                let h = inv.host(name).expect("known host");
-                let c = components::find(components::role(role).expect("role").component)
-                    .expect("component");
-                if let Some(p) = c.ports(inv, h).into_iter().find(|p| p.role == role) {
-                    let addr: std::net::SocketAddr = format!("{}:{}", h.address, p.port)
-                        .parse()
-                        .map_err(|e| anyhow!("{e}"))?;
-                    std::net::TcpStream::connect_timeout(&addr, t)
-                        .with_context(|| format!("{name}: {role} port {} not answering", p.port))?;
-                }
-            }
-            Ok(format!("answering on {}", hosts.join(", ")))
-        }
-    }
+    let def = components::role(role).ok_or_else(|| anyhow!("unknown role {role}"))?;
+    let c = components::find(def.component).expect("roles belong to components");
+    let hosts: Vec<&Host> = hosts.iter().filter_map(|n| inv.host(n)).collect();
+    c.health(inv, role, &hosts)
 }
 
 #[derive(Debug, Clone)]

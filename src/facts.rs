@@ -11,8 +11,11 @@ use crate::render::shell_quote;
 #[derive(Debug, Default, Clone)]
 pub struct FactRequest {
     pub java_home: String,
-    /// Files whose sha256 we want (rendered files, uploaded archives).
+    /// Files whose sha256 we want (rendered files).
     pub checksum: Vec<String>,
+    /// Uploaded archives: their checksum is read from the `.sha256` record written at upload,
+    /// while the archive's size and mtime still match it (hashing 100 MB per run is too slow).
+    pub archives: Vec<String>,
     /// role -> launcher path.
     pub launchers: Vec<(String, String)>,
     /// Directories whose free space matters.
@@ -49,6 +52,13 @@ pub fn script(req: &FactRequest) -> String {
     for f in &req.checksum {
         let q = shell_quote(f);
         s.push_str(&format!("[ -f {q} ] && sha256sum {q}\n"));
+    }
+    for a in &req.archives {
+        let q = shell_quote(a);
+        let r = shell_quote(&format!("{a}.sha256"));
+        s.push_str(&format!(
+            "if [ -f {q} ]; then if [ -f {r} ] && read sum size mtime < {r} && [ \"$(stat -c '%s %Y' {q})\" = \"$size $mtime\" ]; then echo \"$sum  \"{q}; else sha256sum {q}; fi; fi\n"
+        ));
     }
     s.push_str(&format!("echo '{MARK} running'\n"));
     for (role, l) in &req.launchers {
@@ -201,6 +211,7 @@ mod tests {
         let req = FactRequest {
             java_home: "/usr/lib/jvm/j k".into(),
             checksum: vec!["/opt/a b/$(id)".into()],
+            archives: vec!["/opt/x.tgz".into()],
             launchers: vec![("zookeeper".into(), "/opt/etc/launch/zookeeper.sh".into())],
             dirs: vec!["/data/x".into()],
             read: vec!["/data/myid".into()],

@@ -11,6 +11,7 @@ pub mod facts;
 pub mod inventory;
 pub mod lock;
 pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod report;
 pub mod transport;

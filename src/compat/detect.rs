@@ -36,9 +36,91 @@ pub struct Detected {
     pub top_dir: Option<String>,
 }
 
+/// Where facts about local archives are cached: reading a 100 MB tarball's file list or its
+/// checksum on every run would dominate a no-op `up`.
+fn cache_file(path: &Path, kind: &str) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let abs = std::fs::canonicalize(path).ok()?;
+    let key = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            format!("{}\0{}\0{mtime}", abs.display(), meta.len()).as_bytes(),
+        ))
+    };
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(
+        base.join("stackctl")
+            .join("archives")
+            .join(format!("{}.{kind}", &key[..32])),
+    )
+}
+
+fn cache_get(path: &Path, kind: &str) -> Option<String> {
+    std::fs::read_to_string(cache_file(path, kind)?).ok()
+}
+
+fn cache_put(path: &Path, kind: &str, value: &str) {
+    let Some(f) = cache_file(path, kind) else {
+        return;
+    };
+    if let Some(dir) = f.parent() {
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+    }
+    let tmp = f.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, value).is_ok() {
+        let _ = std::fs::rename(&tmp, &f);
+    }
+}
+
+/// The sha256 of a local file, cached by path, size and modification time.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    if let Some(sum) = cache_get(path, "sha256").filter(|s| s.len() == 64) {
+        return Ok(sum);
+    }
+    use sha2::Digest;
+    let mut f = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let sum = hex::encode(h.finalize());
+    cache_put(path, "sha256", &sum);
+    Ok(sum)
+}
+
 impl Listing {
-    /// Lists a `.tar.gz`/`.tgz`/`.tar` archive or a directory.
+    /// Lists an archive or directory; archives' lists are cached (see `cache_file`).
     pub fn read(path: &Path) -> Result<Listing> {
+        if let Some(text) = cache_get(path, "list") {
+            return Ok(Listing {
+                source: path.to_path_buf(),
+                files: text.lines().map(str::to_string).collect(),
+            });
+        }
+        let l = Self::read_uncached(path)?;
+        cache_put(path, "list", &l.files.join("\n"));
+        Ok(l)
+    }
+
+    fn read_uncached(path: &Path) -> Result<Listing> {
         let meta = std::fs::metadata(path)
             .with_context(|| format!("cannot read archive {}", path.display()))?;
         let files = if meta.is_dir() {

@@ -671,7 +671,9 @@ impl Component for Hadoop {
                 format!("{home}/share/hadoop/{d}/lib/*"),
             ]
         };
-        let mut classpath = vec![conf.clone()];
+        // stackctl's conf first; the distribution's own etc/hadoop after it supplies the files
+        // stackctl does not render (capacity-scheduler.xml, log4j defaults).
+        let mut classpath = vec![conf.clone(), format!("{home}/etc/hadoop")];
         for d in ["common", "hdfs", "yarn", "mapreduce"] {
             classpath.extend(share(d));
         }
@@ -759,6 +761,68 @@ impl Component for Hadoop {
                 }
             })
             .collect()
+    }
+
+    fn health(&self, inv: &Inventory, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        let t = super::PROBE_TIMEOUT;
+        let nn_http = || {
+            inv.first_with_role(NAMENODE)
+                .and_then(|nn| super::endpoint(self, inv, nn, NAMENODE, "web UI"))
+                .ok_or_else(|| anyhow::anyhow!("no NameNode"))
+        };
+        let rm_http = || {
+            inv.first_with_role(RESOURCEMANAGER)
+                .and_then(|rm| super::endpoint(self, inv, rm, RESOURCEMANAGER, "web UI"))
+                .ok_or_else(|| anyhow::anyhow!("no ResourceManager"))
+        };
+        match role {
+            NAMENODE => {
+                let b = crate::probe::jmx_bean(
+                    &nn_http()?,
+                    "Hadoop:service=NameNode,name=NameNodeStatus",
+                    t,
+                )?;
+                let state = b["State"].as_str().unwrap_or("?").to_string();
+                if state != "active" {
+                    anyhow::bail!("NameNode state {state}");
+                }
+                Ok(format!("NameNode {state}"))
+            }
+            DATANODE => {
+                let b = crate::probe::jmx_bean(
+                    &nn_http()?,
+                    "Hadoop:service=NameNode,name=FSNamesystemState",
+                    t,
+                )?;
+                let live = b["NumLiveDataNodes"].as_u64().unwrap_or(0);
+                let want = inv.count_role(DATANODE) as u64;
+                if live < want {
+                    anyhow::bail!("{live} of {want} DataNodes live");
+                }
+                Ok(format!("{live} DataNodes live"))
+            }
+            RESOURCEMANAGER => {
+                let v = crate::probe::json_get(&rm_http()?, "/ws/v1/cluster/info", t)?;
+                let state = v["clusterInfo"]["state"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string();
+                if state != "STARTED" {
+                    anyhow::bail!("ResourceManager {state}");
+                }
+                Ok(format!("ResourceManager {state}"))
+            }
+            NODEMANAGER => {
+                let v = crate::probe::json_get(&rm_http()?, "/ws/v1/cluster/metrics", t)?;
+                let active = v["clusterMetrics"]["activeNodes"].as_u64().unwrap_or(0);
+                let want = inv.count_role(NODEMANAGER) as u64;
+                if active < want {
+                    anyhow::bail!("{active} of {want} NodeManagers active");
+                }
+                Ok(format!("{active} NodeManagers active"))
+            }
+            _ => super::port_probe(self, inv, role, hosts),
+        }
     }
 
     fn detect(&self, listing: &Listing) -> Option<Detected> {

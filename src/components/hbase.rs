@@ -355,7 +355,12 @@ impl Component for HBase {
                 role,
                 service,
                 main_class,
-                classpath: vec![conf.clone(), hadoop_conf.clone(), format!("{home}/lib/*")],
+                classpath: vec![
+                    conf.clone(),
+                    hadoop_conf.clone(),
+                    format!("{home}/lib/*"),
+                    format!("{home}/lib/client-facing-thirdparty/*"),
+                ],
                 args: vec!["start".into()],
                 jvm_opts: jvm,
                 env: vec![("HBASE_CONF_DIR".into(), conf.clone())],
@@ -369,6 +374,44 @@ impl Component for HBase {
             }
         })
         .collect()
+    }
+
+    fn health(&self, inv: &Inventory, role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
+        // The active master's view: it may be any of the masters.
+        let mut last = anyhow::anyhow!("no HBase master answered");
+        for m in inv.hosts_with_role(MASTER) {
+            let Some(ep) = super::endpoint(self, inv, m, MASTER, "web UI") else {
+                continue;
+            };
+            let bean = match crate::probe::jmx_bean(
+                &ep,
+                "Hadoop:service=HBase,name=Master,sub=Server",
+                super::PROBE_TIMEOUT,
+            ) {
+                Ok(b) => b,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            if bean["tag.isActiveMaster"].as_str() != Some("true")
+                && bean["tag.isActiveMaster"].as_bool() != Some(true)
+            {
+                last = anyhow::anyhow!("{}: master not active yet", m.name);
+                continue;
+            }
+            if role == MASTER {
+                return Ok(format!("active master on {}", m.name));
+            }
+            let live = bean["numRegionServers"].as_u64().unwrap_or(0);
+            let dead = bean["numDeadRegionServers"].as_u64().unwrap_or(0);
+            let want = inv.count_role(REGIONSERVER) as u64;
+            if live < want || dead > 0 {
+                anyhow::bail!("{live} of {want} RegionServers live, {dead} dead");
+            }
+            return Ok(format!("{live} RegionServers live, none dead"));
+        }
+        Err(last)
     }
 
     fn detect(&self, listing: &Listing) -> Option<Detected> {

@@ -410,6 +410,58 @@ impl Component for Kafka {
         }]
     }
 
+    fn health(&self, inv: &Inventory, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        // Registered means an ephemeral node under <chroot>/brokers/ids per broker.
+        let spec = inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no kafka"))?;
+        let lock = crate::lock::read(&crate::lock::lock_path(&inv.path))
+            .ok()
+            .flatten();
+        let want: std::collections::BTreeSet<String> = hosts
+            .iter()
+            .filter_map(|h| {
+                lock.as_ref()
+                    .and_then(|l| l.ids.get("broker_id"))
+                    .and_then(|t| t.hosts.get(&h.name))
+                    .map(|i| i.to_string())
+            })
+            .collect();
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let zk = inv
+            .component(zookeeper::NAME)
+            .ok_or_else(|| anyhow::anyhow!("no zookeeper"))?;
+        let mut last = anyhow::anyhow!("no ZooKeeper server answered");
+        for h in inv.hosts_with_role(zookeeper::ROLE) {
+            let addr = format!("{}:{}", h.address, ZooKeeper::client_port(zk, h));
+            let children =
+                crate::zk::Session::open(&addr, super::PROBE_TIMEOUT).and_then(|mut s| {
+                    let c = s.children(&format!("{chroot}/brokers/ids"));
+                    s.close();
+                    c
+                });
+            match children {
+                Ok(c) => {
+                    let have: std::collections::BTreeSet<String> =
+                        c.unwrap_or_default().into_iter().collect();
+                    let missing: Vec<&str> = want.difference(&have).map(|s| s.as_str()).collect();
+                    if missing.is_empty() {
+                        return Ok(format!(
+                            "brokers {} registered",
+                            have.into_iter().collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    anyhow::bail!("brokers not registered yet: {}", missing.join(", "));
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // libs/kafka_<scala>-<version>.jar is the broker; kafka-clients etc. are not.
         let top = listing.top_dir();

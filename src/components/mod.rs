@@ -242,6 +242,11 @@ pub trait Component: Sync {
     fn services(&self, _cl: &Cluster, _host: &Host) -> Vec<Service> {
         Vec::new()
     }
+    /// Whether `role` is healthy on `hosts` (the stage's members), checked from this machine.
+    /// Ok carries one line of evidence; Err says what is still missing.
+    fn health(&self, inv: &Inventory, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        port_probe(self, inv, role, hosts)
+    }
     /// Compatibility checks against other components, evaluated from the rules file.
     fn compat_links(&self) -> &'static [Link] {
         &[]
@@ -396,6 +401,48 @@ impl Props {
             _ => fallback,
         }
     }
+}
+
+/// How long one probe may take.
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The fallback probe: the role's first port accepts a TCP connection on every host.
+pub fn port_probe(
+    c: &(impl Component + ?Sized),
+    inv: &Inventory,
+    role: &str,
+    hosts: &[&Host],
+) -> anyhow::Result<String> {
+    for h in hosts {
+        if let Some(p) = c.ports(inv, h).into_iter().find(|p| p.role == role) {
+            let addr: std::net::SocketAddr = format!("{}:{}", h.address, p.port).parse()?;
+            std::net::TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).map_err(|e| {
+                anyhow::anyhow!("{}: {role} port {} not answering: {e}", h.name, p.port)
+            })?;
+        }
+    }
+    Ok(format!(
+        "answering on {}",
+        hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// `host:port` of the port a role serves `what` on.
+pub fn endpoint(
+    c: &(impl Component + ?Sized),
+    inv: &Inventory,
+    host: &Host,
+    role: &str,
+    what: &str,
+) -> Option<String> {
+    c.ports(inv, host)
+        .into_iter()
+        .find(|p| p.role == role && p.what == what)
+        .map(|p| format!("{}:{}", host.address, p.port))
 }
 
 /// Parses the port out of `host:port`, `PROTO://host:port` or a bare number.

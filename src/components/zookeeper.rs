@@ -373,6 +373,40 @@ impl Component for ZooKeeper {
         }]
     }
 
+    fn health(&self, inv: &Inventory, _role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
+        // A quorum is a property of the whole ensemble, whichever hosts this stage touched.
+        let spec = inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no zookeeper"))?;
+        let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        let mut modes = Vec::new();
+        for h in &servers {
+            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+            let srvr = crate::zk::four_letter(&addr, "srvr", super::PROBE_TIMEOUT)
+                .and_then(|a| crate::zk::parse_srvr(&a))
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", h.name))?;
+            modes.push((h.name.clone(), srvr.mode));
+        }
+        let leaders = modes.iter().filter(|(_, m)| m == "leader").count();
+        let ok = if servers.len() == 1 {
+            modes[0].1 == "standalone" || leaders == 1
+        } else {
+            leaders == 1
+                && modes
+                    .iter()
+                    .all(|(_, m)| matches!(m.as_str(), "leader" | "follower" | "observer"))
+        };
+        let list = modes
+            .iter()
+            .map(|(h, m)| format!("{h} {m}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !ok {
+            anyhow::bail!("no single leader yet: {list}");
+        }
+        Ok(list)
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
         listing.detect_jars(&[("", "zookeeper"), ("lib", "zookeeper")], &[])
