@@ -59,6 +59,7 @@ fn main() -> ExitCode {
             exit::OK
         }
     };
+    stackctl::transport::cleanup();
     ExitCode::from(code as u8)
 }
 
@@ -131,6 +132,7 @@ fn up_options(a: &RemoteArgs) -> UpOptions {
         ssh: stackctl::transport::SshOptions {
             config: a.ssh_config.clone(),
             accept_new_host_keys: a.accept_new_host_keys,
+            master_idle: std::time::Duration::from_secs(a.gate_timeout.max(1) + 180),
             ..Default::default()
         },
         forks: a.forks.max(1),

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use std::num::NonZeroUsize;
+
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
 
 use crate::inventory::Host;
@@ -22,6 +24,10 @@ pub struct SshOptions {
     /// Trust host keys not yet in known_hosts (never keys that changed). Off by default.
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
+    /// How long an idle master connection outlives its last use. The masters are separate ssh
+    /// processes: if stackctl is killed they would otherwise stay forever. Must exceed the
+    /// longest quiet spell of a run (a health gate's timeout).
+    pub master_idle: Duration,
 }
 
 impl Default for SshOptions {
@@ -30,6 +36,7 @@ impl Default for SshOptions {
             config: None,
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            master_idle: Duration::from_secs(300),
         }
     }
 }
@@ -71,6 +78,11 @@ pub struct Remote {
     session: Session,
 }
 
+/// Removes this process's (empty) control directory; the sockets inside went with the sessions.
+pub fn cleanup() {
+    let _ = std::fs::remove_dir(format!("/tmp/stk-{}", std::process::id()));
+}
+
 /// A short control directory: unix socket paths are limited to about 100 bytes.
 fn control_dir() -> Result<PathBuf> {
     let dir = PathBuf::from(format!("/tmp/stk-{}", std::process::id()));
@@ -95,7 +107,11 @@ impl Remote {
             })
             .connect_timeout(opts.connect_timeout)
             .server_alive_interval(Duration::from_secs(15))
-            .control_directory(control_dir()?);
+            .control_directory(control_dir()?)
+            .control_persist(ControlPersist::IdleFor(
+                NonZeroUsize::new(opts.master_idle.as_secs().max(1) as usize)
+                    .expect("at least one second"),
+            ));
         if let Some(cfg) = &opts.config {
             b.config_file(cfg);
         }

@@ -422,8 +422,19 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(12));
+    let pid = child.id();
     let _ = child.kill();
     let _ = child.wait();
+    // The killed run's ssh master connections outlive it (until their idle limit): close them.
+    if let Ok(entries) = std::fs::read_dir(format!("/tmp/stk-{pid}")) {
+        for e in entries.flatten() {
+            for sock in std::fs::read_dir(e.path()).into_iter().flatten().flatten() {
+                let _ = Command::new("ssh")
+                    .args(["-S", sock.path().to_str().unwrap(), "-O", "exit", "x"])
+                    .output();
+            }
+        }
+    }
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(

@@ -129,7 +129,8 @@ gone() { ! alive "$1"; }
 sshd_pid() {
   local ip c; ip="$(init_pid "$1")" || return 1
   for c in $(cat /proc/"$ip"/task/*/children 2>/dev/null); do
-    [[ "$(cat /proc/"$c"/comm 2>/dev/null)" == sshd ]] && { echo "$c"; return 0; }
+    # The listener, not a session ("sshd: root@notty") that outlived it.
+    [[ "$(cat /proc/"$c"/comm 2>/dev/null)" == sshd ]] && tr '\0' ' ' < /proc/"$c"/cmdline 2>/dev/null | grep -q -- "-f $(hdir "$1")/sshd_config" && { echo "$c"; return 0; }
   done
   return 1
 }
