@@ -270,10 +270,75 @@ fn fact_request(inv: &Inventory, host: &Host, hp: &HostPlan, services: &[Service
         host.data_dir.clone(),
         host.log_dir.clone(),
     ];
+    req.read
+        .extend(hdfs_version_files(inv, host).into_iter().map(|(_, f)| f));
     for (path, _) in identity_files(inv, host) {
         req.read.push(path);
     }
     req
+}
+
+/// The HDFS `VERSION` files of a host's NameNode and DataNode directories: they carry the
+/// clusterID that ties a DataNode to its NameNode.
+fn hdfs_version_files(inv: &Inventory, host: &Host) -> Vec<(&'static str, String)> {
+    let Some(spec) = inv.component(hadoop::NAME) else {
+        return vec![];
+    };
+    let site = hadoop::Hadoop::site_props(inv, spec, host);
+    let mut out = Vec::new();
+    for (role, key) in [
+        (hadoop::NAMENODE, "dfs.namenode.name.dir"),
+        (hadoop::DATANODE, "dfs.datanode.data.dir"),
+    ] {
+        if host.has_role(role) {
+            for d in site.hdfs.get(key).unwrap_or_default().split(',') {
+                let d = d.trim().trim_start_matches("file://").trim_end_matches('/');
+                if !d.is_empty() {
+                    out.push((role, format!("{d}/current/VERSION")));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A DataNode that belongs to another NameNode's cluster would be rejected at best, and an
+/// operator pointing a NameNode at another cluster's DataNodes is a mistake: refuse both.
+fn hdfs_drift(inv: &Inventory, targets: &[Target]) -> Vec<String> {
+    let cluster_id = |t: &Target, path: &str| {
+        t.facts
+            .contents
+            .get(path)
+            .and_then(|v| facts::properties(v).get("clusterID").cloned())
+    };
+    let Some(nn) = targets.iter().find(|t| t.host.has_role(hadoop::NAMENODE)) else {
+        return vec![];
+    };
+    let nn_files = hdfs_version_files(inv, nn.host);
+    let Some((nn_file, nn_id)) = nn_files
+        .iter()
+        .filter(|(role, _)| *role == hadoop::NAMENODE)
+        .find_map(|(_, f)| cluster_id(nn, f).map(|id| (f.clone(), id)))
+    else {
+        return vec![]; // not formatted yet: DataNodes adopt whatever it becomes
+    };
+    let mut problems = Vec::new();
+    for t in targets.iter().filter(|t| t.host.has_role(hadoop::DATANODE)) {
+        for (_, f) in hdfs_version_files(inv, t.host)
+            .iter()
+            .filter(|(role, _)| *role == hadoop::DATANODE)
+        {
+            if let Some(id) = cluster_id(t, f) {
+                if id != nn_id {
+                    problems.push(format!(
+                        "{}: {f} belongs to HDFS cluster {id}, but the NameNode on {} ({nn_file}) is {nn_id}: refusing to start a DataNode against another NameNode",
+                        t.host.name, nn.host.name
+                    ));
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// Files on a host that carry an identity, with the value the inventory expects.
@@ -513,6 +578,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         }
     }
     problems.extend(preflight(inv, &targets, &archives));
+    problems.extend(hdfs_drift(inv, &targets));
     if !problems.is_empty() {
         for t in targets {
             t.remote.close().await;

