@@ -40,6 +40,18 @@ fn snapshots_of_every_rendered_file() {
     }
 }
 
+/// Sources `script` in a clean shell (no inherited environment) and returns `$var`.
+fn sourced_var(script: &str, var: &str) -> String {
+    let script = format!("{script}\nprintf '%s' \"${var}\"");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env_clear()
+        .output()
+        .expect("bash");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn properties(text: &str) -> BTreeMap<String, String> {
     java_properties::read(text.as_bytes())
         .expect("valid Java properties")
@@ -213,15 +225,8 @@ fn shell_files_pass_bash_syntax_check_and_export_java_home() {
                     continue; // launchers are run, not sourced: tests/e2e_deploy.rs
                 }
                 // Source it in a clean shell and read the variables back.
-                let script = format!("{}\nprintf '%s\\n' \"$JAVA_HOME\"", f.content);
-                let out = Command::new("bash")
-                    .arg("-c")
-                    .arg(&script)
-                    .env_clear()
-                    .output()
-                    .expect("bash");
                 assert_eq!(
-                    String::from_utf8_lossy(&out.stdout).trim(),
+                    sourced_var(&f.content, "JAVA_HOME"),
                     h.java_home,
                     "{} {}",
                     h.name,
@@ -243,15 +248,8 @@ fn krb5_options_survive_the_shell() {
         .iter()
         .find(|f| f.path.ends_with("hadoop-env.sh"))
         .unwrap();
-    let script = format!("{}\nprintf '%s' \"$HADOOP_OPTS\"", env.content);
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        sourced_var(&env.content, "HADOOP_OPTS").trim(),
         "-Djava.security.krb5.realm= -Djava.security.krb5.kdc="
     );
 }
@@ -292,15 +290,8 @@ hosts:
         .iter()
         .find(|f| f.path.ends_with("hadoop-env.sh"))
         .unwrap();
-    let script = format!("{}\nprintf '%s' \"$JAVA_HOME\"", env.content);
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        sourced_var(&env.content, "JAVA_HOME"),
         "/opt/java $(touch /tmp/pwned)'x"
     );
 }
