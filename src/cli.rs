@@ -33,11 +33,24 @@ pub enum Command {
     },
 }
 
+/// What every command that reads an inventory takes.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct InventoryArgs {
     /// The inventory file (YAML)
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventory: PathBuf,
+    /// Use templates from DIR in place of the built-in ones of the same name
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Fail instead of creating or updating the lock file (for CI)
+    #[arg(long)]
+    pub locked: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub inv: InventoryArgs,
     /// Also print the content of every rendered file
     #[arg(long)]
     pub show_files: bool,
@@ -47,12 +60,6 @@ pub struct PlanArgs {
     /// Print the plan as one JSON document
     #[arg(long)]
     pub json: bool,
-    /// Use templates from DIR in place of the built-in ones of the same name
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-    /// Fail instead of creating or updating the lock file (for CI)
-    #[arg(long)]
-    pub locked: bool,
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -60,9 +67,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
-    /// The inventory file (YAML)
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: PathBuf,
+    #[command(flatten)]
+    pub inv: InventoryArgs,
     /// ssh_config to use instead of ~/.ssh/config
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
@@ -78,12 +84,6 @@ pub struct RemoteArgs {
     /// Progress and result as JSON lines on stdout
     #[arg(long)]
     pub json: bool,
-    /// Use templates from DIR in place of the built-in ones of the same name
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-    /// Fail instead of creating or updating the lock file
-    #[arg(long)]
-    pub locked: bool,
     /// Seconds a health gate may wait
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub gate_timeout: u64,

@@ -246,7 +246,13 @@ async fn connect_all<'a>(
     Ok(out)
 }
 
-fn fact_request(inv: &Inventory, host: &Host, hp: &HostPlan, services: &[Service]) -> FactRequest {
+fn fact_request(
+    inv: &Inventory,
+    ids: &components::Ids,
+    host: &Host,
+    hp: &HostPlan,
+    services: &[Service],
+) -> FactRequest {
     let mut req = FactRequest {
         java_home: host.java_home.clone(),
         ..Default::default()
@@ -272,7 +278,7 @@ fn fact_request(inv: &Inventory, host: &Host, hp: &HostPlan, services: &[Service
     ];
     req.read
         .extend(hdfs_version_files(inv, host).into_iter().map(|(_, f)| f));
-    for (path, _) in identity_files(inv, host) {
+    for (path, _) in identity_files(inv, host, ids) {
         req.read.push(path);
     }
     req
@@ -342,17 +348,9 @@ fn hdfs_drift(inv: &Inventory, targets: &[Target]) -> Vec<String> {
 }
 
 /// Files on a host that carry an identity, with the value the inventory expects.
-fn identity_files(inv: &Inventory, host: &Host) -> Vec<(String, String)> {
+fn identity_files(inv: &Inventory, host: &Host, ids: &components::Ids) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let lock = crate::lock::read(&crate::lock::lock_path(&inv.path))
-        .ok()
-        .flatten();
-    let id = |field: &str| {
-        lock.as_ref()
-            .and_then(|l| l.ids.get(field))
-            .and_then(|t| t.hosts.get(&host.name))
-            .copied()
-    };
+    let id = |field: &str| ids.get(field).and_then(|m| m.get(&host.name)).copied();
     if let (Some(spec), true) = (
         inv.component(zookeeper::NAME),
         host.has_role(zookeeper::ROLE),
@@ -386,6 +384,7 @@ fn identity_files(inv: &Inventory, host: &Host) -> Vec<(String, String)> {
 /// Preflight: every problem on every host, one line each. Nothing is changed.
 fn preflight(
     inv: &Inventory,
+    ids: &components::Ids,
     targets: &[Target],
     archives: &BTreeMap<&str, (PathBuf, String)>,
 ) -> Vec<String> {
@@ -416,8 +415,10 @@ fn preflight(
                 }
                 // The compatibility rules again, with the JDK the host really has.
                 for c in inv.components.values().filter(|c| h.has_component(c.name)) {
-                    if let Some(v) = jdk_verdict(inv, c.name, j) {
-                        problems.push(format!("{}: {v}", h.name));
+                    if let Some(v) = crate::compat::jdk(c.name, &c.version, j)
+                        .filter(|v| v.level == crate::compat::Level::Error)
+                    {
+                        problems.push(format!("{}: {}", h.name, v.message));
                     }
                 }
             }
@@ -440,7 +441,7 @@ fn preflight(
                 }
             }
         }
-        for (path, want) in identity_files(inv, h) {
+        for (path, want) in identity_files(inv, h, ids) {
             let Some(text) = t.facts.contents.get(&path) else {
                 continue;
             };
@@ -485,37 +486,6 @@ fn preflight(
     problems
 }
 
-fn jdk_verdict(
-    inv: &Inventory,
-    component: &str,
-    j: &crate::compat::version::JavaVersion,
-) -> Option<String> {
-    let mut hosts = inv.clone();
-    for h in hosts.hosts.iter_mut() {
-        h.java_version = Some((j.clone(), crate::diag::Pos::default()));
-    }
-    let (versions, _) = (
-        inv.components
-            .values()
-            .map(|s| crate::compat::ComponentVersions {
-                component: s.name.to_string(),
-                version: s.version.clone(),
-                archive: None,
-                detected: None,
-                bundles: BTreeMap::new(),
-                bundles_from: String::new(),
-            })
-            .collect::<Vec<_>>(),
-        (),
-    );
-    crate::compat::check(&hosts, &versions)
-        .into_iter()
-        .find(|v| {
-            v.subject == component && v.other == "java" && v.level == crate::compat::Level::Error
-        })
-        .map(|v| v.message)
-}
-
 pub fn up(opts: &UpOptions) -> Result<Summary, DeployError> {
     let (inv, plan, _renderer) = prepare(opts)?;
     let rt = runtime().map_err(DeployError::Failed)?;
@@ -527,11 +497,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     let ev = Events::new(opts.json);
     let pairs = selected(inv, plan, &opts.limit);
     let connected = connect_all(&pairs, opts, &ev).await?;
-    let ids = crate::lock::read(&crate::lock::lock_path(&inv.path))
-        .ok()
-        .flatten()
-        .map(|l| l.ids.into_iter().map(|(k, t)| (k, t.hosts)).collect())
-        .unwrap_or_default();
+    let ids = plan.ids();
     let cl = Cluster::new(inv, &ids);
     // Facts, all hosts at once: one round trip each.
     let mut fact_tasks = Vec::new();
@@ -542,7 +508,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
             .filter(|c| inv.component(c.name()).is_some())
             .flat_map(|c| c.services(&cl, h))
             .collect();
-        let script = facts::script(&fact_request(inv, h, hp, &services));
+        let script = facts::script(&fact_request(inv, &ids, h, hp, &services));
         let r = Arc::new(r);
         let r2 = r.clone();
         fact_tasks.push(tokio::spawn(async move { r2.run(&script).await }));
@@ -577,7 +543,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
             }
         }
     }
-    problems.extend(preflight(inv, &targets, &archives));
+    problems.extend(preflight(inv, &ids, &targets, &archives));
     problems.extend(hdfs_drift(inv, &targets));
     if !problems.is_empty() {
         for t in targets {
@@ -604,7 +570,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
                 install_host(inv, t, archives, &ev).await
             });
         }
-        let results = futures_join_all(futs).await;
+        let results = futures_util::future::join_all(futs).await;
         let mut out = Vec::new();
         let mut errors = Vec::new();
         for r in results {
@@ -661,7 +627,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
                 restart(t, &stage.role, &ev)
                     .await
                     .map_err(DeployError::Failed)?;
-                gate(inv, stage, &[*t], &targets, opts.gate_timeout, &ev)
+                gate(inv, &ids, stage, &[*t], opts.gate_timeout, &ev)
                     .await
                     .map_err(DeployError::Failed)?;
                 summary
@@ -679,7 +645,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
             }
         }
         let starts = to_start.iter().map(|t| start(t, &stage.role, &ev));
-        for r in futures_join_all(starts).await {
+        for r in futures_util::future::join_all(starts).await {
             r.map_err(DeployError::Failed)?;
         }
         summary.started.extend(
@@ -688,7 +654,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
                 .map(|t| format!("{} on {}", stage.role, t.host.name)),
         );
         let all: Vec<&Target> = members.iter().map(|(_, t)| *t).collect();
-        gate(inv, stage, &all, &targets, opts.gate_timeout, &ev)
+        gate(inv, &ids, stage, &all, opts.gate_timeout, &ev)
             .await
             .map_err(DeployError::Failed)?;
     }
@@ -697,44 +663,6 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     }
     summary.seconds = started_at.elapsed().as_secs_f64();
     Ok(summary)
-}
-
-/// Runs futures concurrently and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futs {
-        set.push(f);
-    }
-    let mut out = Vec::with_capacity(set.len());
-    // Poll all of them together.
-    let pinned: Vec<_> = set.into_iter().map(Box::pin).collect();
-    let results = join_all_inner(pinned).await;
-    out.extend(results);
-    out
-}
-
-async fn join_all_inner<F: std::future::Future + Unpin>(mut futs: Vec<F>) -> Vec<F::Output> {
-    use std::task::Poll;
-    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    std::future::poll_fn(move |cx| {
-        let mut pending = false;
-        for (i, f) in futs.iter_mut().enumerate() {
-            if outs[i].is_none() {
-                match std::pin::Pin::new(f).poll(cx) {
-                    Poll::Ready(v) => outs[i] = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(outs.iter_mut().map(|o| o.take().expect("ready")).collect())
-        }
-    })
-    .await
 }
 
 type InstallStats = (u64, usize, usize, usize);
@@ -932,9 +860,9 @@ async fn restart(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
 /// Waits until the stage's hosts are healthy, or fails with the last lines of their logs.
 async fn gate(
     inv: &Inventory,
+    ids: &components::Ids,
     stage: &Stage,
     members: &[&Target<'_>],
-    all: &[Target<'_>],
     timeout: Duration,
     ev: &Events,
 ) -> Result<()> {
@@ -943,7 +871,7 @@ async fn gate(
     let mut polls = 0u32;
     while Instant::now() < deadline && polls < 10_000 {
         polls += 1;
-        match check_stage(inv, &stage.role, members, all).await {
+        match check_stage(inv, ids, &stage.role, members).await {
             Ok(msg) => {
                 ev.emit(None, "healthy", &format!("{}: {msg}", stage.service));
                 return Ok(());
@@ -979,24 +907,28 @@ async fn gate(
 
 async fn check_stage(
     inv: &Inventory,
+    ids: &components::Ids,
     role: &str,
     members: &[&Target<'_>],
-    _all: &[Target<'_>],
 ) -> Result<String> {
-    let inv2 = inv.clone();
-    let role = role.to_string();
+    let (inv, ids, role) = (inv.clone(), ids.clone(), role.to_string());
     let names: Vec<String> = members.iter().map(|t| t.host.name.clone()).collect();
-    tokio::task::spawn_blocking(move || check_stage_blocking(&inv2, &role, &names))
+    tokio::task::spawn_blocking(move || check_stage_blocking(&inv, &ids, &role, &names))
         .await
         .map_err(|e| anyhow!("{e}"))?
 }
 
 /// The health checks, from this machine to the hosts: each component's own probe.
-pub fn check_stage_blocking(inv: &Inventory, role: &str, hosts: &[String]) -> Result<String> {
+pub fn check_stage_blocking(
+    inv: &Inventory,
+    ids: &components::Ids,
+    role: &str,
+    hosts: &[String],
+) -> Result<String> {
     let def = components::role(role).ok_or_else(|| anyhow!("unknown role {role}"))?;
     let c = components::find(def.component).expect("roles belong to components");
     let hosts: Vec<&Host> = hosts.iter().filter_map(|n| inv.host(n)).collect();
-    c.health(inv, role, &hosts)
+    c.health(&Cluster::new(inv, ids), role, &hosts)
 }
 
 #[derive(Debug, Clone)]
@@ -1033,7 +965,7 @@ pub fn down(opts: &DownOptions) -> Result<Summary, DeployError> {
                     .await?;
                 Ok::<_, anyhow::Error>((h.name.clone(), out))
             });
-            for r in futures_join_all(stops).await {
+            for r in futures_util::future::join_all(stops).await {
                 let (host, out) = r.map_err(DeployError::Failed)?;
                 if !out.trim().is_empty() {
                     ev.emit(Some(&host), "stop", out.trim());

@@ -65,10 +65,10 @@ fn main() -> ExitCode {
 
 fn run_plan(args: PlanArgs) -> i32 {
     let opts = PlanOptions {
-        templates: args.templates.clone(),
-        locked: args.locked,
+        templates: args.inv.templates.clone(),
+        locked: args.inv.locked,
     };
-    let plan = match plan::plan(&args.inventory, &opts) {
+    let plan = match plan::plan(&args.inv.inventory, &opts) {
         Ok(p) => p,
         Err(e) => {
             let code = match &e {
@@ -126,9 +126,9 @@ fn run_plan(args: PlanArgs) -> i32 {
 
 fn up_options(a: &RemoteArgs) -> UpOptions {
     UpOptions {
-        inventory: a.inventory.clone(),
-        templates: a.templates.clone(),
-        locked: a.locked,
+        inventory: a.inv.inventory.clone(),
+        templates: a.inv.templates.clone(),
+        locked: a.inv.locked,
         ssh: stackctl::transport::SshOptions {
             config: a.ssh_config.clone(),
             accept_new_host_keys: a.accept_new_host_keys,

@@ -69,6 +69,19 @@ pub struct Stage {
 }
 
 impl Plan {
+    /// The stable ids of every planned host, by identity field: what `up` and its probes use.
+    pub fn ids(&self) -> components::Ids {
+        let mut ids = components::Ids::new();
+        for h in &self.hosts {
+            for (field, id) in &h.ids {
+                ids.entry(field.clone())
+                    .or_default()
+                    .insert(h.name.clone(), *id);
+            }
+        }
+        ids
+    }
+
     pub fn has_errors(&self) -> bool {
         self.compat.iter().any(|v| v.level == Level::Error)
             || self.diagnostics.iter().any(|d| d.is_error())

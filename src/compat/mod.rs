@@ -624,6 +624,28 @@ fn release_checks(
     }
 }
 
+/// The verdict for `component` `version` on JDK `j`, as `check` gives it: used by `up` with the
+/// JDK a host really has.
+pub fn jdk(component: &str, version: &Version, j: &JavaVersion) -> Option<Verdict> {
+    let c = components::find(component)?;
+    let release = rules().release(component, version);
+    let cv = ComponentVersions {
+        component: component.to_string(),
+        version: version.clone(),
+        archive: None,
+        detected: None,
+        bundles: BTreeMap::new(),
+        bundles_from: String::new(),
+    };
+    let jv = Version {
+        parts: vec![j.major],
+        qualifier: None,
+        raw: j.major.to_string(),
+    };
+    let ctx = BTreeMap::from([("java".to_string(), jv.clone())]);
+    Some(jdk_verdict(c, &cv, release, &jv, j, vec![], &ctx))
+}
+
 fn jdk_verdict(
     c: &dyn Component,
     cv: &ComponentVersions,

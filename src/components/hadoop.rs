@@ -763,7 +763,8 @@ impl Component for Hadoop {
             .collect()
     }
 
-    fn health(&self, inv: &Inventory, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        let inv = cl.inv;
         let t = super::PROBE_TIMEOUT;
         let nn_http = || {
             inv.first_with_role(NAMENODE)

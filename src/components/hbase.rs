@@ -376,7 +376,8 @@ impl Component for HBase {
         .collect()
     }
 
-    fn health(&self, inv: &Inventory, role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
+    fn health(&self, cl: &Cluster, role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
+        let inv = cl.inv;
         // The active master's view: it may be any of the masters.
         let mut last = anyhow::anyhow!("no HBase master answered");
         for m in inv.hosts_with_role(MASTER) {

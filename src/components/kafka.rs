@@ -410,22 +410,15 @@ impl Component for Kafka {
         }]
     }
 
-    fn health(&self, inv: &Inventory, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+    fn health(&self, cl: &Cluster, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        let inv = cl.inv;
         // Registered means an ephemeral node under <chroot>/brokers/ids per broker.
         let spec = inv
             .component(NAME)
             .ok_or_else(|| anyhow::anyhow!("no kafka"))?;
-        let lock = crate::lock::read(&crate::lock::lock_path(&inv.path))
-            .ok()
-            .flatten();
         let want: std::collections::BTreeSet<String> = hosts
             .iter()
-            .filter_map(|h| {
-                lock.as_ref()
-                    .and_then(|l| l.ids.get("broker_id"))
-                    .and_then(|t| t.hosts.get(&h.name))
-                    .map(|i| i.to_string())
-            })
+            .filter_map(|h| cl.id("broker_id", h).map(|i| i.to_string()))
             .collect();
         let chroot = spec
             .scalar("chroot")

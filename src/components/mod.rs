@@ -244,8 +244,8 @@ pub trait Component: Sync {
     }
     /// Whether `role` is healthy on `hosts` (the stage's members), checked from this machine.
     /// Ok carries one line of evidence; Err says what is still missing.
-    fn health(&self, inv: &Inventory, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
-        port_probe(self, inv, role, hosts)
+    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        port_probe(self, cl.inv, role, hosts)
     }
     /// Compatibility checks against other components, evaluated from the rules file.
     fn compat_links(&self) -> &'static [Link] {

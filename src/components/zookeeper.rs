@@ -373,7 +373,8 @@ impl Component for ZooKeeper {
         }]
     }
 
-    fn health(&self, inv: &Inventory, _role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
+    fn health(&self, cl: &Cluster, _role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
+        let inv = cl.inv;
         // A quorum is a property of the whole ensemble, whichever hosts this stage touched.
         let spec = inv
             .component(NAME)
