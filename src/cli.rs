@@ -63,18 +63,39 @@ pub struct PlanArgs {
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Also connect to the hosts (read only) and show what `up` would change: a unified diff
+    /// per changed file, archives to upload, services to start or restart
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// With --live: only these hosts (comma-separated names)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "HOST[,HOST]",
+        requires = "live"
+    )]
+    pub limit: Option<Vec<String>>,
 }
 
+/// How to reach the hosts.
 #[derive(Debug, Args)]
-pub struct RemoteArgs {
-    #[command(flatten)]
-    pub inv: InventoryArgs,
+pub struct SshArgs {
     /// ssh_config to use instead of ~/.ssh/config
     #[arg(long, value_name = "FILE")]
     pub ssh_config: Option<PathBuf>,
     /// Trust host keys that are not in known_hosts yet (never keys that changed)
     #[arg(long)]
     pub accept_new_host_keys: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    #[command(flatten)]
+    pub ssh: SshArgs,
     /// Hosts worked on at once
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub forks: usize,

@@ -86,32 +86,7 @@ impl Summary {
     }
 }
 
-/// Progress: plain lines on stderr, or JSON events on stdout for scripts.
-#[derive(Clone)]
-pub struct Events {
-    json: bool,
-    start: Instant,
-}
-
-impl Events {
-    pub fn new(json: bool) -> Self {
-        Events {
-            json,
-            start: Instant::now(),
-        }
-    }
-    pub fn emit(&self, host: Option<&str>, event: &str, detail: &str) {
-        if self.json {
-            let v = serde_json::json!({ "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
-            println!("{v}");
-        } else {
-            match host {
-                Some(h) => eprintln!("[{h}] {detail}"),
-                None => eprintln!("{detail}"),
-            }
-        }
-    }
-}
+pub use crate::events::Events;
 
 struct Target<'a> {
     host: &'a Host,
@@ -492,13 +467,103 @@ pub fn up(opts: &UpOptions) -> Result<Summary, DeployError> {
     rt.block_on(up_async(&inv, &plan, opts))
 }
 
-async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
-    let started_at = Instant::now();
-    let ev = Events::new(opts.json);
+type Archives<'a> = BTreeMap<&'a str, (PathBuf, String)>;
+
+/// What `up` would do on one host, decided from its facts before anything changes: shown by
+/// `plan --live`, carried out by `up`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct HostChanges {
+    pub host: String,
+    /// Components whose archive is uploaded (missing on the host, or another checksum).
+    pub upload: Vec<String>,
+    /// Components unpacked into their home directory.
+    pub unpack: Vec<String>,
+    /// Rendered files that are new or differ on the host.
+    pub files: Vec<String>,
+    /// Roles started (not running) and restarted (running, but their files or distribution change).
+    pub start: Vec<String>,
+    pub restart: Vec<String>,
+}
+
+impl HostChanges {
+    pub fn is_empty(&self) -> bool {
+        self.upload.is_empty()
+            && self.unpack.is_empty()
+            && self.files.is_empty()
+            && self.start.is_empty()
+            && self.restart.is_empty()
+    }
+}
+
+/// Whether a host runs any role of a component.
+fn runs_component(t: &Target, component: &str) -> bool {
+    t.services
+        .iter()
+        .any(|s| components::role(s.role).map(|r| r.component) == Some(component))
+}
+
+fn host_changes(inv: &Inventory, t: &Target, archives: &Archives) -> HostChanges {
+    let h = t.host;
+    let mut c = HostChanges {
+        host: h.name.clone(),
+        ..Default::default()
+    };
+    for spec in inv.components.values() {
+        let Some((local, sum)) = archives.get(spec.name) else {
+            continue;
+        };
+        if !runs_component(t, spec.name) {
+            continue;
+        }
+        if t.facts.sha256.get(&archive_dest(h, local)) != Some(sum) {
+            c.upload.push(spec.name.to_string());
+        }
+        let home = components::home_dir(h, components::find(spec.name).expect("known"), spec);
+        let marker = t
+            .facts
+            .contents
+            .get(&format!("{home}/.stackctl-unpacked"))
+            .map(|s| s.trim());
+        if marker != Some(sum.as_str()) {
+            c.unpack.push(spec.name.to_string());
+        }
+    }
+    c.files = t
+        .plan
+        .files
+        .iter()
+        .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
+        .map(|f| f.path.clone())
+        .collect();
+    for svc in &t.services {
+        let comp = components::role(svc.role)
+            .map(|r| r.component)
+            .unwrap_or("");
+        let touched = c.unpack.iter().any(|u| u == comp)
+            || c.files.contains(&Service::launcher(h, svc.role))
+            || svc.config_files.iter().any(|f| c.files.contains(f));
+        match (t.facts.running.contains_key(svc.role), touched) {
+            (false, _) => c.start.push(svc.role.to_string()),
+            (true, true) => c.restart.push(svc.role.to_string()),
+            (true, false) => {}
+        }
+    }
+    c
+}
+
+/// Connects to the selected hosts, gathers their facts (one round trip each, with the content
+/// of `read_planned` files too) and runs preflight. Nothing on the hosts changes.
+async fn gather<'a>(
+    inv: &'a Inventory,
+    plan: &'a Plan,
+    ids: &components::Ids,
+    opts: &UpOptions,
+    ev: &Events,
+    read_planned: bool,
+) -> Result<(Vec<Target<'a>>, Archives<'a>), DeployError> {
     let pairs = selected(inv, plan, &opts.limit);
-    let connected = connect_all(&pairs, opts, &ev).await?;
-    let ids = plan.ids();
-    let cl = Cluster::new(inv, &ids);
+    let connected = connect_all(&pairs, opts, ev).await?;
+    let cl = Cluster::new(inv, ids);
     // Facts, all hosts at once: one round trip each.
     let mut fact_tasks = Vec::new();
     let mut remotes = Vec::new();
@@ -508,7 +573,11 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
             .filter(|c| inv.component(c.name()).is_some())
             .flat_map(|c| c.services(&cl, h))
             .collect();
-        let script = facts::script(&fact_request(inv, &ids, h, hp, &services));
+        let mut req = fact_request(inv, ids, h, hp, &services);
+        if read_planned {
+            req.read.extend(hp.files.iter().map(|f| f.path.clone()));
+        }
+        let script = facts::script(&req);
         let r = Arc::new(r);
         let r2 = r.clone();
         fact_tasks.push(tokio::spawn(async move { r2.run(&script).await }));
@@ -531,8 +600,8 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
             Err(e) => problems.push(format!("{}: gathering facts: {e:#}", h.name)),
         }
     }
-    // Local archives and their checksums, computed once.
-    let mut archives: BTreeMap<&str, (PathBuf, String)> = BTreeMap::new();
+    // Local archives and their checksums, computed once (and cached by path, size and mtime).
+    let mut archives: Archives = BTreeMap::new();
     for spec in inv.components.values() {
         if let Some((path, _)) = &spec.archive {
             if path.is_file() {
@@ -543,7 +612,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
             }
         }
     }
-    problems.extend(preflight(inv, &ids, &targets, &archives));
+    problems.extend(preflight(inv, ids, &targets, &archives));
     problems.extend(hdfs_drift(inv, &targets));
     if !problems.is_empty() {
         for t in targets {
@@ -551,36 +620,81 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         }
         return Err(DeployError::Preflight(problems));
     }
+    Ok((targets, archives))
+}
+
+/// One host's changes as `plan --live` shows them: with the host's current file contents.
+#[derive(Debug, Serialize)]
+pub struct LiveHost {
+    #[serde(flatten)]
+    pub changes: HostChanges,
+    /// For each changed file: what the host has now (None: the file does not exist).
+    pub current: BTreeMap<String, Option<String>>,
+}
+
+/// `plan --live`: what `up` would change on each reachable host. Reads only.
+pub fn live(opts: &UpOptions) -> Result<Vec<LiveHost>, DeployError> {
+    let (inv, plan, _renderer) = prepare(opts)?;
+    let rt = runtime().map_err(DeployError::Failed)?;
+    rt.block_on(async {
+        let ids = plan.ids();
+        let (targets, archives) = gather(&inv, &plan, &ids, opts, &Events::quiet(), true).await?;
+        let mut out = Vec::new();
+        for t in &targets {
+            let changes = host_changes(&inv, t, &archives);
+            let current = changes
+                .files
+                .iter()
+                .map(|p| (p.clone(), t.facts.contents.get(p).cloned()))
+                .collect();
+            out.push(LiveHost { changes, current });
+        }
+        for t in targets {
+            t.remote.close().await;
+        }
+        Ok(out)
+    })
+}
+
+async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
+    let started_at = Instant::now();
+    let ev = Events::new(opts.json);
+    let ids = plan.ids();
+    ev.status(None, "connecting and gathering facts");
+    let (targets, archives) = gather(inv, plan, &ids, opts, &ev, false).await?;
     ev.emit(None, "preflight", "preflight passed");
+    let changes: Vec<HostChanges> = targets
+        .iter()
+        .map(|t| host_changes(inv, t, &archives))
+        .collect();
 
     let mut summary = Summary {
         hosts: targets.len(),
         ..Default::default()
     };
     // Install and configure, hosts in parallel.
+    ev.status(None, "installing and configuring");
     let sem = Arc::new(Semaphore::new(opts.forks.max(1)));
-    let changed_per_host: Vec<(BTreeSet<String>, bool)> = {
+    {
         let mut futs = Vec::new();
-        for t in &targets {
+        for (t, ch) in targets.iter().zip(&changes) {
             let sem = sem.clone();
             let ev = ev.clone();
             let archives = &archives;
             futs.push(async move {
                 let _p = sem.acquire().await;
-                install_host(inv, t, archives, &ev).await
+                install_host(inv, t, archives, ch, &ev).await
             });
         }
         let results = futures_util::future::join_all(futs).await;
-        let mut out = Vec::new();
         let mut errors = Vec::new();
         for r in results {
             match r {
-                Ok((changed, dist_changed, stats)) => {
+                Ok(stats) => {
                     summary.uploaded_bytes += stats.0;
                     summary.archives_uploaded += stats.1;
                     summary.archives_unpacked += stats.2;
                     summary.files_written += stats.3;
-                    out.push((changed, dist_changed));
                 }
                 Err(e) => errors.push(format!("{e:#}")),
             }
@@ -588,35 +702,28 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         if !errors.is_empty() {
             return Err(DeployError::Failed(anyhow!(errors.join("\n"))));
         }
-        out
-    };
+    }
 
     // Start stages in order.
     for stage in &plan.stages {
-        let members: Vec<(usize, &Target)> = targets
+        let members: Vec<(&Target, &HostChanges)> = targets
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.host.has_role(&stage.role))
+            .zip(&changes)
+            .filter(|(t, _)| t.host.has_role(&stage.role))
             .collect();
         if members.is_empty() {
             continue;
         }
-        let mut to_start = Vec::new();
-        let mut to_restart = Vec::new();
-        for (i, t) in &members {
-            let Some(svc) = t.services.iter().find(|s| s.role == stage.role) else {
-                continue;
-            };
-            let (changed, dist_changed) = &changed_per_host[*i];
-            let touched = *dist_changed
-                || changed.contains(&Service::launcher(t.host, svc.role))
-                || svc.config_files.iter().any(|f| changed.contains(f));
-            match (t.facts.running.contains_key(svc.role), touched) {
-                (false, _) => to_start.push(*t),
-                (true, true) => to_restart.push(*t),
-                (true, false) => {}
-            }
-        }
+        let to_start: Vec<&Target> = members
+            .iter()
+            .filter(|(_, c)| c.start.contains(&stage.role))
+            .map(|(t, _)| *t)
+            .collect();
+        let to_restart: Vec<&Target> = members
+            .iter()
+            .filter(|(_, c)| c.restart.contains(&stage.role))
+            .map(|(t, _)| *t)
+            .collect();
         if to_start.is_empty() && to_restart.is_empty() {
             continue;
         }
@@ -653,7 +760,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
                 .iter()
                 .map(|t| format!("{} on {}", stage.role, t.host.name)),
         );
-        let all: Vec<&Target> = members.iter().map(|(_, t)| *t).collect();
+        let all: Vec<&Target> = members.iter().map(|(t, _)| *t).collect();
         gate(inv, &ids, stage, &all, opts.gate_timeout, &ev)
             .await
             .map_err(DeployError::Failed)?;
@@ -667,31 +774,24 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
 
 type InstallStats = (u64, usize, usize, usize);
 
-/// Uploads archives whose checksum differs, unpacks them atomically, and writes every changed
-/// file in one round trip. Returns the paths written and whether a distribution changed.
+/// Uploads the archives `ch` names, unpacks them atomically, and writes every changed file in
+/// one round trip.
 async fn install_host(
     inv: &Inventory,
     t: &Target<'_>,
-    archives: &BTreeMap<&str, (PathBuf, String)>,
+    archives: &Archives<'_>,
+    ch: &HostChanges,
     ev: &Events,
-) -> Result<(BTreeSet<String>, bool, InstallStats)> {
+) -> Result<InstallStats> {
     let h = t.host;
     let mut stats: InstallStats = (0, 0, 0, 0);
-    let mut dist_changed = false;
     for spec in inv.components.values() {
         let c = components::find(spec.name).expect("known");
-        let needed = t
-            .services
-            .iter()
-            .any(|s| components::role(s.role).map(|r| r.component) == Some(spec.name));
         let Some((local, sum)) = archives.get(spec.name) else {
             continue;
         };
-        if !needed {
-            continue;
-        }
         let dest = archive_dest(h, local);
-        if t.facts.sha256.get(&dest) != Some(sum) {
+        if ch.upload.iter().any(|u| u == spec.name) {
             let size = std::fs::metadata(local).map(|m| m.len()).unwrap_or(0);
             ev.emit(
                 Some(&h.name),
@@ -711,13 +811,8 @@ async fn install_host(
             stats.0 += size;
             stats.1 += 1;
         }
-        let home = components::home_dir(h, c, spec);
-        let marker = t
-            .facts
-            .contents
-            .get(&format!("{home}/.stackctl-unpacked"))
-            .map(|s| s.trim().to_string());
-        if marker.as_deref() != Some(sum.as_str()) {
+        if ch.unpack.iter().any(|u| u == spec.name) {
+            let home = components::home_dir(h, c, spec);
             let top = crate::compat::detect::Listing::read(local)
                 .ok()
                 .and_then(|l| l.top_dir())
@@ -740,24 +835,19 @@ async fn install_host(
                 )
                 .await?;
             stats.2 += 1;
-            dist_changed = true;
         }
     }
     // Every changed file, plus the manifest, in one tar stream.
-    let changed: Vec<&crate::render::RenderedFile> = t
-        .plan
-        .files
-        .iter()
-        .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
-        .collect();
-    let mut written = BTreeSet::new();
-    if !changed.is_empty() {
+    if !ch.files.is_empty() {
         let mut manifest = String::new();
         for f in &t.plan.files {
             manifest.push_str(&format!("{}  {}\n", f.sha256, f.path));
         }
-        let mut entries: Vec<(String, u32, Vec<u8>)> = changed
+        let mut entries: Vec<(String, u32, Vec<u8>)> = t
+            .plan
+            .files
             .iter()
+            .filter(|f| ch.files.contains(&f.path))
             .map(|f| (f.path.clone(), f.mode, f.content.as_bytes().to_vec()))
             .collect();
         entries.push((manifest_path(inv), 0o644, manifest.into_bytes()));
@@ -765,21 +855,18 @@ async fn install_host(
         t.remote
             .run_with_input(&script, &tar, "writing configuration files")
             .await?;
-        for f in &changed {
-            written.insert(f.path.clone());
-        }
-        stats.3 += changed.len();
+        stats.3 += ch.files.len();
         ev.emit(
             Some(&h.name),
             "files",
             &format!(
                 "wrote {} file{}",
-                changed.len(),
-                if changed.len() == 1 { "" } else { "s" }
+                ch.files.len(),
+                if ch.files.len() == 1 { "" } else { "s" }
             ),
         );
     }
-    Ok((written, dist_changed, stats))
+    Ok(stats)
 }
 
 /// A tar of the files (named by index) and a script that puts each in place atomically:
@@ -867,6 +954,11 @@ async fn gate(
     ev: &Events,
 ) -> Result<()> {
     let deadline = Instant::now() + timeout;
+    let names: Vec<&str> = members.iter().map(|t| t.host.name.as_str()).collect();
+    ev.status(
+        None,
+        &format!("waiting for {} on {}", stage.service, names.join(", ")),
+    );
     let mut last = String::new();
     let mut polls = 0u32;
     while Instant::now() < deadline && polls < 10_000 {
@@ -878,7 +970,7 @@ async fn gate(
             }
             Err(e) => last = format!("{e:#}"),
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut msg = format!(
         "{} did not become healthy within {}s: {last}",

@@ -7,6 +7,7 @@ pub mod compat;
 pub mod components;
 pub mod deploy;
 pub mod diag;
+pub mod events;
 pub mod facts;
 pub mod inventory;
 pub mod lock;

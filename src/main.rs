@@ -8,7 +8,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use stackctl::cli::{Cli, ColorChoice, Command, PlanArgs, RemoteArgs, Shell};
+use stackctl::cli::{
+    Cli, ColorChoice, Command, InventoryArgs, PlanArgs, RemoteArgs, Shell, SshArgs,
+};
 use stackctl::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use stackctl::exit;
 use stackctl::plan::{self, PlanError, PlanOptions};
@@ -99,13 +101,7 @@ fn run_plan(args: PlanArgs) -> i32 {
     let out = if args.json {
         serde_json::to_string_pretty(&plan).expect("plan serialises") + "\n"
     } else {
-        let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        };
+        let color = color_on(args.color);
         report::text(
             &plan,
             &report::TextOptions {
@@ -114,31 +110,84 @@ fn run_plan(args: PlanArgs) -> i32 {
             },
         )
     };
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`stackctl plan | head`) is not an error worth a panic.
-    let _ = stdout.write_all(out.as_bytes());
-    if plan.has_errors() {
-        exit::FAILED
+    if !args.live || plan.has_errors() {
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (`stackctl plan | head`) is not an error worth a panic.
+        let _ = stdout.write_all(out.as_bytes());
+        return if plan.has_errors() {
+            exit::FAILED
+        } else {
+            exit::OK
+        };
+    }
+    // --live: the same plan, then what it would change on the hosts (read only).
+    let opts = remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), false, 120);
+    let live = match deploy::live(&opts) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            eprintln!("{e}");
+            return match e {
+                DeployError::Invalid(_) => exit::INVALID,
+                DeployError::Preflight(_) => exit::PREFLIGHT,
+                DeployError::Failed(_) => exit::FAILED,
+            };
+        }
+    };
+    let out = if args.json {
+        let mut doc = serde_json::to_value(&plan).expect("plan serialises");
+        doc["live"] = serde_json::to_value(&live).expect("live serialises");
+        serde_json::to_string_pretty(&doc).expect("json") + "\n"
     } else {
-        exit::OK
+        out + &report::live_text(&plan, &live, color_on(args.color))
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    exit::OK
+}
+
+fn color_on(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
     }
 }
 
 fn up_options(a: &RemoteArgs) -> UpOptions {
+    remote_options(
+        &a.inv,
+        &a.ssh,
+        a.forks,
+        a.limit.clone(),
+        a.json,
+        a.gate_timeout,
+    )
+}
+
+fn remote_options(
+    inv: &InventoryArgs,
+    ssh: &SshArgs,
+    forks: usize,
+    limit: Option<Vec<String>>,
+    json: bool,
+    gate_timeout: u64,
+) -> UpOptions {
     UpOptions {
-        inventory: a.inv.inventory.clone(),
-        templates: a.inv.templates.clone(),
-        locked: a.inv.locked,
+        inventory: inv.inventory.clone(),
+        templates: inv.templates.clone(),
+        locked: inv.locked,
         ssh: stackctl::transport::SshOptions {
-            config: a.ssh_config.clone(),
-            accept_new_host_keys: a.accept_new_host_keys,
-            master_idle: std::time::Duration::from_secs(a.gate_timeout.max(1) + 180),
+            config: ssh.ssh_config.clone(),
+            accept_new_host_keys: ssh.accept_new_host_keys,
+            master_idle: std::time::Duration::from_secs(gate_timeout.max(1) + 180),
             ..Default::default()
         },
-        forks: a.forks.max(1),
-        limit: a.limit.clone(),
-        json: a.json,
-        gate_timeout: std::time::Duration::from_secs(a.gate_timeout.max(1)),
+        forks: forks.max(1),
+        limit,
+        json,
+        gate_timeout: std::time::Duration::from_secs(gate_timeout.max(1)),
     }
 }
 

