@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Turns an inventory of hosts into a running ZooKeeper / Kafka / Hadoop / HBase cluster"
 )]
 #[command(
-    after_help = "Exit codes: 0 success, 1 a step failed (or plan found a compatibility error), 2 bad inventory or arguments, 3 preflight failed."
+    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,6 +26,8 @@ pub enum Command {
     Up(UpArgs),
     /// Stop the cluster's services in reverse order (data stays unless --purge --yes)
     Down(DownArgs),
+    /// Check the live cluster: quorum, membership, liveness and versions (reads only)
+    Verify(VerifyArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -126,6 +128,23 @@ pub struct DownArgs {
     /// Confirm --purge
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Hosts read at once
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub forks: usize,
+    /// The report as one JSON document
+    #[arg(long)]
+    pub json: bool,
+    /// Colour: auto (when stdout is a terminal), always or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

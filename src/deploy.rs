@@ -131,6 +131,7 @@ fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan, Renderer), DeployError>
         &PlanOptions {
             templates: opts.templates.clone(),
             locked: opts.locked,
+            read_only: false,
         },
     )
     .map_err(DeployError::Invalid)?;

@@ -24,6 +24,11 @@ pub struct FactRequest {
     pub read: Vec<String>,
     /// Directories whose existence matters (an already-unpacked distribution).
     pub exists: Vec<String>,
+    /// For `verify`: the executable and JDK version of each running service, and where
+    /// `java_home` really points.
+    pub jvm: bool,
+    /// For `verify`: distribution directories whose jars (`<top>/.../*.jar`) are listed.
+    pub jars: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -38,6 +43,12 @@ pub struct HostFacts {
     pub listening: BTreeSet<u16>,
     pub contents: BTreeMap<String, String>,
     pub existing_dirs: BTreeSet<String>,
+    /// role -> (the running JVM's executable, its JDK's JAVA_VERSION), when asked.
+    pub jvm: BTreeMap<String, (String, String)>,
+    /// `java_home/bin/java` with every symlink resolved, when asked.
+    pub java_home_exe: Option<String>,
+    /// distribution dir -> its jar files, as paths starting with the dir's own name.
+    pub jars: BTreeMap<String, Vec<String>>,
 }
 
 const MARK: &str = "@@stackctl";
@@ -63,8 +74,27 @@ pub fn script(req: &FactRequest) -> String {
     s.push_str(&format!("echo '{MARK} running'\n"));
     for (role, l) in &req.launchers {
         let q = shell_quote(l);
+        if req.jvm {
+            // "<role> jvm <exe> <JAVA_VERSION>" after the status line of a running service.
+            s.push_str(&format!(
+                "if [ -x {q} ]; then o=$({q} status 2>/dev/null); echo \"{role} $o\"; set -- $o; if [ \"${{2:-}}\" = running ]; then e=$(readlink -f /proc/$3/exe); v=$(sed -n 's/^JAVA_VERSION=\"\\(.*\\)\"/\\1/p' \"${{e%/bin/java}}/release\" 2>/dev/null | head -n 1); echo \"{role} jvm $e ${{v:-?}}\"; fi; fi\n"
+            ));
+        } else {
+            s.push_str(&format!(
+                "[ -x {q} ] && {q} status 2>/dev/null | sed 's/^/{role} /'\n"
+            ));
+        }
+    }
+    if req.jvm {
         s.push_str(&format!(
-            "[ -x {q} ] && {q} status 2>/dev/null | sed 's/^/{role} /'\n"
+            "echo '{MARK} javahome'\nreadlink -f {}/bin/java\n",
+            shell_quote(&req.java_home)
+        ));
+    }
+    for d in &req.jars {
+        let q = shell_quote(d);
+        s.push_str(&format!(
+            "echo '{MARK} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
         ));
     }
     s.push_str(&format!("echo '{MARK} df'\n"));
@@ -95,6 +125,7 @@ pub fn parse(out: &str) -> HostFacts {
     let mut section = String::new();
     let mut file: Option<String> = None;
     let mut buf = String::new();
+    let mut jars_dir = String::new();
     let flush = |f: &mut HostFacts, file: &mut Option<String>, buf: &mut String| {
         if let Some(name) = file.take() {
             let mut text = std::mem::take(buf);
@@ -110,6 +141,10 @@ pub fn parse(out: &str) -> HostFacts {
             if let Some(name) = rest.strip_prefix("file ") {
                 section = "file".into();
                 file = Some(name.to_string());
+            } else if let Some(dir) = rest.strip_prefix("jars ") {
+                section = "jars".into();
+                jars_dir = dir.to_string();
+                f.jars.entry(jars_dir.clone()).or_default();
             } else {
                 section = rest.to_string();
             }
@@ -128,7 +163,14 @@ pub fn parse(out: &str) -> HostFacts {
             "running" => {
                 // "<role> <name> running <pid>"
                 let w: Vec<&str> = line.split_whitespace().collect();
-                if w.len() >= 4 && w[2] == "running" {
+                if w.len() >= 4 && w[1] == "jvm" {
+                    // "<role> jvm <exe, may hold spaces> <version>"
+                    let rest = line.splitn(3, ' ').nth(2).unwrap_or("");
+                    if let Some((exe, ver)) = rest.rsplit_once(' ') {
+                        f.jvm
+                            .insert(w[0].to_string(), (exe.to_string(), ver.to_string()));
+                    }
+                } else if w.len() >= 4 && w[2] == "running" {
                     if let Ok(pid) = w[3].parse() {
                         f.running.insert(w[0].to_string(), pid);
                     }
@@ -158,6 +200,15 @@ pub fn parse(out: &str) -> HostFacts {
             }
             "exists" => {
                 f.existing_dirs.insert(line.to_string());
+            }
+            "javahome" if !line.trim().is_empty() => {
+                f.java_home_exe = Some(line.trim().to_string());
+            }
+            "jars" if !line.trim().is_empty() => {
+                f.jars
+                    .entry(jars_dir.clone())
+                    .or_default()
+                    .push(line.trim().to_string());
             }
             "file" => {
                 buf.push_str(line);
@@ -216,6 +267,8 @@ mod tests {
             dirs: vec!["/data/x".into()],
             read: vec!["/data/myid".into()],
             exists: vec!["/".into()],
+            jvm: true,
+            jars: vec!["/no/such/dist".into()],
         };
         let s = script(&req);
         assert!(s.contains("'/opt/a b/$(id)'"));
@@ -236,5 +289,57 @@ mod tests {
         assert!(f.java.is_none());
         assert!(f.free_kb.contains_key("/data/x"));
         assert!(f.existing_dirs.contains("/"));
+    }
+
+    #[test]
+    fn verify_facts_name_the_running_jvm_and_list_jars() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // A launcher that reports this test process as the running service.
+        let launcher = d.join("zk.sh");
+        std::fs::write(
+            &launcher,
+            format!("#!/bin/sh\necho \"zookeeper running {}\"\n", std::process::id()),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .args(["+x", launcher.to_str().unwrap()])
+            .status()
+            .unwrap();
+        std::fs::create_dir_all(d.join("kafka_2.12-2.4.0/libs")).unwrap();
+        std::fs::write(d.join("kafka_2.12-2.4.0/libs/zookeeper-3.5.6.jar"), "").unwrap();
+        std::fs::write(d.join("kafka_2.12-2.4.0/libs/kafka_2.12-2.4.0.jar"), "").unwrap();
+        let req = FactRequest {
+            java_home: "/no/such/jdk".into(),
+            launchers: vec![(
+                "zookeeper".into(),
+                launcher.to_string_lossy().into_owned(),
+            )],
+            jvm: true,
+            jars: vec![d.join("kafka_2.12-2.4.0").to_string_lossy().into_owned()],
+            ..Default::default()
+        };
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script(&req))
+            .output()
+            .unwrap();
+        let f = parse(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(f.running.get("zookeeper"), Some(&std::process::id()));
+        let (exe, ver) = &f.jvm["zookeeper"];
+        assert_eq!(
+            std::path::Path::new(exe),
+            std::fs::canonicalize("/proc/self/exe").unwrap()
+        );
+        assert_eq!(ver, "?", "no JDK release file next to a test binary");
+        let mut jars = f.jars[&d.join("kafka_2.12-2.4.0").to_string_lossy().into_owned()].clone();
+        jars.sort();
+        assert_eq!(
+            jars,
+            vec![
+                "kafka_2.12-2.4.0/libs/kafka_2.12-2.4.0.jar",
+                "kafka_2.12-2.4.0/libs/zookeeper-3.5.6.jar"
+            ]
+        );
     }
 }

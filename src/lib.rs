@@ -10,12 +10,14 @@ pub mod diag;
 pub mod events;
 pub mod facts;
 pub mod inventory;
+pub mod kafka_wire;
 pub mod lock;
 pub mod plan;
 pub mod probe;
 pub mod render;
 pub mod report;
 pub mod transport;
+pub mod verify;
 pub mod zk;
 
 /// Documented exit codes: part of the CLI's contract with scripts.

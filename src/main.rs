@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use stackctl::cli::{
-    Cli, ColorChoice, Command, InventoryArgs, PlanArgs, RemoteArgs, Shell, SshArgs,
+    Cli, ColorChoice, Command, InventoryArgs, PlanArgs, RemoteArgs, Shell, SshArgs, VerifyArgs,
 };
 use stackctl::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use stackctl::exit;
@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             };
             finish(deploy::down(&opts), args.remote.json, "down")
         }
+        Command::Verify(args) => run_verify(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let sh = match shell {
@@ -69,6 +70,7 @@ fn run_plan(args: PlanArgs) -> i32 {
     let opts = PlanOptions {
         templates: args.inv.templates.clone(),
         locked: args.inv.locked,
+        read_only: false,
     };
     let plan = match plan::plan(&args.inv.inventory, &opts) {
         Ok(p) => p,
@@ -143,6 +145,45 @@ fn run_plan(args: PlanArgs) -> i32 {
     };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     exit::OK
+}
+
+fn run_verify(args: VerifyArgs) -> i32 {
+    let opts = stackctl::verify::VerifyOptions {
+        inventory: args.inv.inventory.clone(),
+        templates: args.inv.templates.clone(),
+        locked: args.inv.locked,
+        ssh: stackctl::transport::SshOptions {
+            config: args.ssh.ssh_config.clone(),
+            accept_new_host_keys: args.ssh.accept_new_host_keys,
+            master_idle: std::time::Duration::from_secs(60),
+            ..Default::default()
+        },
+        forks: args.forks.max(1),
+    };
+    match stackctl::verify::verify(&opts) {
+        Ok(r) => {
+            let out = if args.json {
+                serde_json::to_string_pretty(&r).expect("report serialises") + "\n"
+            } else {
+                stackctl::verify::text(&r, color_on(args.color))
+            };
+            let _ = std::io::stdout().lock().write_all(out.as_bytes());
+            r.exit_code()
+        }
+        Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&error_json(&e)).unwrap_or_default()
+                );
+            }
+            eprintln!("{e}");
+            match e {
+                PlanError::Invalid(_) | PlanError::LockOutdated { .. } => exit::INVALID,
+                PlanError::Other(_) => exit::FAILED,
+            }
+        }
+    }
 }
 
 fn color_on(choice: ColorChoice) -> bool {

@@ -21,6 +21,8 @@ pub struct PlanOptions {
     pub templates: Option<PathBuf>,
     /// Fail instead of writing the lock file (CI).
     pub locked: bool,
+    /// Resolve ids in memory and never write the lock file (`verify`, which changes nothing).
+    pub read_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,7 +160,7 @@ pub fn plan_inventory(
                 changes,
             });
         }
-        LockState::Created | LockState::Updated => {
+        LockState::Created | LockState::Updated if !opts.read_only => {
             lock::write(&resolved.path, &lock::render(&resolved.lock, &inv.path))
                 .with_context(|| format!("cannot write lock file {}", resolved.path.display()))
                 .map_err(PlanError::Other)?;

@@ -16,6 +16,7 @@ fn example(name: &str) -> Plan {
         &PlanOptions {
             templates: None,
             locked: true,
+            read_only: false,
         },
     )
     .unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -307,6 +308,7 @@ fn templates_can_be_overridden_from_a_directory() {
         &PlanOptions {
             templates: Some(dir.path().to_path_buf()),
             locked: false,
+            read_only: false,
         },
     )
     .unwrap();

@@ -455,6 +455,161 @@ impl Component for Kafka {
         Err(last)
     }
 
+    fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
+        use crate::verify::{Check, CLUSTER};
+        let inv = cx.cl.inv;
+        let (Some(spec), Some(zk)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
+            return vec![];
+        };
+        let t = super::PROBE_TIMEOUT;
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let brokers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        let id_of = |h: &Host| cx.cl.id("broker_id", h);
+        let mut out = Vec::new();
+        // The registry: every broker under <chroot>/brokers/ids with its endpoint, a controller.
+        let mut session = None;
+        let mut last = String::from("no ZooKeeper server in the inventory");
+        for h in inv.hosts_with_role(zookeeper::ROLE) {
+            let addr = format!("{}:{}", h.address, ZooKeeper::client_port(zk, h));
+            match crate::zk::Session::open(&addr, t) {
+                Ok(s) => {
+                    session = Some(s);
+                    break;
+                }
+                Err(e) => last = format!("{}: {e:#}", h.name),
+            }
+        }
+        match session {
+            None => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "registered",
+                format!("cannot read the broker registry: {last}"),
+            )),
+            Some(mut s) => {
+                for h in &brokers {
+                    let Some(id) = id_of(h) else { continue };
+                    let want = Self::props(inv, spec, h, Some(id))
+                        .get("advertised.listeners")
+                        .unwrap_or_default()
+                        .to_string();
+                    let path = format!("{chroot}/brokers/ids/{id}");
+                    match s.data(&path) {
+                        Ok(Some(bytes)) => {
+                            let v: serde_json::Value =
+                                serde_json::from_slice(&bytes).unwrap_or_default();
+                            let eps: Vec<String> = v["endpoints"]
+                                .as_array()
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|e| e.as_str().map(str::to_string))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            let have = eps.join(",");
+                            if want.is_empty() || want.split(',').all(|w| eps.iter().any(|e| e == w.trim())) {
+                                out.push(Check::pass(&h.name, ROLE, "registered", format!("broker {id} at {have}")));
+                            } else {
+                                out.push(Check::fail(&h.name, ROLE, "registered", format!("broker {id} is registered at {have}, but the inventory gives {want}")));
+                            }
+                        }
+                        Ok(None) => out.push(Check::fail(
+                            &h.name,
+                            ROLE,
+                            "registered",
+                            format!("broker {id} is not registered under {chroot}/brokers/ids"),
+                        )),
+                        Err(e) => out.push(Check::fail(&h.name, ROLE, "registered", format!("{e:#}"))),
+                    }
+                }
+                let known: std::collections::BTreeSet<String> = brokers
+                    .iter()
+                    .filter_map(|h| id_of(h).map(|i| i.to_string()))
+                    .collect();
+                if let Ok(Some(ids)) = s.children(&format!("{chroot}/brokers/ids")) {
+                    let strangers: Vec<String> =
+                        ids.into_iter().filter(|i| !known.contains(i)).collect();
+                    if !strangers.is_empty() {
+                        out.push(Check::warn(CLUSTER, ROLE, "registered", format!("brokers not in the inventory are registered: {}", strangers.join(", "))));
+                    }
+                }
+                match s.data(&format!("{chroot}/controller")) {
+                    Ok(Some(bytes)) => {
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&bytes).unwrap_or_default();
+                        let id = v["brokerid"].as_i64().unwrap_or(-1);
+                        let on = brokers
+                            .iter()
+                            .find(|h| id_of(h).map(|i| i as i64) == Some(id))
+                            .map(|h| format!(" ({})", h.name))
+                            .unwrap_or_default();
+                        out.push(Check::pass(CLUSTER, ROLE, "controller", format!("broker {id}{on}")));
+                    }
+                    Ok(None) => out.push(Check::fail(CLUSTER, ROLE, "controller", format!("no {chroot}/controller: no broker is the controller"))),
+                    Err(e) => out.push(Check::fail(CLUSTER, ROLE, "controller", format!("{e:#}"))),
+                }
+                s.close();
+            }
+        }
+        // Each broker's own view: a Metadata request lists every broker.
+        let want_ids: Vec<i32> = brokers.iter().filter_map(|h| id_of(h).map(|i| i as i32)).collect();
+        for h in &brokers {
+            let addr = format!("{}:{}", h.address, Self::port(spec));
+            match crate::kafka_wire::metadata(&addr, t) {
+                Ok(m) => {
+                    let have: Vec<i32> = m.brokers.iter().map(|b| b.id).collect();
+                    let missing: Vec<String> = want_ids
+                        .iter()
+                        .filter(|i| !have.contains(i))
+                        .map(|i| {
+                            let name = brokers.iter().find(|b| id_of(b) == Some(*i as u64)).map(|b| b.name.as_str()).unwrap_or("?");
+                            format!("{i} ({name})")
+                        })
+                        .collect();
+                    let list = have.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+                    if missing.is_empty() {
+                        out.push(Check::pass(&h.name, ROLE, "metadata", format!("lists brokers {list}, controller {}", m.controller)));
+                    } else {
+                        out.push(Check::fail(&h.name, ROLE, "metadata", format!("lists brokers {list}; missing {}", missing.join(", "))));
+                    }
+                }
+                Err(e) => out.push(Check::fail(&h.name, ROLE, "metadata", format!("{e:#}"))),
+            }
+        }
+        // zookeeper.connect in each broker's server.properties names this ensemble.
+        let ensemble: std::collections::BTreeSet<String> = ZooKeeper::connect_string(inv)
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        for h in &brokers {
+            let path = format!("{}/server.properties", conf_dir(h, NAME));
+            let Some(text) = cx.facts.get(&h.name).and_then(|f| f.contents.get(&path)) else {
+                continue;
+            };
+            let connect = crate::facts::properties(text)
+                .get("zookeeper.connect")
+                .cloned()
+                .unwrap_or_default();
+            let servers: std::collections::BTreeSet<String> = connect
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if servers == ensemble {
+                out.push(Check::pass(&h.name, ROLE, "zookeeper.connect", format!("{connect} (this ensemble)")));
+            } else {
+                out.push(Check::fail(&h.name, ROLE, "zookeeper.connect", format!("{path} says {connect}, but the ensemble is {}", ensemble.iter().cloned().collect::<Vec<_>>().join(","))));
+            }
+        }
+        out
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // libs/kafka_<scala>-<version>.jar is the broker; kafka-clients etc. are not.
         let top = listing.top_dir();

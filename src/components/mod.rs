@@ -251,6 +251,11 @@ pub trait Component: Sync {
     fn compat_links(&self) -> &'static [Link] {
         &[]
     }
+    /// `verify`: this component's own checks of the live cluster, probed from this machine
+    /// (processes, JDKs and installed versions are checked for every component alike).
+    fn verify(&self, _cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
+        Vec::new()
+    }
 }
 
 static ALL: [&dyn Component; 4] = [
@@ -477,6 +482,16 @@ pub fn int_prop(
 }
 
 /// The common per-component paths on a host.
+/// Whether a name a service registered under (a DataNode's address, a NodeManager's or
+/// RegionServer's host name) is this host: its inventory name, its address, or a name under it.
+pub fn is_host(registered: &str, host: &Host) -> bool {
+    registered == host.name
+        || registered == host.address
+        || registered
+            .strip_prefix(host.name.as_str())
+            .is_some_and(|r| r.starts_with('.'))
+}
+
 pub fn conf_dir(host: &Host, component: &str) -> String {
     format!("{}/etc/{component}", host.install_dir)
 }

@@ -408,6 +408,204 @@ impl Component for ZooKeeper {
         Ok(list)
     }
 
+    fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
+        use crate::verify::{Check, CLUSTER};
+        let inv = cx.cl.inv;
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let t = super::PROBE_TIMEOUT;
+        let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        let n = servers.len();
+        let mut out = Vec::new();
+        let mut answers: Vec<(&Host, crate::zk::Srvr)> = Vec::new();
+        let addr = |h: &Host| format!("{}:{}", h.address, Self::client_port(spec, h));
+        for h in &servers {
+            match crate::zk::four_letter(&addr(h), "srvr", t)
+                .and_then(|a| crate::zk::parse_srvr(&a))
+            {
+                Ok(s) => {
+                    out.push(Check::pass(
+                        &h.name,
+                        ROLE,
+                        "state",
+                        format!("{}, zxid {}, version {}", s.mode, s.zxid, s.version),
+                    ));
+                    answers.push((h, s));
+                }
+                Err(e) => out.push(Check::fail(&h.name, ROLE, "state", format!("{e:#}"))),
+            }
+        }
+        // Quorum: one leader, and how many more failures the ensemble survives.
+        let voters: Vec<&(&Host, crate::zk::Srvr)> = answers
+            .iter()
+            .filter(|(_, s)| matches!(s.mode.as_str(), "leader" | "follower" | "standalone"))
+            .collect();
+        let observers = answers.iter().filter(|(_, s)| s.mode == "observer").count();
+        let leaders: Vec<&str> = answers
+            .iter()
+            .filter(|(_, s)| s.mode == "leader" || s.mode == "standalone")
+            .map(|(h, _)| h.name.as_str())
+            .collect();
+        let majority = n / 2 + 1;
+        let obs = if observers > 0 {
+            format!(", {observers} observer(s)")
+        } else {
+            String::new()
+        };
+        match leaders.len() {
+            0 => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "quorum",
+                format!(
+                    "quorum lost: no leader; {} of {n} servers serving, a majority needs {majority}",
+                    voters.len()
+                ),
+            )),
+            1 => {
+                let up = voters.len();
+                let spare = up.saturating_sub(majority);
+                let msg = format!(
+                    "leader {}; {up} of {n} servers up{obs}; survives {spare} more failure{}",
+                    leaders[0],
+                    if spare == 1 { "" } else { "s" }
+                );
+                out.push(if up == n {
+                    Check::pass(CLUSTER, ROLE, "quorum", msg)
+                } else {
+                    Check::warn(CLUSTER, ROLE, "quorum", format!("quorum holds: {msg}"))
+                });
+            }
+            _ => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "quorum",
+                format!("{} servers claim to lead: {}", leaders.len(), leaders.join(", ")),
+            )),
+        }
+        // The leader's view of its followers.
+        if let (1, Some((lh, _))) = (
+            leaders.len(),
+            answers.iter().find(|(_, s)| s.mode == "leader"),
+        ) {
+            match crate::zk::four_letter(&addr(lh), "mntr", t) {
+                Ok(m) => {
+                    let field = |k: &str| {
+                        m.lines().find_map(|l| {
+                            l.strip_prefix(k)
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                        })
+                    };
+                    let synced = field("zk_synced_followers").unwrap_or(0);
+                    let want = n - 1;
+                    let msg = format!(
+                        "leader {} reports {synced} of {want} followers synced",
+                        lh.name
+                    );
+                    out.push(if synced >= want {
+                        Check::pass(CLUSTER, ROLE, "synced followers", msg)
+                    } else {
+                        Check::fail(CLUSTER, ROLE, "synced followers", msg)
+                    });
+                }
+                Err(e) => out.push(Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "synced followers",
+                    format!("{}: {e:#}", lh.name),
+                )),
+            }
+        }
+        // The ensemble each server runs with (`conf` lists it from 3.5 on) against the inventory.
+        if spec.version.at_least("3.5.0") && !answers.is_empty() {
+            let peer = Self::port_setting(spec, "peer_port", DEFAULT_PEER_PORT);
+            let election = Self::port_setting(spec, "election_port", DEFAULT_ELECTION_PORT);
+            let want: std::collections::BTreeSet<String> = servers
+                .iter()
+                .map(|h| {
+                    format!(
+                        "server.{}={}:{peer}:{election}",
+                        cx.cl.id("zookeeper_id", h).unwrap_or(0),
+                        h.address
+                    )
+                })
+                .collect();
+            let mut bad = Vec::new();
+            for (h, _) in &answers {
+                match crate::zk::four_letter(&addr(h), "conf", t) {
+                    Ok(conf) => {
+                        let have: std::collections::BTreeSet<String> = conf
+                            .lines()
+                            .filter(|l| l.starts_with("server."))
+                            .map(|l| {
+                                // server.1=10.0.0.1:2888:3888:participant[;0.0.0.0:2181]
+                                let l = l.split(';').next().unwrap_or(l);
+                                l.trim_end_matches(":participant").to_string()
+                            })
+                            .collect();
+                        if have != want {
+                            bad.push(format!(
+                                "{} runs with {}",
+                                h.name,
+                                have.into_iter().collect::<Vec<_>>().join(" ")
+                            ));
+                        }
+                    }
+                    Err(e) => bad.push(format!("{}: {e:#}", h.name)),
+                }
+            }
+            if bad.is_empty() {
+                out.push(Check::pass(
+                    CLUSTER,
+                    ROLE,
+                    "ensemble",
+                    format!("{} answering server(s) run with the inventory's {n}", answers.len()),
+                ));
+            } else {
+                out.push(Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "ensemble",
+                    format!(
+                        "{}; the inventory says {}",
+                        bad.join("; "),
+                        want.into_iter().collect::<Vec<_>>().join(" ")
+                    ),
+                ));
+            }
+        }
+        // One version, the inventory's.
+        let mut by_version: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (h, s) in &answers {
+            by_version
+                .entry(s.version.as_str())
+                .or_default()
+                .push(h.name.as_str());
+        }
+        if let Some((v, _)) = by_version.iter().max_by_key(|(_, hs)| hs.len()) {
+            if let Ok(v) = crate::compat::version::Version::parse(v) {
+                cx.report_version(NAME, v);
+            }
+        }
+        let list = by_version
+            .iter()
+            .map(|(v, hs)| format!("{v} on {}", hs.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if by_version.len() == 1 && by_version.contains_key(spec.version.raw.as_str()) {
+            out.push(Check::pass(CLUSTER, ROLE, "versions", format!("all answering servers run {}", spec.version)));
+        } else if !by_version.is_empty() {
+            out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "versions",
+                format!("servers run {list}; the inventory says {}", spec.version),
+            ));
+        }
+        out
+    }
+
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
         listing.detect_jars(&[("", "zookeeper"), ("lib", "zookeeper")], &[])

@@ -1,0 +1,684 @@
+//! `stackctl verify`: is the live cluster what the inventory says? Reads only.
+//!
+//! Two sources, both read-only: one SSH round trip per host (which services run, on which JDK,
+//! which distribution jars are installed, whether the files are as planned), then each
+//! component's own probes from this machine (ZooKeeper four-letter words, the ZooKeeper
+//! registry and a Metadata request for Kafka, NameNode/ResourceManager/HBase master over HTTP).
+//! Versions are read from the hosts and the running services, never taken from the inventory,
+//! and checked against it and against the compatibility rules.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::anyhow;
+use serde::Serialize;
+
+use crate::compat::detect::{Detected, Listing};
+use crate::compat::version::{JavaVersion, Version};
+use crate::compat::{self, ComponentVersions, Level};
+use crate::components::{self, Cluster, Service};
+use crate::facts::{self, FactRequest, HostFacts};
+use crate::inventory::{self, Host, Inventory};
+use crate::plan::{self, Plan, PlanError, PlanOptions};
+use crate::render::Renderer;
+use crate::transport::{Remote, SshOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// One line of the report: a check of one service on one host (or of the whole cluster).
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// A host name, or `cluster` for checks of the ensemble as a whole.
+    pub host: String,
+    pub service: String,
+    pub check: String,
+    pub status: Status,
+    pub evidence: String,
+}
+
+pub const CLUSTER: &str = "cluster";
+
+impl Check {
+    pub fn new(
+        host: &str,
+        service: &str,
+        check: &str,
+        status: Status,
+        evidence: impl Into<String>,
+    ) -> Check {
+        Check {
+            host: host.to_string(),
+            service: service.to_string(),
+            check: check.to_string(),
+            status,
+            evidence: evidence.into(),
+        }
+    }
+    pub fn pass(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
+        Check::new(host, service, check, Status::Pass, evidence)
+    }
+    pub fn fail(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
+        Check::new(host, service, check, Status::Fail, evidence)
+    }
+    pub fn warn(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
+        Check::new(host, service, check, Status::Warn, evidence)
+    }
+}
+
+/// What components' `verify` gets: the cluster, the facts of every reachable host, and the
+/// versions running services report (filled in component order: ZooKeeper's `srvr` before
+/// Kafka's checks, the NameNode's before HBase's).
+pub struct VerifyCx<'a> {
+    pub cl: &'a Cluster<'a>,
+    pub facts: &'a BTreeMap<String, HostFacts>,
+    pub reported: RefCell<BTreeMap<&'static str, Version>>,
+}
+
+impl VerifyCx<'_> {
+    pub fn report_version(&self, component: &'static str, v: Version) {
+        self.reported.borrow_mut().insert(component, v);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub inventory: PathBuf,
+    pub templates: Option<PathBuf>,
+    /// Fail when the lock file is missing or out of date (it is never written either way).
+    pub locked: bool,
+    pub ssh: SshOptions,
+    pub forks: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+    /// Hosts that could not be reached over SSH, with why.
+    pub unreachable: Vec<(String, String)>,
+    pub seconds: f64,
+}
+
+impl Report {
+    /// 0 all pass (warnings allowed), 1 a check failed, 3 some hosts could not be reached.
+    pub fn exit_code(&self) -> i32 {
+        if !self.unreachable.is_empty() {
+            crate::exit::PREFLIGHT
+        } else if self.checks.iter().any(|c| c.status == Status::Fail) {
+            crate::exit::FAILED
+        } else {
+            crate::exit::OK
+        }
+    }
+}
+
+/// Loads the inventory and resolves ids as `up` would, without writing the lock file (verify
+/// never changes a file).
+fn prepare(opts: &VerifyOptions) -> Result<(Inventory, Plan), PlanError> {
+    let (inv, warnings) = inventory::load(&opts.inventory).map_err(PlanError::Invalid)?;
+    let renderer = Renderer::new(opts.templates.as_deref()).map_err(PlanError::Other)?;
+    let plan = plan::plan_inventory(
+        &inv,
+        warnings,
+        &renderer,
+        &PlanOptions {
+            templates: opts.templates.clone(),
+            locked: opts.locked,
+            read_only: true,
+        },
+    )?;
+    Ok((inv, plan))
+}
+
+pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
+    let started = Instant::now();
+    let (inv, plan) = prepare(opts)?;
+    let ids = plan.ids();
+    let cl = Cluster::new(&inv, &ids);
+    let services: BTreeMap<String, Vec<Service>> = inv
+        .hosts
+        .iter()
+        .map(|h| {
+            let s = components::all()
+                .iter()
+                .filter(|c| inv.component(c.name()).is_some())
+                .flat_map(|c| c.services(&cl, h))
+                .collect();
+            (h.name.clone(), s)
+        })
+        .collect();
+    // One SSH round trip per host, all hosts at once.
+    let requests: Vec<(Host, String)> = inv
+        .hosts
+        .iter()
+        .zip(&plan.hosts)
+        .map(|(h, hp)| {
+            let svcs = &services[&h.name];
+            let mut req = FactRequest {
+                java_home: h.java_home.clone(),
+                jvm: true,
+                launchers: svcs
+                    .iter()
+                    .map(|s| (s.role.to_string(), Service::launcher(h, s.role)))
+                    .collect(),
+                checksum: hp.files.iter().map(|f| f.path.clone()).collect(),
+                ..Default::default()
+            };
+            for spec in inv.components.values().filter(|s| h.has_component(s.name)) {
+                let c = components::find(spec.name).expect("known");
+                req.jars.push(components::home_dir(h, c, spec));
+            }
+            for s in svcs {
+                req.read.extend(s.config_files.iter().cloned());
+            }
+            (h.clone(), facts::script(&req))
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .map_err(|e| PlanError::Other(anyhow!("cannot start the async runtime: {e}")))?;
+    let ssh = opts.ssh.clone();
+    let forks = opts.forks.max(1);
+    let gathered: Vec<(String, Result<String, String>)> = rt.block_on(async move {
+        let sem = Arc::new(tokio::sync::Semaphore::new(forks));
+        let tasks = requests.into_iter().map(|(h, script)| {
+            let ssh = ssh.clone();
+            let sem = sem.clone();
+            async move {
+                let _p = sem.acquire().await;
+                let r = match Remote::connect(&h, &ssh).await {
+                    Err(e) => Err(format!("{e:#}")),
+                    Ok(remote) => {
+                        let out = remote.run(&script).await;
+                        remote.close().await;
+                        out.map(|o| o.stdout).map_err(|e| format!("{e:#}"))
+                    }
+                };
+                (h.name.clone(), r)
+            }
+        });
+        futures_util::future::join_all(tasks).await
+    });
+    let mut host_facts = BTreeMap::new();
+    let mut unreachable = Vec::new();
+    for (name, r) in gathered {
+        match r {
+            Ok(out) => {
+                host_facts.insert(name, facts::parse(&out));
+            }
+            Err(e) => unreachable.push((name, e)),
+        }
+    }
+
+    let cx = VerifyCx {
+        cl: &cl,
+        facts: &host_facts,
+        reported: RefCell::new(BTreeMap::new()),
+    };
+    let mut checks = Vec::new();
+    for (name, why) in &unreachable {
+        checks.push(Check::fail(name, "ssh", "reachable", why.clone()));
+    }
+    // The inventory's own compatibility errors are facts about this cluster too.
+    for v in plan.compat.iter().filter(|v| v.level == Level::Error) {
+        checks.push(Check::fail(
+            CLUSTER,
+            &v.subject,
+            "compatibility",
+            format!("{} [{}]", v.message, v.source),
+        ));
+    }
+    // Per host: processes, JDKs, installed distributions, files.
+    let mut installed: BTreeMap<String, BTreeMap<&'static str, Detected>> = BTreeMap::new();
+    for (h, hp) in inv.hosts.iter().zip(&plan.hosts) {
+        let Some(f) = host_facts.get(&h.name) else {
+            continue;
+        };
+        host_checks(&inv, h, hp, &services[&h.name], f, &mut checks);
+        installed.insert(h.name.clone(), installed_versions(&inv, h, f, &mut checks));
+    }
+    // Each component's probes, from this machine.
+    for c in components::all()
+        .iter()
+        .filter(|c| inv.component(c.name()).is_some())
+    {
+        checks.extend(c.verify(&cx));
+    }
+    // Versions against each other: bundled jars across hosts, and the rules with what runs.
+    bundle_agreement(&inv, &installed, &mut checks);
+    version_rules(&inv, &installed, &cx.reported.borrow(), &mut checks);
+
+    let order: BTreeMap<&str, usize> = inv
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.as_str(), i))
+        .collect();
+    // Per host, then by service in start order (files and versions last); checks keep the
+    // order they were made in.
+    let rank: BTreeMap<&str, usize> = components::all()
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(c.name()).chain(c.roles().iter().map(|r| r.name))
+        })
+        .enumerate()
+        .map(|(i, n)| (n, i))
+        .collect();
+    checks.sort_by_key(|c| {
+        (
+            order.get(c.host.as_str()).copied().unwrap_or(usize::MAX),
+            rank.get(c.service.as_str()).copied().unwrap_or(usize::MAX),
+        )
+    });
+    let ok = unreachable.is_empty() && checks.iter().all(|c| c.status != Status::Fail);
+    Ok(Report {
+        ok,
+        checks,
+        unreachable,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn component_of(role: &str) -> &'static str {
+    components::role(role).map(|r| r.component).unwrap_or("")
+}
+
+fn java_label(exe: &str) -> String {
+    exe.strip_suffix("/bin/java").unwrap_or(exe).to_string()
+}
+
+/// Is every service running, on the JDK the inventory names, with files as planned?
+fn host_checks(
+    inv: &Inventory,
+    h: &Host,
+    hp: &plan::HostPlan,
+    services: &[Service],
+    f: &HostFacts,
+    out: &mut Vec<Check>,
+) {
+    let home_java = f.java.clone();
+    for s in services {
+        let Some(pid) = f.running.get(s.role) else {
+            out.push(Check::fail(
+                &h.name,
+                s.role,
+                "process",
+                format!(
+                    "not running (`{} status` says stopped)",
+                    Service::launcher(h, s.role)
+                ),
+            ));
+            continue;
+        };
+        let Some((exe, jv)) = f.jvm.get(s.role) else {
+            out.push(Check::pass(
+                &h.name,
+                s.role,
+                "process",
+                format!("running, pid {pid}"),
+            ));
+            continue;
+        };
+        let running = JavaVersion::parse(jv).ok();
+        let mut evidence = format!("running, pid {pid}, Java {jv} (java_home {})", h.java_home);
+        let mut status = Status::Pass;
+        if f.java_home_exe.as_deref() != Some(exe.as_str()) {
+            status = Status::Fail;
+            let home = match (&f.java_home_exe, &home_java) {
+                (Some(_), Some(j)) => format!("is Java {}", j.raw),
+                _ => "has no Java".to_string(),
+            };
+            evidence = format!(
+                "runs on Java {jv} ({}), but the inventory's java_home {} {home}: restart it with `stackctl up`",
+                java_label(exe),
+                h.java_home
+            );
+        }
+        if let (Some(j), Some(spec)) = (&running, inv.component(component_of(s.role))) {
+            // Only a rule that says "not supported" fails here; `plan` shows the softer verdicts.
+            if let Some(v) = compat::jdk(spec.name, &spec.version, j) {
+                if v.level == Level::Error {
+                    status = Status::Fail;
+                    evidence.push_str(&format!("; {} [{}]", v.message, v.source));
+                }
+            }
+        }
+        out.push(Check::new(&h.name, s.role, "process", status, evidence));
+    }
+    let differ: Vec<&str> = hp
+        .files
+        .iter()
+        .filter(|pf| f.sha256.get(&pf.path) != Some(&pf.sha256))
+        .map(|pf| pf.path.as_str())
+        .collect();
+    if differ.is_empty() {
+        out.push(Check::pass(
+            &h.name,
+            "files",
+            "as planned",
+            format!("{} files as planned", hp.files.len()),
+        ));
+    } else {
+        out.push(Check::warn(
+            &h.name,
+            "files",
+            "as planned",
+            format!(
+                "{} of {} files differ from the plan (`stackctl plan --live` shows how): {}",
+                differ.len(),
+                hp.files.len(),
+                differ.join(", ")
+            ),
+        ));
+    }
+}
+
+/// The distributions on a host, read from their jars, against the inventory's versions.
+fn installed_versions(
+    inv: &Inventory,
+    h: &Host,
+    f: &HostFacts,
+    out: &mut Vec<Check>,
+) -> BTreeMap<&'static str, Detected> {
+    let mut found = BTreeMap::new();
+    for spec in inv.components.values().filter(|s| h.has_component(s.name)) {
+        let c = components::find(spec.name).expect("known");
+        let home = components::home_dir(h, c, spec);
+        let files = f.jars.get(&home).cloned().unwrap_or_default();
+        if files.is_empty() {
+            out.push(Check::fail(
+                &h.name,
+                spec.name,
+                "installed",
+                format!("no {} distribution at {home}", spec.name),
+            ));
+            continue;
+        }
+        let listing = Listing {
+            source: PathBuf::from(&home),
+            files,
+        };
+        let Some(det) = c.detect(&listing) else {
+            out.push(Check::fail(
+                &h.name,
+                spec.name,
+                "installed",
+                format!("{home} holds no jar naming a {} version", spec.name),
+            ));
+            continue;
+        };
+        let bundles = det
+            .bundles
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>();
+        let with = if bundles.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", bundles.join(", "))
+        };
+        match &det.version {
+            Some(v) if *v == spec.version => out.push(Check::pass(
+                &h.name,
+                spec.name,
+                "installed",
+                format!("{} {v}{with} ({home})", spec.name),
+            )),
+            Some(v) => out.push(Check::fail(
+                &h.name,
+                spec.name,
+                "installed",
+                format!(
+                    "{home} holds {} {v} ({}), but the inventory says {}",
+                    spec.name,
+                    det.evidence.first().cloned().unwrap_or_default(),
+                    spec.version
+                ),
+            )),
+            None => {}
+        }
+        found.insert(spec.name, det);
+    }
+    found
+}
+
+/// The jars a distribution bundles (Kafka's ZooKeeper client, HBase's Hadoop jars) must be what
+/// its release ships, the same on every host.
+fn bundle_agreement(
+    inv: &Inventory,
+    installed: &BTreeMap<String, BTreeMap<&'static str, Detected>>,
+    out: &mut Vec<Check>,
+) {
+    let (expected, _) = compat::resolve_versions(inv);
+    for cv in &expected {
+        let mut seen: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        for (host, dets) in installed {
+            if let Some(d) = dets.get(cv.component.as_str()) {
+                for (k, v) in &d.bundles {
+                    seen.entry(k.clone())
+                        .or_default()
+                        .entry(v.raw.clone())
+                        .or_default()
+                        .push(host.clone());
+                }
+            }
+        }
+        for (bundle, versions) in seen {
+            let want = cv.bundles.get(&bundle).map(|v| v.raw.clone());
+            // The release's jar if we know it, else what most hosts have.
+            let reference = want.clone().unwrap_or_else(|| {
+                versions
+                    .iter()
+                    .max_by_key(|(_, hosts)| hosts.len())
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or_default()
+            });
+            let why = match &want {
+                Some(_) => format!(
+                    "{} {} ships {bundle} {reference} ({})",
+                    cv.component, cv.version, cv.bundles_from
+                ),
+                None => format!("most hosts have {reference}"),
+            };
+            for (v, hosts) in &versions {
+                if *v != reference {
+                    for h in hosts {
+                        out.push(Check::fail(
+                            h,
+                            &cv.component,
+                            "bundled jars",
+                            format!(
+                                "{}'s {bundle} jar is {v}, but {why}; other hosts: {}",
+                                cv.component,
+                                versions
+                                    .iter()
+                                    .filter(|(ov, _)| *ov != v)
+                                    .map(|(ov, hs)| format!("{} on {}", ov, hs.join(", ")))
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The compatibility rules, evaluated per host with the versions found there and the versions
+/// the running services report (ZooKeeper's servers, the NameNode).
+fn version_rules(
+    inv: &Inventory,
+    installed: &BTreeMap<String, BTreeMap<&'static str, Detected>>,
+    reported: &BTreeMap<&'static str, Version>,
+    out: &mut Vec<Check>,
+) {
+    let (expected, _) = compat::resolve_versions(inv);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for h in &inv.hosts {
+        let Some(dets) = installed.get(&h.name) else {
+            continue;
+        };
+        let versions: Vec<ComponentVersions> = expected
+            .iter()
+            .map(|cv| {
+                let mut cv = cv.clone();
+                if let Some(d) = dets.get(cv.component.as_str()) {
+                    if let Some(v) = &d.version {
+                        cv.version = v.clone();
+                    }
+                    cv.bundles = d.bundles.clone();
+                    cv.bundles_from = format!("installed on {}", h.name);
+                } else if let Some(v) = reported.get(cv.component.as_str()) {
+                    cv.version = v.clone();
+                }
+                cv
+            })
+            .collect();
+        let mut ok = 0;
+        for v in compat::check(inv, &versions)
+            .into_iter()
+            .filter(|v| v.other != "java" && v.relation != "release")
+        {
+            let involves_host = dets.contains_key(v.subject.as_str())
+                || dets.contains_key(v.subject.split(' ').next().unwrap_or(""))
+                || v.subject == "zookeeper-client"
+                || v.subject == "hadoop-jars";
+            match v.level {
+                Level::Ok => ok += 1,
+                _ if !involves_host => {}
+                level => {
+                    // The same verdict on every host is said once per host that has it.
+                    if !seen.insert(format!("{}\0{}", h.name, v.message)) {
+                        continue;
+                    }
+                    let status = if level == Level::Error {
+                        Status::Fail
+                    } else {
+                        Status::Warn
+                    };
+                    let src = if v.source.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", v.source)
+                    };
+                    out.push(Check::new(
+                        &h.name,
+                        "versions",
+                        "compatibility",
+                        status,
+                        format!("{}{src}", v.message),
+                    ));
+                }
+            }
+        }
+        if !out
+            .iter()
+            .any(|c| c.host == h.name && c.service == "versions")
+        {
+            let list = versions
+                .iter()
+                .filter(|cv| dets.contains_key(cv.component.as_str()))
+                .map(|cv| format!("{} {}", cv.component, cv.version))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(Check::pass(
+                &h.name,
+                "versions",
+                "compatibility",
+                format!("{list}: {ok} rule(s) checked, no conflict"),
+            ));
+        }
+    }
+}
+
+/// The report as a table: one line per check.
+pub fn text(r: &Report, color: bool) -> String {
+    use std::fmt::Write;
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let hw = r
+        .checks
+        .iter()
+        .map(|c| c.host.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let sw = r
+        .checks
+        .iter()
+        .map(|c| c.service.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let cw = r
+        .checks
+        .iter()
+        .map(|c| c.check.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}",
+        paint(
+            "1",
+            &format!(
+                "{:hw$}  {:sw$}  {:cw$}  {:6}  EVIDENCE",
+                "HOST", "SERVICE", "CHECK", "RESULT"
+            )
+        )
+    );
+    for c in &r.checks {
+        let st = match c.status {
+            Status::Pass => paint("32", "pass  "),
+            Status::Warn => paint("33", "warn  "),
+            Status::Fail => paint("31", "FAIL  "),
+        };
+        let _ = writeln!(
+            o,
+            "{:hw$}  {:sw$}  {:cw$}  {st}  {}",
+            c.host, c.service, c.check, c.evidence
+        );
+    }
+    let count = |s: Status| r.checks.iter().filter(|c| c.status == s).count();
+    let _ = writeln!(
+        o,
+        "\nverify: {} checks: {} pass, {} warn, {} fail{} ({:.2}s)",
+        r.checks.len(),
+        count(Status::Pass),
+        count(Status::Warn),
+        count(Status::Fail),
+        if r.unreachable.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; unreachable: {}",
+                r.unreachable
+                    .iter()
+                    .map(|(h, _)| h.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        r.seconds
+    );
+    o
+}
