@@ -299,7 +299,10 @@ mod tests {
         let launcher = d.join("zk.sh");
         std::fs::write(
             &launcher,
-            format!("#!/bin/sh\necho \"zookeeper running {}\"\n", std::process::id()),
+            format!(
+                "#!/bin/sh\necho \"zookeeper running {}\"\n",
+                std::process::id()
+            ),
         )
         .unwrap();
         std::process::Command::new("chmod")
@@ -311,10 +314,7 @@ mod tests {
         std::fs::write(d.join("kafka_2.12-2.4.0/libs/kafka_2.12-2.4.0.jar"), "").unwrap();
         let req = FactRequest {
             java_home: "/no/such/jdk".into(),
-            launchers: vec![(
-                "zookeeper".into(),
-                launcher.to_string_lossy().into_owned(),
-            )],
+            launchers: vec![("zookeeper".into(), launcher.to_string_lossy().into_owned())],
             jvm: true,
             jars: vec![d.join("kafka_2.12-2.4.0").to_string_lossy().into_owned()],
             ..Default::default()

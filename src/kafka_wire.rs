@@ -63,7 +63,9 @@ impl Reader<'_> {
         if n < 0 {
             return Ok(None);
         }
-        Ok(Some(String::from_utf8_lossy(self.take(n as usize)?).into_owned()))
+        Ok(Some(
+            String::from_utf8_lossy(self.take(n as usize)?).into_owned(),
+        ))
     }
 }
 
@@ -126,7 +128,10 @@ mod tests {
     #[test]
     fn the_request_is_framed_as_kafka_expects() {
         let r = request(7);
-        assert_eq!(i32::from_be_bytes(r[..4].try_into().unwrap()) as usize, r.len() - 4);
+        assert_eq!(
+            i32::from_be_bytes(r[..4].try_into().unwrap()) as usize,
+            r.len() - 4
+        );
         assert_eq!(&r[4..8], &[0, 3, 0, 1]);
     }
 
@@ -135,8 +140,8 @@ mod tests {
         let mut b = Vec::new();
         b.extend(7i32.to_be_bytes());
         b.extend(2i32.to_be_bytes());
-        for (id, host) in [(2, "10.0.0.2"), (1, "10.0.0.1")] {
-            b.extend((id as i32).to_be_bytes());
+        for (id, host) in [(2i32, "10.0.0.2"), (1, "10.0.0.1")] {
+            b.extend(id.to_be_bytes());
             b.extend((host.len() as i16).to_be_bytes());
             b.extend(host.as_bytes());
             b.extend(9092i32.to_be_bytes());

@@ -269,9 +269,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     // order they were made in.
     let rank: BTreeMap<&str, usize> = components::all()
         .iter()
-        .flat_map(|c| {
-            std::iter::once(c.name()).chain(c.roles().iter().map(|r| r.name))
-        })
+        .flat_map(|c| std::iter::once(c.name()).chain(c.roles().iter().map(|r| r.name)))
         .enumerate()
         .map(|(i, n)| (n, i))
         .collect();

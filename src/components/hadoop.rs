@@ -834,8 +834,10 @@ impl Component for Hadoop {
         // HDFS, from the NameNode: active, out of safe mode, every DataNode live.
         if let Some(nn) = inv.first_with_role(NAMENODE) {
             let http = super::endpoint(self, inv, nn, NAMENODE, "web UI").unwrap_or_default();
-            let status = crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeStatus", t);
-            let info = crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeInfo", t);
+            let status =
+                crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeStatus", t);
+            let info =
+                crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeInfo", t);
             match (status, info) {
                 (Ok(st), Ok(info)) => {
                     let state = st["State"].as_str().unwrap_or("?");
@@ -847,7 +849,11 @@ impl Component for Hadoop {
                     }
                     let evidence = format!(
                         "{state}, {}, version {v}, cluster {}",
-                        if safemode.is_empty() { "out of safe mode".to_string() } else { format!("in safe mode: {safemode}") },
+                        if safemode.is_empty() {
+                            "out of safe mode".to_string()
+                        } else {
+                            format!("in safe mode: {safemode}")
+                        },
                         info["ClusterId"].as_str().unwrap_or("?")
                     );
                     out.push(if state == "active" && safemode.is_empty() {
@@ -863,43 +869,92 @@ impl Component for Hadoop {
                     };
                     let (live, dead) = (nodes("LiveNodes"), nodes("DeadNodes"));
                     let ip = |name: &str, v: &serde_json::Value| {
-                        v["xferaddr"].as_str().unwrap_or(name).split(':').next().unwrap_or("").to_string()
+                        v["xferaddr"]
+                            .as_str()
+                            .unwrap_or(name)
+                            .split(':')
+                            .next()
+                            .unwrap_or("")
+                            .to_string()
                     };
                     let dns: Vec<&Host> = inv.hosts_with_role(DATANODE).collect();
                     let mut up = 0;
                     for h in &dns {
-                        if let Some((name, v)) = live.iter().find(|(n, v)| super::is_host(&ip(n, v), h)) {
+                        if let Some((name, v)) =
+                            live.iter().find(|(n, v)| super::is_host(&ip(n, v), h))
+                        {
                             // The NameNode calls a DataNode dead only after 10.5 minutes; three
                             // missed heartbeats (3 s each by default) already say it is gone.
                             let last = v["lastContact"].as_u64().unwrap_or(0);
                             if last > 9 {
-                                out.push(Check::fail(&h.name, DATANODE, "live", format!("no heartbeat at the NameNode for {last}s ({name})")));
+                                out.push(Check::fail(
+                                    &h.name,
+                                    DATANODE,
+                                    "live",
+                                    format!("no heartbeat at the NameNode for {last}s ({name})"),
+                                ));
                             } else {
                                 up += 1;
-                                out.push(Check::pass(&h.name, DATANODE, "live", format!("live at the NameNode ({name}, last contact {last}s ago)")));
+                                out.push(Check::pass(
+                                    &h.name,
+                                    DATANODE,
+                                    "live",
+                                    format!(
+                                        "live at the NameNode ({name}, last contact {last}s ago)"
+                                    ),
+                                ));
                             }
                         } else if dead.iter().any(|(n, v)| super::is_host(&ip(n, v), h)) {
-                            out.push(Check::fail(&h.name, DATANODE, "live", format!("the NameNode on {} lists it as dead", nn.name)));
+                            out.push(Check::fail(
+                                &h.name,
+                                DATANODE,
+                                "live",
+                                format!("the NameNode on {} lists it as dead", nn.name),
+                            ));
                         } else {
-                            out.push(Check::fail(&h.name, DATANODE, "live", format!("not live at the NameNode on {}", nn.name)));
+                            out.push(Check::fail(
+                                &h.name,
+                                DATANODE,
+                                "live",
+                                format!("not live at the NameNode on {}", nn.name),
+                            ));
                         }
                     }
                     let msg = format!("{up} of {} DataNodes live, {} dead", dns.len(), dead.len());
-                    out.push(if up == dns.len() { Check::pass(CLUSTER, DATANODE, "live", msg) } else { Check::fail(CLUSTER, DATANODE, "live", msg) });
+                    out.push(if up == dns.len() {
+                        Check::pass(CLUSTER, DATANODE, "live", msg)
+                    } else {
+                        Check::fail(CLUSTER, DATANODE, "live", msg)
+                    });
                 }
-                (Err(e), _) | (_, Err(e)) => out.push(Check::fail(&nn.name, NAMENODE, "state", format!("{e:#}"))),
+                (Err(e), _) | (_, Err(e)) => {
+                    out.push(Check::fail(&nn.name, NAMENODE, "state", format!("{e:#}")))
+                }
             }
         }
         // YARN, from the ResourceManager: started, every NodeManager RUNNING.
         if let Some(rm) = inv.first_with_role(RESOURCEMANAGER) {
-            let http = super::endpoint(self, inv, rm, RESOURCEMANAGER, "web UI").unwrap_or_default();
+            let http =
+                super::endpoint(self, inv, rm, RESOURCEMANAGER, "web UI").unwrap_or_default();
             match crate::probe::json_get(&http, "/ws/v1/cluster/info", t) {
                 Ok(v) => {
                     let state = v["clusterInfo"]["state"].as_str().unwrap_or("?");
-                    let ev = format!("{state}, version {}", v["clusterInfo"]["hadoopVersion"].as_str().unwrap_or("?"));
-                    out.push(if state == "STARTED" { Check::pass(&rm.name, RESOURCEMANAGER, "state", ev) } else { Check::fail(&rm.name, RESOURCEMANAGER, "state", ev) });
+                    let ev = format!(
+                        "{state}, version {}",
+                        v["clusterInfo"]["hadoopVersion"].as_str().unwrap_or("?")
+                    );
+                    out.push(if state == "STARTED" {
+                        Check::pass(&rm.name, RESOURCEMANAGER, "state", ev)
+                    } else {
+                        Check::fail(&rm.name, RESOURCEMANAGER, "state", ev)
+                    });
                 }
-                Err(e) => out.push(Check::fail(&rm.name, RESOURCEMANAGER, "state", format!("{e:#}"))),
+                Err(e) => out.push(Check::fail(
+                    &rm.name,
+                    RESOURCEMANAGER,
+                    "state",
+                    format!("{e:#}"),
+                )),
             }
             let nms: Vec<&Host> = inv.hosts_with_role(NODEMANAGER).collect();
             match crate::probe::json_get(&http, "/ws/v1/cluster/nodes", t) {
@@ -913,17 +968,48 @@ impl Component for Hadoop {
                             .collect();
                         if let Some(n) = mine.iter().find(|n| n["state"] == "RUNNING") {
                             up += 1;
-                            out.push(Check::pass(&h.name, NODEMANAGER, "active", format!("RUNNING at the ResourceManager ({})", n["id"].as_str().unwrap_or("?"))));
+                            out.push(Check::pass(
+                                &h.name,
+                                NODEMANAGER,
+                                "active",
+                                format!(
+                                    "RUNNING at the ResourceManager ({})",
+                                    n["id"].as_str().unwrap_or("?")
+                                ),
+                            ));
                         } else if let Some(n) = mine.first() {
-                            out.push(Check::fail(&h.name, NODEMANAGER, "active", format!("{} at the ResourceManager on {}", n["state"].as_str().unwrap_or("?"), rm.name)));
+                            out.push(Check::fail(
+                                &h.name,
+                                NODEMANAGER,
+                                "active",
+                                format!(
+                                    "{} at the ResourceManager on {}",
+                                    n["state"].as_str().unwrap_or("?"),
+                                    rm.name
+                                ),
+                            ));
                         } else {
-                            out.push(Check::fail(&h.name, NODEMANAGER, "active", format!("not known to the ResourceManager on {}", rm.name)));
+                            out.push(Check::fail(
+                                &h.name,
+                                NODEMANAGER,
+                                "active",
+                                format!("not known to the ResourceManager on {}", rm.name),
+                            ));
                         }
                     }
                     let msg = format!("{up} of {} NodeManagers running", nms.len());
-                    out.push(if up == nms.len() { Check::pass(CLUSTER, NODEMANAGER, "active", msg) } else { Check::fail(CLUSTER, NODEMANAGER, "active", msg) });
+                    out.push(if up == nms.len() {
+                        Check::pass(CLUSTER, NODEMANAGER, "active", msg)
+                    } else {
+                        Check::fail(CLUSTER, NODEMANAGER, "active", msg)
+                    });
                 }
-                Err(e) => out.push(Check::fail(CLUSTER, NODEMANAGER, "active", format!("{e:#}"))),
+                Err(e) => out.push(Check::fail(
+                    CLUSTER,
+                    NODEMANAGER,
+                    "active",
+                    format!("{e:#}"),
+                )),
             }
         }
         out

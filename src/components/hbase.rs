@@ -432,10 +432,24 @@ impl Component for HBase {
         let mut active: Option<(String, serde_json::Value)> = None;
         for m in inv.hosts_with_role(MASTER) {
             let ep = super::endpoint(self, inv, m, MASTER, "web UI").unwrap_or_default();
-            match crate::probe::jmx_bean(&ep, "Hadoop:service=HBase,name=Master,sub=Server", super::PROBE_TIMEOUT) {
+            match crate::probe::jmx_bean(
+                &ep,
+                "Hadoop:service=HBase,name=Master,sub=Server",
+                super::PROBE_TIMEOUT,
+            ) {
                 Ok(b) => {
-                    let is_active = b["tag.isActiveMaster"].as_str() == Some("true") || b["tag.isActiveMaster"].as_bool() == Some(true);
-                    out.push(Check::pass(&m.name, MASTER, "state", if is_active { "active master".to_string() } else { "backup master".to_string() }));
+                    let is_active = b["tag.isActiveMaster"].as_str() == Some("true")
+                        || b["tag.isActiveMaster"].as_bool() == Some(true);
+                    out.push(Check::pass(
+                        &m.name,
+                        MASTER,
+                        "state",
+                        if is_active {
+                            "active master".to_string()
+                        } else {
+                            "backup master".to_string()
+                        },
+                    ));
                     if is_active && active.is_none() {
                         active = Some((m.name.clone(), b));
                     }
@@ -445,7 +459,12 @@ impl Component for HBase {
         }
         let Some((master, bean)) = active else {
             if inv.count_role(MASTER) > 0 {
-                out.push(Check::fail(CLUSTER, MASTER, "state", "no active HBase master"));
+                out.push(Check::fail(
+                    CLUSTER,
+                    MASTER,
+                    "state",
+                    "no active HBase master",
+                ));
             }
             return out;
         };
@@ -459,31 +478,75 @@ impl Component for HBase {
                 .map(str::to_string)
                 .collect()
         };
-        let (live, dead) = (servers("tag.liveRegionServers"), servers("tag.deadRegionServers"));
+        let (live, dead) = (
+            servers("tag.liveRegionServers"),
+            servers("tag.deadRegionServers"),
+        );
         let host_of = |s: &str| s.split(',').next().unwrap_or("").to_string();
         let rss: Vec<&Host> = inv.hosts_with_role(REGIONSERVER).collect();
         let mut up = 0;
         for h in &rss {
             if let Some(s) = live.iter().find(|s| super::is_host(&host_of(s), h)) {
                 up += 1;
-                out.push(Check::pass(&h.name, REGIONSERVER, "live", format!("live at the master ({s})")));
+                out.push(Check::pass(
+                    &h.name,
+                    REGIONSERVER,
+                    "live",
+                    format!("live at the master ({s})"),
+                ));
             } else if dead.iter().any(|s| super::is_host(&host_of(s), h)) {
-                out.push(Check::fail(&h.name, REGIONSERVER, "live", format!("the master on {master} lists it as dead")));
+                out.push(Check::fail(
+                    &h.name,
+                    REGIONSERVER,
+                    "live",
+                    format!("the master on {master} lists it as dead"),
+                ));
             } else {
-                out.push(Check::fail(&h.name, REGIONSERVER, "live", format!("not live at the master on {master}")));
+                out.push(Check::fail(
+                    &h.name,
+                    REGIONSERVER,
+                    "live",
+                    format!("not live at the master on {master}"),
+                ));
             }
         }
-        let msg = format!("{up} of {} RegionServers live, {} dead", rss.len(), dead.len());
-        out.push(if up == rss.len() && dead.is_empty() { Check::pass(CLUSTER, REGIONSERVER, "live", msg) } else { Check::fail(CLUSTER, REGIONSERVER, "live", msg) });
+        let msg = format!(
+            "{up} of {} RegionServers live, {} dead",
+            rss.len(),
+            dead.len()
+        );
+        out.push(if up == rss.len() && dead.is_empty() {
+            Check::pass(CLUSTER, REGIONSERVER, "live", msg)
+        } else {
+            Check::fail(CLUSTER, REGIONSERVER, "live", msg)
+        });
         // The ZooKeeper quorum the master uses is this ensemble.
         if inv.component(zookeeper::NAME).is_some() {
-            let have: std::collections::BTreeSet<&str> = bean["tag.zookeeperQuorum"].as_str().unwrap_or("").split(',').filter(|s| !s.is_empty()).collect();
+            let have: std::collections::BTreeSet<&str> = bean["tag.zookeeperQuorum"]
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .collect();
             let want_s = ZooKeeper::connect_string(inv);
             let want: std::collections::BTreeSet<&str> = want_s.split(',').collect();
             if have == want {
-                out.push(Check::pass(&master, MASTER, "zookeeper quorum", format!("{want_s} (this ensemble)")));
+                out.push(Check::pass(
+                    &master,
+                    MASTER,
+                    "zookeeper quorum",
+                    format!("{want_s} (this ensemble)"),
+                ));
             } else {
-                out.push(Check::fail(&master, MASTER, "zookeeper quorum", format!("the master uses {}, but the ensemble is {want_s}", bean["tag.zookeeperQuorum"].as_str().unwrap_or("?"))));
+                out.push(Check::fail(
+                    &master,
+                    MASTER,
+                    "zookeeper quorum",
+                    format!(
+                        "the master uses {}, but the ensemble is {want_s}",
+                        bean["tag.zookeeperQuorum"].as_str().unwrap_or("?")
+                    ),
+                ));
             }
         }
         out

@@ -510,8 +510,15 @@ impl Component for Kafka {
                                 })
                                 .unwrap_or_default();
                             let have = eps.join(",");
-                            if want.is_empty() || want.split(',').all(|w| eps.iter().any(|e| e == w.trim())) {
-                                out.push(Check::pass(&h.name, ROLE, "registered", format!("broker {id} at {have}")));
+                            if want.is_empty()
+                                || want.split(',').all(|w| eps.iter().any(|e| e == w.trim()))
+                            {
+                                out.push(Check::pass(
+                                    &h.name,
+                                    ROLE,
+                                    "registered",
+                                    format!("broker {id} at {have}"),
+                                ));
                             } else {
                                 out.push(Check::fail(&h.name, ROLE, "registered", format!("broker {id} is registered at {have}, but the inventory gives {want}")));
                             }
@@ -522,7 +529,9 @@ impl Component for Kafka {
                             "registered",
                             format!("broker {id} is not registered under {chroot}/brokers/ids"),
                         )),
-                        Err(e) => out.push(Check::fail(&h.name, ROLE, "registered", format!("{e:#}"))),
+                        Err(e) => {
+                            out.push(Check::fail(&h.name, ROLE, "registered", format!("{e:#}")))
+                        }
                     }
                 }
                 let known: std::collections::BTreeSet<String> = brokers
@@ -533,7 +542,15 @@ impl Component for Kafka {
                     let strangers: Vec<String> =
                         ids.into_iter().filter(|i| !known.contains(i)).collect();
                     if !strangers.is_empty() {
-                        out.push(Check::warn(CLUSTER, ROLE, "registered", format!("brokers not in the inventory are registered: {}", strangers.join(", "))));
+                        out.push(Check::warn(
+                            CLUSTER,
+                            ROLE,
+                            "registered",
+                            format!(
+                                "brokers not in the inventory are registered: {}",
+                                strangers.join(", ")
+                            ),
+                        ));
                     }
                 }
                 match s.data(&format!("{chroot}/controller")) {
@@ -546,16 +563,29 @@ impl Component for Kafka {
                             .find(|h| id_of(h).map(|i| i as i64) == Some(id))
                             .map(|h| format!(" ({})", h.name))
                             .unwrap_or_default();
-                        out.push(Check::pass(CLUSTER, ROLE, "controller", format!("broker {id}{on}")));
+                        out.push(Check::pass(
+                            CLUSTER,
+                            ROLE,
+                            "controller",
+                            format!("broker {id}{on}"),
+                        ));
                     }
-                    Ok(None) => out.push(Check::fail(CLUSTER, ROLE, "controller", format!("no {chroot}/controller: no broker is the controller"))),
+                    Ok(None) => out.push(Check::fail(
+                        CLUSTER,
+                        ROLE,
+                        "controller",
+                        format!("no {chroot}/controller: no broker is the controller"),
+                    )),
                     Err(e) => out.push(Check::fail(CLUSTER, ROLE, "controller", format!("{e:#}"))),
                 }
                 s.close();
             }
         }
         // Each broker's own view: a Metadata request lists every broker.
-        let want_ids: Vec<i32> = brokers.iter().filter_map(|h| id_of(h).map(|i| i as i32)).collect();
+        let want_ids: Vec<i32> = brokers
+            .iter()
+            .filter_map(|h| id_of(h).map(|i| i as i32))
+            .collect();
         for h in &brokers {
             let addr = format!("{}:{}", h.address, Self::port(spec));
             match crate::kafka_wire::metadata(&addr, t) {
@@ -565,15 +595,33 @@ impl Component for Kafka {
                         .iter()
                         .filter(|i| !have.contains(i))
                         .map(|i| {
-                            let name = brokers.iter().find(|b| id_of(b) == Some(*i as u64)).map(|b| b.name.as_str()).unwrap_or("?");
+                            let name = brokers
+                                .iter()
+                                .find(|b| id_of(b) == Some(*i as u64))
+                                .map(|b| b.name.as_str())
+                                .unwrap_or("?");
                             format!("{i} ({name})")
                         })
                         .collect();
-                    let list = have.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+                    let list = have
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     if missing.is_empty() {
-                        out.push(Check::pass(&h.name, ROLE, "metadata", format!("lists brokers {list}, controller {}", m.controller)));
+                        out.push(Check::pass(
+                            &h.name,
+                            ROLE,
+                            "metadata",
+                            format!("lists brokers {list}, controller {}", m.controller),
+                        ));
                     } else {
-                        out.push(Check::fail(&h.name, ROLE, "metadata", format!("lists brokers {list}; missing {}", missing.join(", "))));
+                        out.push(Check::fail(
+                            &h.name,
+                            ROLE,
+                            "metadata",
+                            format!("lists brokers {list}; missing {}", missing.join(", ")),
+                        ));
                     }
                 }
                 Err(e) => out.push(Check::fail(&h.name, ROLE, "metadata", format!("{e:#}"))),
@@ -602,9 +650,22 @@ impl Component for Kafka {
                 .filter(|s| !s.is_empty())
                 .collect();
             if servers == ensemble {
-                out.push(Check::pass(&h.name, ROLE, "zookeeper.connect", format!("{connect} (this ensemble)")));
+                out.push(Check::pass(
+                    &h.name,
+                    ROLE,
+                    "zookeeper.connect",
+                    format!("{connect} (this ensemble)"),
+                ));
             } else {
-                out.push(Check::fail(&h.name, ROLE, "zookeeper.connect", format!("{path} says {connect}, but the ensemble is {}", ensemble.iter().cloned().collect::<Vec<_>>().join(","))));
+                out.push(Check::fail(
+                    &h.name,
+                    ROLE,
+                    "zookeeper.connect",
+                    format!(
+                        "{path} says {connect}, but the ensemble is {}",
+                        ensemble.iter().cloned().collect::<Vec<_>>().join(",")
+                    ),
+                ));
             }
         }
         out

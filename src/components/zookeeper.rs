@@ -129,6 +129,41 @@ impl ZooKeeper {
             .join(",")
     }
 
+    /// `mntr` as four-letter word, or from the AdminServer (`/commands/mntr`, as `zk_<key>\t<value>`
+    /// lines) when the word is refused by the whitelist and the AdminServer is on. The second
+    /// value says which ("" or " (AdminServer)").
+    fn mntr(
+        spec: &ComponentSpec,
+        h: &Host,
+        t: std::time::Duration,
+    ) -> anyhow::Result<(String, &'static str)> {
+        let props = Self::props(spec, h);
+        let word = crate::zk::four_letter(
+            &format!("{}:{}", h.address, Self::client_port(spec, h)),
+            "mntr",
+            t,
+        );
+        let refused = matches!(&word, Err(e) if format!("{e:#}").contains("whitelist"));
+        if !refused || props.get("admin.enableServer").map(str::trim) != Some("true") {
+            return word.map(|w| (w, ""));
+        }
+        let port = props
+            .get("admin.serverPort")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or(8080);
+        let v = crate::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
+        let lines = v
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| format!("zk_{k}\t{}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        Ok((lines, " (AdminServer)"))
+    }
+
     /// How many servers may fail while the ensemble keeps a majority.
     pub fn tolerated_failures(n: usize) -> usize {
         n.saturating_sub(1) / 2
@@ -489,8 +524,8 @@ impl Component for ZooKeeper {
             leaders.len(),
             answers.iter().find(|(_, s)| s.mode == "leader"),
         ) {
-            match crate::zk::four_letter(&addr(lh), "mntr", t) {
-                Ok(m) => {
+            match Self::mntr(spec, lh, t) {
+                Ok((m, via)) => {
                     let field = |k: &str| {
                         m.lines().find_map(|l| {
                             l.strip_prefix(k)
@@ -500,7 +535,7 @@ impl Component for ZooKeeper {
                     let synced = field("zk_synced_followers").unwrap_or(0);
                     let want = n - 1;
                     let msg = format!(
-                        "leader {} reports {synced} of {want} followers synced",
+                        "leader {} reports {synced} of {want} followers synced{via}",
                         lh.name
                     );
                     out.push(if synced >= want {
@@ -560,7 +595,10 @@ impl Component for ZooKeeper {
                     CLUSTER,
                     ROLE,
                     "ensemble",
-                    format!("{} answering server(s) run with the inventory's {n}", answers.len()),
+                    format!(
+                        "{} answering server(s) run with the inventory's {n}",
+                        answers.len()
+                    ),
                 ));
             } else {
                 out.push(Check::fail(
@@ -594,7 +632,12 @@ impl Component for ZooKeeper {
             .collect::<Vec<_>>()
             .join("; ");
         if by_version.len() == 1 && by_version.contains_key(spec.version.raw.as_str()) {
-            out.push(Check::pass(CLUSTER, ROLE, "versions", format!("all answering servers run {}", spec.version)));
+            out.push(Check::pass(
+                CLUSTER,
+                ROLE,
+                "versions",
+                format!("all answering servers run {}", spec.version),
+            ));
         } else if !by_version.is_empty() {
             out.push(Check::fail(
                 CLUSTER,
