@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times `stackctl up` on the 3-host test bed: from empty hosts and the no-op rerun, for a
-# ZooKeeper-only cluster and for the whole stack, and reports bytes uploaded. Prints medians.
+# ZooKeeper-only cluster and for the whole stack, reports bytes uploaded, and times `stackctl
+# verify` on the healthy result. Prints medians.
 #
 #   tests/testbed/testbed.sh up 3 && tests/testbed/dists.sh   # once
 #   benches/up-bed.sh [ZK_RUNS] [FULL_RUNS]                   # default 7 and 1
@@ -60,7 +61,12 @@ bench() { # $1 name, $2 inventory, $3 runs
     empty "$inv"
     cold=$(run "$inv" "$WORK/cold.json")
     noop=$(run "$inv" "$WORK/noop.json")
-    python3 - "$WORK/cold.json" "$WORK/noop.json" "$cold" "$noop" >> "$WORK/$name.tsv" <<'EOF'
+    # verify on the healthy cluster (exit 0 required), timed the same way
+    v0=$(date +%s.%N)
+    "$B" verify -i "$inv" "${SSH[@]}" > "$WORK/verify.txt" || { echo "verify failed:" >&2; grep -v '  pass  ' "$WORK/verify.txt" >&2; exit 1; }
+    v1=$(date +%s.%N)
+    ver=$(python3 -c "print(f'{$v1 - $v0:.3f}')")
+    python3 - "$WORK/cold.json" "$WORK/noop.json" "$cold" "$noop" "$ver" >> "$WORK/$name.tsv" <<'EOF'
 import json, sys
 def events(p):
     return [json.loads(l) for l in open(p) if l.startswith("{")]
@@ -70,7 +76,7 @@ n = [e for e in noop if e.get("event") == "done"][0]["summary"]
 starts = [e["t"] for e in cold if e.get("event") == "start"]
 first_gate = [e["t"] for e in cold if e.get("event") == "healthy"]
 jvm = (first_gate[0] - min(starts)) if starts and first_gate else 0.0
-print(f"{sys.argv[3]}\t{sys.argv[4]}\t{s['uploaded_bytes']}\t{n['uploaded_bytes']}\t{n['files_written']}\t{len(n['started']) + len(n['restarted'])}\t{jvm:.3f}")
+print(f"{sys.argv[3]}\t{sys.argv[4]}\t{s['uploaded_bytes']}\t{n['uploaded_bytes']}\t{n['files_written']}\t{len(n['started']) + len(n['restarted'])}\t{jvm:.3f}\t{sys.argv[5]}")
 EOF
     echo "  $name run $i: $(tail -n 1 "$WORK/$name.tsv")" >&2
   done
@@ -86,6 +92,7 @@ if name == "zookeeper-only":
     print(f"    of which the JVMs (first start -> quorum gate): median {med(6):.2f} s; stackctl: {med(0) - med(6):.2f} s")
 print(f"  no-op rerun   : median {med(1):.3f} s (min {min(col(1)):.3f}, max {max(col(1)):.3f}), uploaded {int(med(3))} bytes, "
       f"wrote {int(med(4))} files, (re)started {int(med(5))} services")
+print(f"  verify (healthy): median {med(7):.3f} s (min {min(col(7)):.3f}, max {max(col(7)):.3f})")
 EOF
 }
 

@@ -55,8 +55,10 @@ const MARK: &str = "@@stackctl";
 
 pub fn script(req: &FactRequest) -> String {
     let mut s = String::from("export LC_ALL=C\n");
+    // `java -version` starts a JVM (60-120 ms): it runs in the background while the rest is
+    // gathered, and its answer is printed last.
     s.push_str(&format!(
-        "echo '{MARK} java'\n{}/bin/java -version 2>&1 | head -n 3\n",
+        "jv=$(mktemp /tmp/.stackctl-java.XXXXXX); {}/bin/java -version > \"$jv\" 2>&1 & jpid=$!\n",
         shell_quote(&req.java_home)
     ));
     s.push_str(&format!("echo '{MARK} sha256'\n"));
@@ -116,7 +118,9 @@ pub fn script(req: &FactRequest) -> String {
         let q = shell_quote(d);
         s.push_str(&format!("[ -d {q} ] && printf '%s\\n' {q}\n"));
     }
-    s.push_str(&format!("echo '{MARK} end'\n"));
+    s.push_str(&format!(
+        "wait $jpid; echo '{MARK} java'; head -n 3 \"$jv\"; rm -f \"$jv\"\necho '{MARK} end'\n"
+    ));
     s
 }
 
