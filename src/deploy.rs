@@ -18,7 +18,7 @@ use crate::components::{self, hadoop, kafka, zookeeper, Cluster, Service};
 use crate::facts::{self, FactRequest, HostFacts};
 use crate::inventory::{self, Host, Inventory};
 use crate::plan::{self, HostPlan, Plan, PlanError, PlanOptions, Stage};
-use crate::render::{shell_quote, Renderer};
+use crate::render::shell_quote;
 use crate::transport::{Remote, SshOptions};
 
 #[derive(Debug, Clone)]
@@ -120,14 +120,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Loads, validates and plans; compatibility errors stop `up` before it connects.
-fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan, Renderer), DeployError> {
-    let (inv, warnings) = inventory::load(&opts.inventory)
-        .map_err(|e| DeployError::Invalid(PlanError::Invalid(e)))?;
-    let renderer = Renderer::new(opts.templates.as_deref()).map_err(DeployError::Failed)?;
-    let plan = plan::plan_inventory(
-        &inv,
-        warnings,
-        &renderer,
+fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
+    let (inv, plan) = plan::load_and_plan(
+        &opts.inventory,
         &PlanOptions {
             templates: opts.templates.clone(),
             locked: opts.locked,
@@ -164,7 +159,7 @@ fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan, Renderer), DeployError>
             ))));
         }
     }
-    Ok((inv, plan, renderer))
+    Ok((inv, plan))
 }
 
 fn selected<'a>(
@@ -463,7 +458,7 @@ fn preflight(
 }
 
 pub fn up(opts: &UpOptions) -> Result<Summary, DeployError> {
-    let (inv, plan, _renderer) = prepare(opts)?;
+    let (inv, plan) = prepare(opts)?;
     let rt = runtime().map_err(DeployError::Failed)?;
     rt.block_on(up_async(&inv, &plan, opts))
 }
@@ -590,13 +585,20 @@ async fn gather<'a>(
         let out = t.await.map_err(|e| DeployError::Failed(anyhow!("{e}")))?;
         let remote = Arc::try_unwrap(r)
             .map_err(|_| DeployError::Failed(anyhow!("internal: remote still shared")))?;
-        match out {
-            Ok(o) => targets.push(Target {
+        match out.map(|o| facts::parse(&o.stdout)) {
+            Ok(f) if !f.complete => {
+                problems.push(format!(
+                    "{}: gathering facts: the answer was cut short",
+                    h.name
+                ));
+                remote.close().await;
+            }
+            Ok(f) => targets.push(Target {
                 host: h,
                 plan: hp,
                 services,
                 remote,
-                facts: facts::parse(&o.stdout),
+                facts: f,
             }),
             Err(e) => problems.push(format!("{}: gathering facts: {e:#}", h.name)),
         }
@@ -635,7 +637,7 @@ pub struct LiveHost {
 
 /// `plan --live`: what `up` would change on each reachable host. Reads only.
 pub fn live(opts: &UpOptions) -> Result<Vec<LiveHost>, DeployError> {
-    let (inv, plan, _renderer) = prepare(opts)?;
+    let (inv, plan) = prepare(opts)?;
     let rt = runtime().map_err(DeployError::Failed)?;
     rt.block_on(async {
         let ids = plan.ids();
@@ -1032,7 +1034,7 @@ pub struct DownOptions {
 
 /// Stops services in reverse start order; with `purge`, deletes their data too.
 pub fn down(opts: &DownOptions) -> Result<Summary, DeployError> {
-    let (inv, plan, _r) = prepare(&opts.up)?;
+    let (inv, plan) = prepare(&opts.up)?;
     let rt = runtime().map_err(DeployError::Failed)?;
     rt.block_on(async {
         let started_at = Instant::now();

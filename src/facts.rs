@@ -43,6 +43,8 @@ pub struct HostFacts {
     pub listening: BTreeSet<u16>,
     pub contents: BTreeMap<String, String>,
     pub existing_dirs: BTreeSet<String>,
+    /// The answer reached its end marker (a cut-off answer is not facts).
+    pub complete: bool,
     /// role -> (the running JVM's executable, its JDK's JAVA_VERSION), when asked.
     pub jvm: BTreeMap<String, (String, String)>,
     /// `java_home/bin/java` with every symlink resolved, when asked.
@@ -51,17 +53,33 @@ pub struct HostFacts {
     pub jars: BTreeMap<String, Vec<String>>,
 }
 
-const MARK: &str = "@@stackctl";
+/// The section marker: random per process, so a file read back (a config file, anything
+/// `plan --live` compares) cannot fake a section by containing a line that starts with it.
+fn mark() -> &'static str {
+    static MARK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MARK.get_or_init(|| {
+        use sha2::Digest;
+        let seed = format!(
+            "{}{:?}{:p}",
+            std::process::id(),
+            std::time::SystemTime::now(),
+            &MARK
+        );
+        let h = hex::encode(sha2::Sha256::digest(seed.as_bytes()));
+        format!("@@stackctl-{}", &h[..16])
+    })
+}
 
 pub fn script(req: &FactRequest) -> String {
+    let mark = mark();
     let mut s = String::from("export LC_ALL=C\n");
     // `java -version` starts a JVM (60-120 ms): it runs in the background while the rest is
-    // gathered, and its answer is printed last.
+    // gathered, and its answer is printed last (directly, if no temporary file can be made).
     s.push_str(&format!(
-        "jv=$(mktemp /tmp/.stackctl-java.XXXXXX); {}/bin/java -version > \"$jv\" 2>&1 & jpid=$!\n",
+        "jv=$(mktemp /tmp/.stackctl-java.XXXXXX 2>/dev/null) || jv=; if [ -n \"$jv\" ]; then {}/bin/java -version > \"$jv\" 2>&1 & jpid=$!; fi\n",
         shell_quote(&req.java_home)
     ));
-    s.push_str(&format!("echo '{MARK} sha256'\n"));
+    s.push_str(&format!("echo '{mark} sha256'\n"));
     for f in &req.checksum {
         let q = shell_quote(f);
         s.push_str(&format!("[ -f {q} ] && sha256sum {q}\n"));
@@ -73,13 +91,13 @@ pub fn script(req: &FactRequest) -> String {
             "if [ -f {q} ]; then if [ -f {r} ] && read sum size mtime < {r} && [ \"$(stat -c '%s %Y' {q})\" = \"$size $mtime\" ]; then echo \"$sum  \"{q}; else sha256sum {q}; fi; fi\n"
         ));
     }
-    s.push_str(&format!("echo '{MARK} running'\n"));
+    s.push_str(&format!("echo '{mark} running'\n"));
     for (role, l) in &req.launchers {
         let q = shell_quote(l);
         if req.jvm {
             // "<role> jvm <exe> <JAVA_VERSION>" after the status line of a running service.
             s.push_str(&format!(
-                "if [ -x {q} ]; then o=$({q} status 2>/dev/null); echo \"{role} $o\"; set -- $o; if [ \"${{2:-}}\" = running ]; then e=$(readlink -f /proc/$3/exe); v=$(sed -n 's/^JAVA_VERSION=\"\\(.*\\)\"/\\1/p' \"${{e%/bin/java}}/release\" 2>/dev/null | head -n 1); echo \"{role} jvm $e ${{v:-?}}\"; fi; fi\n"
+                "if [ -x {q} ]; then o=$({q} status 2>/dev/null); echo \"{role} $o\"; set -- $o; if [ \"${{2:-}}\" = running ]; then e=$(readlink -f /proc/$3/exe); v=$(sed -n 's/^JAVA_VERSION=\"\\(.*\\)\"/\\1/p' \"${{e%/bin/java}}/release\" \"${{e%/jre/bin/java}}/release\" 2>/dev/null | head -n 1); echo \"{role} jvm $e ${{v:-?}}\"; fi; fi\n"
             ));
         } else {
             s.push_str(&format!(
@@ -89,37 +107,38 @@ pub fn script(req: &FactRequest) -> String {
     }
     if req.jvm {
         s.push_str(&format!(
-            "echo '{MARK} javahome'\nreadlink -f {}/bin/java\n",
+            "echo '{mark} javahome'\nreadlink -f {}/bin/java\n",
             shell_quote(&req.java_home)
         ));
     }
     for d in &req.jars {
         let q = shell_quote(d);
         s.push_str(&format!(
-            "echo '{MARK} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
+            "printf '%s %s\\n' '{mark} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
         ));
     }
-    s.push_str(&format!("echo '{MARK} df'\n"));
+    s.push_str(&format!("echo '{mark} df'\n"));
     for d in &req.dirs {
         let q = shell_quote(d);
         s.push_str(&format!("d={q}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; printf '%s ' {q}; df -Pk \"$d\" | tail -n 1\n"));
     }
     s.push_str(&format!(
-        "echo '{MARK} listen'\ncat /proc/net/tcp /proc/net/tcp6 2>/dev/null\n"
+        "echo '{mark} listen'\ncat /proc/net/tcp /proc/net/tcp6 2>/dev/null\n"
     ));
     for f in &req.read {
         let q = shell_quote(f);
         s.push_str(&format!(
-            "if [ -f {q} ]; then echo '{MARK} file' {q}; head -c 65536 {q}; echo; fi\n"
+            "if [ -f {q} ]; then printf '%s %s\\n' '{mark} file' {q}; head -c 1048576 {q}; echo; fi\n"
         ));
     }
-    s.push_str(&format!("echo '{MARK} exists'\n"));
+    s.push_str(&format!("echo '{mark} exists'\n"));
     for d in &req.exists {
         let q = shell_quote(d);
         s.push_str(&format!("[ -d {q} ] && printf '%s\\n' {q}\n"));
     }
     s.push_str(&format!(
-        "wait $jpid; echo '{MARK} java'; head -n 3 \"$jv\"; rm -f \"$jv\"\necho '{MARK} end'\n"
+        "echo '{mark} java'; if [ -n \"$jv\" ]; then wait $jpid; head -n 3 \"$jv\"; rm -f \"$jv\"; else {}/bin/java -version 2>&1 | head -n 3; fi\necho '{mark} end'\n",
+        shell_quote(&req.java_home)
     ));
     s
 }
@@ -139,9 +158,9 @@ pub fn parse(out: &str) -> HostFacts {
         buf.clear();
     };
     for line in out.lines() {
-        if let Some(rest) = line.strip_prefix(MARK) {
+        if let Some(rest) = line.strip_prefix(mark()).and_then(|r| r.strip_prefix(' ')) {
             flush(&mut f, &mut file, &mut buf);
-            let rest = rest.trim();
+            // Names after "file "/"jars " are taken exactly (paths may end in spaces).
             if let Some(name) = rest.strip_prefix("file ") {
                 section = "file".into();
                 file = Some(name.to_string());
@@ -150,7 +169,10 @@ pub fn parse(out: &str) -> HostFacts {
                 jars_dir = dir.to_string();
                 f.jars.entry(jars_dir.clone()).or_default();
             } else {
-                section = rest.to_string();
+                section = rest.trim().to_string();
+                if section == "end" {
+                    f.complete = true;
+                }
             }
             continue;
         }
@@ -241,13 +263,14 @@ mod tests {
 
     #[test]
     fn parses_a_real_looking_answer() {
-        let out = "@@stackctl java\nopenjdk version \"11.0.13\" 2021-10-19\nOpenJDK Runtime Environment\n\
-@@stackctl sha256\nabc123  /opt/stack/etc/zookeeper/zoo.cfg\n\
-@@stackctl running\nzookeeper zookeeper running 4242\nkafka kafka stopped\n\
-@@stackctl df\n/data/stack /dev/vda 1000 10 123456 1% /\n\
-@@stackctl listen\n  sl  local_address rem_address   st tx_queue rx_queue\n   0: 0B4DE70A:0885 00000000:0000 0A 00000000:00000000\n   1: 0B4DE70A:0885 0C4DE70A:9C40 01 00000000:00000000\n\
-@@stackctl file /data/stack/zookeeper/myid\n2\n\n@@stackctl file /data/stack/kafka/meta.properties\nversion=0\nbroker.id=2\n\n@@stackctl end\n";
-        let f = parse(out);
+        let out = "@@M java\nopenjdk version \"11.0.13\" 2021-10-19\nOpenJDK Runtime Environment\n\
+@@M sha256\nabc123  /opt/stack/etc/zookeeper/zoo.cfg\n\
+@@M running\nzookeeper zookeeper running 4242\nkafka kafka stopped\n\
+@@M df\n/data/stack /dev/vda 1000 10 123456 1% /\n\
+@@M listen\n  sl  local_address rem_address   st tx_queue rx_queue\n   0: 0B4DE70A:0885 00000000:0000 0A 00000000:00000000\n   1: 0B4DE70A:0885 0C4DE70A:9C40 01 00000000:00000000\n\
+@@M file /data/stack/zookeeper/myid\n2\n\n@@M file /data/stack/kafka/meta.properties\nversion=0\nbroker.id=2\n\n@@M end\n".replace("@@M", mark());
+        let f = parse(&out);
+        assert!(f.complete);
         assert_eq!(f.java.unwrap().major, 11);
         assert_eq!(f.sha256["/opt/stack/etc/zookeeper/zoo.cfg"], "abc123");
         assert_eq!(f.running.get("zookeeper"), Some(&4242));
@@ -259,6 +282,14 @@ mod tests {
             properties(&f.contents["/data/stack/kafka/meta.properties"])["broker.id"],
             "2"
         );
+        // A file that tries to open a section of its own stays a file; a cut answer is not complete.
+        let forged = format!(
+            "{m} file /x\n@@stackctl running\nzookeeper zookeeper running 1\n{m} end\n",
+            m = mark()
+        );
+        let f = parse(&forged);
+        assert!(f.running.is_empty() && f.contents["/x"].contains("running 1"));
+        assert!(!parse(&out[..out.len() / 2]).complete);
     }
 
     #[test]

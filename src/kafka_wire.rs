@@ -2,9 +2,8 @@
 //! supported by every broker from 0.10.0 to 3.x) that asks for no topics and returns the
 //! brokers the cluster knows and its controller.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::io::Write;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -95,28 +94,20 @@ pub fn parse_metadata(body: &[u8], correlation: i32) -> Result<Metadata> {
     })
 }
 
-/// Asks one broker for the cluster's brokers and controller.
+/// Asks one broker for the cluster's brokers and controller, all within `timeout`.
 pub fn metadata(addr: &str, timeout: Duration) -> Result<Metadata> {
-    let sa = addr
-        .to_socket_addrs()
-        .with_context(|| format!("bad address {addr}"))?
-        .next()
-        .ok_or_else(|| anyhow!("bad address {addr}"))?;
-    let mut s = TcpStream::connect_timeout(&sa, timeout)
-        .with_context(|| format!("cannot connect to {addr}"))?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
+    let deadline = Instant::now() + timeout;
+    let mut s = crate::probe::connect(addr, timeout)?;
     let correlation = 7;
     s.write_all(&request(correlation))?;
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len)
+    let len = crate::probe::read_until(&mut s, Some(4), 4, deadline)
         .with_context(|| format!("{addr}: no Metadata response"))?;
-    let len = i32::from_be_bytes(len);
-    if !(0..=16 << 20).contains(&len) {
+    let len = i32::from_be_bytes(len[..4].try_into()?);
+    // Brokers and a controller, no topics: a few KB even for a large cluster.
+    if !(0..=1 << 20).contains(&len) {
         bail!("{addr}: implausible response length {len}");
     }
-    let mut body = vec![0u8; len as usize];
-    s.read_exact(&mut body)
+    let body = crate::probe::read_until(&mut s, Some(len as usize), len as usize, deadline)
         .with_context(|| format!("{addr}: short Metadata response"))?;
     parse_metadata(&body, correlation).with_context(|| format!("{addr}: Metadata response"))
 }

@@ -125,9 +125,15 @@ impl std::fmt::Display for PlanError {
 }
 
 pub fn plan(path: &Path, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    load_and_plan(path, opts).map(|(_, p)| p)
+}
+
+/// Loads an inventory and plans it: where `plan`, `up`, `plan --live` and `verify` start.
+pub fn load_and_plan(path: &Path, opts: &PlanOptions) -> Result<(Inventory, Plan), PlanError> {
     let (inv, warnings) = inventory::load(path).map_err(PlanError::Invalid)?;
     let renderer = Renderer::new(opts.templates.as_deref()).map_err(PlanError::Other)?;
-    plan_inventory(&inv, warnings, &renderer, opts)
+    let plan = plan_inventory(&inv, warnings, &renderer, opts)?;
+    Ok((inv, plan))
 }
 
 pub fn plan_inventory(

@@ -3,24 +3,67 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-pub fn http_get(addr: &str, path: &str, timeout: Duration) -> Result<String> {
+/// A TCP connection with connect, read and write timeouts.
+pub fn connect(addr: &str, timeout: Duration) -> Result<TcpStream> {
     let sa: SocketAddr = addr
         .to_socket_addrs()
         .with_context(|| format!("bad address {addr}"))?
         .next()
         .ok_or_else(|| anyhow!("bad address {addr}"))?;
-    let mut s = TcpStream::connect_timeout(&sa, timeout)
+    let s = TcpStream::connect_timeout(&sa, timeout)
         .with_context(|| format!("cannot connect to {addr}"))?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n")?;
-    let mut raw = Vec::new();
-    s.take(8 << 20)
-        .read_to_end(&mut raw)
+    Ok(s)
+}
+
+/// Reads until `want` bytes (or, with `None`, until the peer closes), at most `cap` bytes, all
+/// before `deadline`: a peer that trickles one byte just inside each read timeout cannot hold
+/// a probe for longer, nor make it allocate more than it really sent.
+pub fn read_until(
+    s: &mut TcpStream,
+    want: Option<usize>,
+    cap: usize,
+    deadline: Instant,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if want.is_some_and(|w| out.len() >= w) {
+            return Ok(out);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("timed out after {} bytes", out.len());
+        }
+        s.set_read_timeout(Some(left))?;
+        let room = want.unwrap_or(cap).min(cap).saturating_sub(out.len());
+        if room == 0 {
+            bail!("answer larger than {cap} bytes");
+        }
+        let take = room.min(chunk.len());
+        let n = s.read(&mut chunk[..take])?;
+        if n == 0 {
+            if want.is_some() {
+                bail!("connection closed after {} bytes", out.len());
+            }
+            return Ok(out);
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+pub fn http_get(addr: &str, path: &str, timeout: Duration) -> Result<String> {
+    let deadline = Instant::now() + timeout * 2;
+    let mut s = connect(addr, timeout)?;
+    let req = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
+    // One write, one segment: some servers read the request line from the first packet.
+    s.write_all(req.as_bytes())?;
+    let raw = read_until(&mut s, None, 8 << 20, deadline)
         .with_context(|| format!("reading http://{addr}{path}"))?;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text
@@ -90,5 +133,55 @@ mod tests {
             .to_string()
             .contains("HTTP 503"));
         t.join().unwrap();
+    }
+
+    #[test]
+    fn a_trickling_or_endless_peer_cannot_hold_a_probe() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            // First peer: one byte every 100 ms, for 3 s at most.
+            let (mut c, _) = l.accept().unwrap();
+            for _ in 0..30 {
+                if c.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // Second peer: an endless stream, bounded to 4 MiB here.
+            let (mut c, _) = l.accept().unwrap();
+            let block = [b'y'; 64 * 1024];
+            for _ in 0..64 {
+                if c.write_all(&block).is_err() {
+                    break;
+                }
+            }
+        });
+        let t0 = Instant::now();
+        let mut s = connect(&addr, Duration::from_secs(1)).unwrap();
+        let e = read_until(
+            &mut s,
+            None,
+            1 << 20,
+            Instant::now() + Duration::from_millis(500),
+        );
+        assert!(e.unwrap_err().to_string().contains("timed out"));
+        // The peer would trickle for 3 s; the deadline ends it well before.
+        assert!(
+            t0.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            t0.elapsed()
+        );
+        drop(s);
+        let mut s = connect(&addr, Duration::from_secs(1)).unwrap();
+        let e = read_until(
+            &mut s,
+            None,
+            256 * 1024,
+            Instant::now() + Duration::from_secs(5),
+        );
+        assert!(e.unwrap_err().to_string().contains("larger than"));
+        drop(s);
+        server.join().unwrap();
     }
 }

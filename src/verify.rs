@@ -21,9 +21,9 @@ use crate::compat::version::{JavaVersion, Version};
 use crate::compat::{self, ComponentVersions, Level};
 use crate::components::{self, Cluster, Service};
 use crate::facts::{self, FactRequest, HostFacts};
-use crate::inventory::{self, Host, Inventory};
-use crate::plan::{self, Plan, PlanError, PlanOptions};
-use crate::render::Renderer;
+use crate::inventory::{Host, Inventory};
+use crate::lock::LockState;
+use crate::plan::{self, PlanError, PlanOptions};
 use crate::transport::{Remote, SshOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -71,6 +71,17 @@ impl Check {
     }
     pub fn warn(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
         Check::new(host, service, check, Status::Warn, evidence)
+    }
+    /// Pass when `ok`, else fail, with the same evidence.
+    pub fn pass_if(
+        ok: bool,
+        host: &str,
+        service: &str,
+        check: &str,
+        evidence: impl Into<String>,
+    ) -> Check {
+        let status = if ok { Status::Pass } else { Status::Fail };
+        Check::new(host, service, check, status, evidence)
     }
 }
 
@@ -121,27 +132,17 @@ impl Report {
     }
 }
 
-/// Loads the inventory and resolves ids as `up` would, without writing the lock file (verify
-/// never changes a file).
-fn prepare(opts: &VerifyOptions) -> Result<(Inventory, Plan), PlanError> {
-    let (inv, warnings) = inventory::load(&opts.inventory).map_err(PlanError::Invalid)?;
-    let renderer = Renderer::new(opts.templates.as_deref()).map_err(PlanError::Other)?;
-    let plan = plan::plan_inventory(
-        &inv,
-        warnings,
-        &renderer,
+pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
+    let started = Instant::now();
+    // Ids as `up` would assign them, without writing the lock file: verify changes nothing.
+    let (inv, plan) = plan::load_and_plan(
+        &opts.inventory,
         &PlanOptions {
             templates: opts.templates.clone(),
             locked: opts.locked,
             read_only: true,
         },
     )?;
-    Ok((inv, plan))
-}
-
-pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
-    let started = Instant::now();
-    let (inv, plan) = prepare(opts)?;
     let ids = plan.ids();
     let cl = Cluster::new(&inv, &ids);
     let services: BTreeMap<String, Vec<Service>> = inv
@@ -213,9 +214,12 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     let mut host_facts = BTreeMap::new();
     let mut unreachable = Vec::new();
     for (name, r) in gathered {
-        match r {
-            Ok(out) => {
-                host_facts.insert(name, facts::parse(&out));
+        match r.map(|out| facts::parse(&out)) {
+            Ok(f) if f.complete => {
+                host_facts.insert(name, f);
+            }
+            Ok(_) => {
+                unreachable.push((name, "its answer to the facts script was cut short".into()))
             }
             Err(e) => unreachable.push((name, e)),
         }
@@ -229,6 +233,18 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     let mut checks = Vec::new();
     for (name, why) in &unreachable {
         checks.push(Check::fail(name, "ssh", "reachable", why.clone()));
+    }
+    if !matches!(plan.lock.state, LockState::Unchanged | LockState::NotNeeded) {
+        checks.push(Check::warn(
+            CLUSTER,
+            "inventory",
+            "lock file",
+            format!(
+                "{} is missing or out of date: checked against the ids `up` would assign ({})",
+                plan.lock.path,
+                plan.lock.changes.join("; ")
+            ),
+        ));
     }
     // The inventory's own compatibility errors are facts about this cluster too.
     for v in plan.compat.iter().filter(|v| v.level == Level::Error) {
@@ -320,18 +336,24 @@ fn host_checks(
             continue;
         };
         let Some((exe, jv)) = f.jvm.get(s.role) else {
-            out.push(Check::pass(
+            out.push(Check::warn(
                 &h.name,
                 s.role,
                 "process",
-                format!("running, pid {pid}"),
+                format!("running, pid {pid}, but its JVM cannot be read (/proc/{pid}/exe): JDK not checked"),
             ));
             continue;
         };
-        let running = JavaVersion::parse(jv).ok();
+        // No `release` file beside that JDK: when it is java_home's, `java -version` said it.
+        let same = f.java_home_exe.as_deref() == Some(exe.as_str());
+        let jv = match (jv.as_str(), same, &home_java) {
+            ("?", true, Some(j)) => j.raw.clone(),
+            _ => jv.clone(),
+        };
+        let running = JavaVersion::parse(&jv).ok();
         let mut evidence = format!("running, pid {pid}, Java {jv} (java_home {})", h.java_home);
         let mut status = Status::Pass;
-        if f.java_home_exe.as_deref() != Some(exe.as_str()) {
+        if !same {
             status = Status::Fail;
             let home = match (&f.java_home_exe, &home_java) {
                 (Some(_), Some(j)) => format!("is Java {}", j.raw),

@@ -4,33 +4,23 @@
 //! A JVM client per check would cost seconds; these are one TCP round trip each. Every call has
 //! a timeout.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-fn connect(addr: &str, timeout: Duration) -> Result<TcpStream> {
-    let sa: SocketAddr = addr
-        .to_socket_addrs()
-        .with_context(|| format!("bad address {addr}"))?
-        .next()
-        .ok_or_else(|| anyhow!("bad address {addr}"))?;
-    let s = TcpStream::connect_timeout(&sa, timeout)
-        .with_context(|| format!("cannot connect to {addr}"))?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
-    Ok(s)
-}
+use crate::probe::{connect, read_until};
 
 /// Sends a four-letter word and returns the whole answer. A word the server does not allow
 /// answers "... is not executed because it is not in the whitelist": that is an error here.
 pub fn four_letter(addr: &str, word: &str, timeout: Duration) -> Result<String> {
+    let deadline = Instant::now() + timeout;
     let mut s = connect(addr, timeout)?;
     s.write_all(word.as_bytes())?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)
+    let raw = read_until(&mut s, None, 1 << 20, deadline)
         .with_context(|| format!("{addr}: reading the answer to {word}"))?;
+    let out = String::from_utf8_lossy(&raw).into_owned();
     if out.contains("is not in the whitelist") || out.contains("not executed") {
         bail!(
             "{addr}: `{word}` is not allowed by 4lw.commands.whitelist: {}",
@@ -82,6 +72,7 @@ pub fn parse_srvr(text: &str) -> Result<Srvr> {
 pub struct Session {
     stream: TcpStream,
     xid: i32,
+    timeout: Duration,
 }
 
 fn put_i32(b: &mut Vec<u8>, v: i32) {
@@ -144,14 +135,18 @@ impl Session {
         req.extend_from_slice(&[0u8; 16]); // password
         req.push(1); // read-only allowed
         send(&mut stream, &req)?;
-        let reply = recv(&mut stream)?;
+        let reply = recv(&mut stream, timeout)?;
         let mut r = Reader(&reply);
         let _proto = r.i32()?;
         let negotiated = r.i32()?;
         if negotiated <= 0 {
             bail!("{addr}: ZooKeeper refused the session (no quorum?)");
         }
-        Ok(Session { stream, xid: 0 })
+        Ok(Session {
+            stream,
+            xid: 0,
+            timeout,
+        })
     }
 
     fn call(&mut self, op: i32, path: &str) -> Result<Option<Vec<u8>>> {
@@ -163,7 +158,7 @@ impl Session {
         req.push(0); // no watch
         send(&mut self.stream, &req)?;
         loop {
-            let reply = recv(&mut self.stream)?;
+            let reply = recv(&mut self.stream, self.timeout)?;
             let mut r = Reader(&reply);
             let xid = r.i32()?;
             let _zxid = r.i64()?;
@@ -224,16 +219,14 @@ fn send(s: &mut TcpStream, body: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn recv(s: &mut TcpStream) -> Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len).context("reading from ZooKeeper")?;
-    let n = i32::from_be_bytes(len);
+fn recv(s: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>> {
+    let deadline = Instant::now() + timeout;
+    let len = read_until(s, Some(4), 4, deadline).context("reading from ZooKeeper")?;
+    let n = i32::from_be_bytes(len[..4].try_into().expect("4 bytes"));
     if !(0..=(16 << 20)).contains(&n) {
         bail!("implausible ZooKeeper frame length {n}");
     }
-    let mut buf = vec![0u8; n as usize];
-    s.read_exact(&mut buf).context("reading from ZooKeeper")?;
-    Ok(buf)
+    read_until(s, Some(n as usize), n as usize, deadline).context("reading from ZooKeeper")
 }
 
 #[cfg(test)]

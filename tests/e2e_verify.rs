@@ -167,7 +167,10 @@ fn zookeeper_followers_leaders_and_lost_quorums_are_reported_and_up_heals_them()
     let (code, r) = verify_until(&inv, 20, |c, _| c == Some(0));
     assert_eq!(code, Some(0), "{}", failures(&r));
     let (_, ev) = check(&r, "cluster", "zookeeper", "synced followers");
-    assert!(ev.ends_with("2 of 2 followers synced (AdminServer)"), "{ev}");
+    assert!(
+        ev.ends_with("2 of 2 followers synced (AdminServer)"),
+        "{ev}"
+    );
 
     let out = stackctl(&["down", "--purge", "--yes"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -856,11 +856,13 @@ impl Component for Hadoop {
                         },
                         info["ClusterId"].as_str().unwrap_or("?")
                     );
-                    out.push(if state == "active" && safemode.is_empty() {
-                        Check::pass(&nn.name, NAMENODE, "state", evidence)
-                    } else {
-                        Check::fail(&nn.name, NAMENODE, "state", evidence)
-                    });
+                    out.push(Check::pass_if(
+                        state == "active" && safemode.is_empty(),
+                        &nn.name,
+                        NAMENODE,
+                        "state",
+                        evidence,
+                    ));
                     let nodes = |key: &str| -> serde_json::Map<String, serde_json::Value> {
                         info[key]
                             .as_str()
@@ -868,21 +870,17 @@ impl Component for Hadoop {
                             .unwrap_or_default()
                     };
                     let (live, dead) = (nodes("LiveNodes"), nodes("DeadNodes"));
-                    let ip = |name: &str, v: &serde_json::Value| {
-                        v["xferaddr"]
-                            .as_str()
-                            .unwrap_or(name)
-                            .split(':')
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
+                    // A DataNode is known by "host:port" (its name) and its transfer address's IP.
+                    let is_dn = |name: &str, v: &serde_json::Value, h: &Host| {
+                        let host_of =
+                            |a: &str| a.rsplit_once(':').map_or(a, |(h, _)| h).to_string();
+                        super::is_host(&host_of(name), h)
+                            || super::is_host(&host_of(v["xferaddr"].as_str().unwrap_or("")), h)
                     };
                     let dns: Vec<&Host> = inv.hosts_with_role(DATANODE).collect();
                     let mut up = 0;
                     for h in &dns {
-                        if let Some((name, v)) =
-                            live.iter().find(|(n, v)| super::is_host(&ip(n, v), h))
-                        {
+                        if let Some((name, v)) = live.iter().find(|(n, v)| is_dn(n, v, h)) {
                             // The NameNode calls a DataNode dead only after 10.5 minutes; three
                             // missed heartbeats (3 s each by default) already say it is gone.
                             let last = v["lastContact"].as_u64().unwrap_or(0);
@@ -904,7 +902,7 @@ impl Component for Hadoop {
                                     ),
                                 ));
                             }
-                        } else if dead.iter().any(|(n, v)| super::is_host(&ip(n, v), h)) {
+                        } else if dead.iter().any(|(n, v)| is_dn(n, v, h)) {
                             out.push(Check::fail(
                                 &h.name,
                                 DATANODE,
@@ -921,11 +919,13 @@ impl Component for Hadoop {
                         }
                     }
                     let msg = format!("{up} of {} DataNodes live, {} dead", dns.len(), dead.len());
-                    out.push(if up == dns.len() {
-                        Check::pass(CLUSTER, DATANODE, "live", msg)
-                    } else {
-                        Check::fail(CLUSTER, DATANODE, "live", msg)
-                    });
+                    out.push(Check::pass_if(
+                        up == dns.len(),
+                        CLUSTER,
+                        DATANODE,
+                        "live",
+                        msg,
+                    ));
                 }
                 (Err(e), _) | (_, Err(e)) => {
                     out.push(Check::fail(&nn.name, NAMENODE, "state", format!("{e:#}")))
@@ -943,11 +943,13 @@ impl Component for Hadoop {
                         "{state}, version {}",
                         v["clusterInfo"]["hadoopVersion"].as_str().unwrap_or("?")
                     );
-                    out.push(if state == "STARTED" {
-                        Check::pass(&rm.name, RESOURCEMANAGER, "state", ev)
-                    } else {
-                        Check::fail(&rm.name, RESOURCEMANAGER, "state", ev)
-                    });
+                    out.push(Check::pass_if(
+                        state == "STARTED",
+                        &rm.name,
+                        RESOURCEMANAGER,
+                        "state",
+                        ev,
+                    ));
                 }
                 Err(e) => out.push(Check::fail(
                     &rm.name,
@@ -998,11 +1000,13 @@ impl Component for Hadoop {
                         }
                     }
                     let msg = format!("{up} of {} NodeManagers running", nms.len());
-                    out.push(if up == nms.len() {
-                        Check::pass(CLUSTER, NODEMANAGER, "active", msg)
-                    } else {
-                        Check::fail(CLUSTER, NODEMANAGER, "active", msg)
-                    });
+                    out.push(Check::pass_if(
+                        up == nms.len(),
+                        CLUSTER,
+                        NODEMANAGER,
+                        "active",
+                        msg,
+                    ));
                 }
                 Err(e) => out.push(Check::fail(
                     CLUSTER,

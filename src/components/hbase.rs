@@ -450,8 +450,16 @@ impl Component for HBase {
                             "backup master".to_string()
                         },
                     ));
-                    if is_active && active.is_none() {
-                        active = Some((m.name.clone(), b));
+                    if is_active {
+                        match &active {
+                            None => active = Some((m.name.clone(), b)),
+                            Some((first, _)) => out.push(Check::fail(
+                                CLUSTER,
+                                MASTER,
+                                "state",
+                                format!("two active masters: {first} and {}", m.name),
+                            )),
+                        }
                     }
                 }
                 Err(e) => out.push(Check::fail(&m.name, MASTER, "state", format!("{e:#}"))),
@@ -478,11 +486,14 @@ impl Component for HBase {
                 .map(str::to_string)
                 .collect()
         };
-        let (live, dead) = (
-            servers("tag.liveRegionServers"),
-            servers("tag.deadRegionServers"),
-        );
+        let live = servers("tag.liveRegionServers");
         let host_of = |s: &str| s.split(',').next().unwrap_or("").to_string();
+        // A RegionServer that restarted leaves its old instance ("host,port,oldstartcode") on
+        // the dead list until the master processes it: dead only counts without a live one.
+        let dead: Vec<String> = servers("tag.deadRegionServers")
+            .into_iter()
+            .filter(|d| !live.iter().any(|l| host_of(l) == host_of(d)))
+            .collect();
         let rss: Vec<&Host> = inv.hosts_with_role(REGIONSERVER).collect();
         let mut up = 0;
         for h in &rss {
@@ -515,11 +526,13 @@ impl Component for HBase {
             rss.len(),
             dead.len()
         );
-        out.push(if up == rss.len() && dead.is_empty() {
-            Check::pass(CLUSTER, REGIONSERVER, "live", msg)
-        } else {
-            Check::fail(CLUSTER, REGIONSERVER, "live", msg)
-        });
+        out.push(Check::pass_if(
+            up == rss.len() && dead.is_empty(),
+            CLUSTER,
+            REGIONSERVER,
+            "live",
+            msg,
+        ));
         // The ZooKeeper quorum the master uses is this ensemble.
         if inv.component(zookeeper::NAME).is_some() {
             let have: std::collections::BTreeSet<&str> = bean["tag.zookeeperQuorum"]

@@ -492,8 +492,12 @@ impl Component for Kafka {
             Some(mut s) => {
                 for h in &brokers {
                     let Some(id) = id_of(h) else { continue };
-                    let want = Self::props(inv, spec, h, Some(id))
+                    let props = Self::props(inv, spec, h, Some(id));
+                    // What the broker registers: advertised.listeners, else listeners.
+                    let want = props
                         .get("advertised.listeners")
+                        .filter(|v| !v.trim().is_empty())
+                        .or_else(|| props.get("listeners"))
                         .unwrap_or_default()
                         .to_string();
                     let path = format!("{chroot}/brokers/ids/{id}");
@@ -510,8 +514,9 @@ impl Component for Kafka {
                                 })
                                 .unwrap_or_default();
                             let have = eps.join(",");
-                            if want.is_empty()
-                                || want.split(',').all(|w| eps.iter().any(|e| e == w.trim()))
+                            if !eps.is_empty()
+                                && (want.is_empty()
+                                    || want.split(',').all(|w| eps.iter().any(|e| e == w.trim())))
                             {
                                 out.push(Check::pass(
                                     &h.name,
@@ -558,17 +563,10 @@ impl Component for Kafka {
                         let v: serde_json::Value =
                             serde_json::from_slice(&bytes).unwrap_or_default();
                         let id = v["brokerid"].as_i64().unwrap_or(-1);
-                        let on = brokers
-                            .iter()
-                            .find(|h| id_of(h).map(|i| i as i64) == Some(id))
-                            .map(|h| format!(" ({})", h.name))
-                            .unwrap_or_default();
-                        out.push(Check::pass(
-                            CLUSTER,
-                            ROLE,
-                            "controller",
-                            format!("broker {id}{on}"),
-                        ));
+                        match brokers.iter().find(|h| id_of(h).map(|i| i as i64) == Some(id)) {
+                            Some(h) => out.push(Check::pass(CLUSTER, ROLE, "controller", format!("broker {id} ({})", h.name))),
+                            None => out.push(Check::fail(CLUSTER, ROLE, "controller", format!("{chroot}/controller names broker {id}, which is not one of the inventory's brokers"))),
+                        }
                     }
                     Ok(None) => out.push(Check::fail(
                         CLUSTER,
@@ -608,7 +606,14 @@ impl Component for Kafka {
                         .map(|i| i.to_string())
                         .collect::<Vec<_>>()
                         .join(", ");
-                    if missing.is_empty() {
+                    if m.controller < 0 {
+                        out.push(Check::fail(
+                            &h.name,
+                            ROLE,
+                            "metadata",
+                            format!("lists brokers {list} but no controller"),
+                        ));
+                    } else if missing.is_empty() {
                         out.push(Check::pass(
                             &h.name,
                             ROLE,
@@ -634,22 +639,32 @@ impl Component for Kafka {
             .collect();
         for h in &brokers {
             let path = format!("{}/server.properties", conf_dir(h, NAME));
-            let Some(text) = cx.facts.get(&h.name).and_then(|f| f.contents.get(&path)) else {
+            let Some(facts) = cx.facts.get(&h.name) else {
+                continue; // unreachable: said once, by verify
+            };
+            let Some(text) = facts.contents.get(&path) else {
+                out.push(Check::fail(
+                    &h.name,
+                    ROLE,
+                    "zookeeper.connect",
+                    format!("{path} is missing"),
+                ));
                 continue;
             };
             let connect = crate::facts::properties(text)
                 .get("zookeeper.connect")
                 .cloned()
                 .unwrap_or_default();
-            let servers: std::collections::BTreeSet<String> = connect
-                .split('/')
-                .next()
-                .unwrap_or("")
+            let (hosts_part, root) = match connect.find('/') {
+                Some(i) => (&connect[..i], connect[i..].trim_end_matches('/')),
+                None => (connect.as_str(), ""),
+            };
+            let servers: std::collections::BTreeSet<String> = hosts_part
                 .split(',')
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .collect();
-            if servers == ensemble {
+            if servers == ensemble && root == chroot {
                 out.push(Check::pass(
                     &h.name,
                     ROLE,
@@ -662,7 +677,7 @@ impl Component for Kafka {
                     ROLE,
                     "zookeeper.connect",
                     format!(
-                        "{path} says {connect}, but the ensemble is {}",
+                        "{path} says {connect}, but the ensemble is {}{chroot}",
                         ensemble.iter().cloned().collect::<Vec<_>>().join(",")
                     ),
                 ));

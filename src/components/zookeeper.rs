@@ -156,7 +156,14 @@ impl ZooKeeper {
             .as_object()
             .map(|o| {
                 o.iter()
-                    .map(|(k, v)| format!("zk_{k}\t{}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        format!(
+                            "zk_{k}\t{}",
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
@@ -498,6 +505,27 @@ impl Component for ZooKeeper {
                     voters.len()
                 ),
             )),
+            1 if n > 1 && answers.iter().any(|(_, s)| s.mode == "standalone") => {
+                out.push(Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "quorum",
+                    format!(
+                        "{} runs standalone, but the inventory has {n} servers: it is not part of the ensemble",
+                        leaders[0]
+                    ),
+                ))
+            }
+            1 if voters.len() < majority => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "quorum",
+                format!(
+                    "quorum lost: {} still says leader, but only {} of {n} servers answer and a majority needs {majority}",
+                    leaders[0],
+                    voters.len()
+                ),
+            )),
             1 => {
                 let up = voters.len();
                 let spare = up.saturating_sub(majority);
@@ -538,11 +566,13 @@ impl Component for ZooKeeper {
                         "leader {} reports {synced} of {want} followers synced{via}",
                         lh.name
                     );
-                    out.push(if synced >= want {
-                        Check::pass(CLUSTER, ROLE, "synced followers", msg)
-                    } else {
-                        Check::fail(CLUSTER, ROLE, "synced followers", msg)
-                    });
+                    out.push(Check::pass_if(
+                        synced >= want,
+                        CLUSTER,
+                        ROLE,
+                        "synced followers",
+                        msg,
+                    ));
                 }
                 Err(e) => out.push(Check::fail(
                     CLUSTER,
