@@ -633,27 +633,15 @@ pub fn text(r: &Report, color: bool) -> String {
             s.to_string()
         }
     };
-    let hw = r
-        .checks
-        .iter()
-        .map(|c| c.host.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let sw = r
-        .checks
-        .iter()
-        .map(|c| c.service.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    let cw = r
-        .checks
-        .iter()
-        .map(|c| c.check.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let width = |head: &str, f: fn(&Check) -> &str| {
+        r.checks
+            .iter()
+            .map(|c| f(c).len())
+            .fold(head.len(), usize::max)
+    };
+    let hw = width("HOST", |c| &c.host);
+    let sw = width("SERVICE", |c| &c.service);
+    let cw = width("CHECK", |c| &c.check);
     let mut o = String::new();
     let _ = writeln!(
         o,

@@ -276,6 +276,17 @@ impl Hadoop {
     }
 
     /// The worker list file: `slaves` in 2.x, `workers` in 3.x.
+    /// The first host with `role` (the NameNode, the ResourceManager) and its web UI address,
+    /// where the health gates and `verify` read JMX and REST.
+    fn web_ui<'a>(inv: &'a Inventory, role: &'a str) -> anyhow::Result<(&'a Host, String)> {
+        let h = inv
+            .first_with_role(role)
+            .ok_or_else(|| anyhow::anyhow!("no {role} in the inventory"))?;
+        let addr = super::endpoint(&Hadoop, inv, h, role, "web UI")
+            .ok_or_else(|| anyhow::anyhow!("no web UI port for the {role}"))?;
+        Ok((h, addr))
+    }
+
     pub fn workers_file(v: &Version) -> &'static str {
         if v.major() >= 3 {
             "workers"
@@ -766,16 +777,8 @@ impl Component for Hadoop {
     fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         let t = super::PROBE_TIMEOUT;
-        let nn_http = || {
-            inv.first_with_role(NAMENODE)
-                .and_then(|nn| super::endpoint(self, inv, nn, NAMENODE, "web UI"))
-                .ok_or_else(|| anyhow::anyhow!("no NameNode"))
-        };
-        let rm_http = || {
-            inv.first_with_role(RESOURCEMANAGER)
-                .and_then(|rm| super::endpoint(self, inv, rm, RESOURCEMANAGER, "web UI"))
-                .ok_or_else(|| anyhow::anyhow!("no ResourceManager"))
-        };
+        let nn_http = || Self::web_ui(inv, NAMENODE).map(|(_, a)| a);
+        let rm_http = || Self::web_ui(inv, RESOURCEMANAGER).map(|(_, a)| a);
         match role {
             NAMENODE => {
                 let b = crate::probe::jmx_bean(
@@ -832,8 +835,7 @@ impl Component for Hadoop {
         let t = super::PROBE_TIMEOUT;
         let mut out = Vec::new();
         // HDFS, from the NameNode: active, out of safe mode, every DataNode live.
-        if let Some(nn) = inv.first_with_role(NAMENODE) {
-            let http = super::endpoint(self, inv, nn, NAMENODE, "web UI").unwrap_or_default();
+        if let Ok((nn, http)) = Self::web_ui(inv, NAMENODE) {
             let status =
                 crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeStatus", t);
             let info =
@@ -933,9 +935,7 @@ impl Component for Hadoop {
             }
         }
         // YARN, from the ResourceManager: started, every NodeManager RUNNING.
-        if let Some(rm) = inv.first_with_role(RESOURCEMANAGER) {
-            let http =
-                super::endpoint(self, inv, rm, RESOURCEMANAGER, "web UI").unwrap_or_default();
+        if let Ok((rm, http)) = Self::web_ui(inv, RESOURCEMANAGER) {
             match crate::probe::json_get(&http, "/ws/v1/cluster/info", t) {
                 Ok(v) => {
                     let state = v["clusterInfo"]["state"].as_str().unwrap_or("?");

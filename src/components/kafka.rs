@@ -424,41 +424,25 @@ impl Component for Kafka {
             .scalar("chroot")
             .map(|c| c.trim_end_matches('/').to_string())
             .unwrap_or_default();
-        let zk = inv
-            .component(zookeeper::NAME)
-            .ok_or_else(|| anyhow::anyhow!("no zookeeper"))?;
-        let mut last = anyhow::anyhow!("no ZooKeeper server answered");
-        for h in inv.hosts_with_role(zookeeper::ROLE) {
-            let addr = format!("{}:{}", h.address, ZooKeeper::client_port(zk, h));
-            let children =
-                crate::zk::Session::open(&addr, super::PROBE_TIMEOUT).and_then(|mut s| {
-                    let c = s.children(&format!("{chroot}/brokers/ids"));
-                    s.close();
-                    c
-                });
-            match children {
-                Ok(c) => {
-                    let have: std::collections::BTreeSet<String> =
-                        c.unwrap_or_default().into_iter().collect();
-                    let missing: Vec<&str> = want.difference(&have).map(|s| s.as_str()).collect();
-                    if missing.is_empty() {
-                        return Ok(format!(
-                            "brokers {} registered",
-                            have.into_iter().collect::<Vec<_>>().join(", ")
-                        ));
-                    }
-                    anyhow::bail!("brokers not registered yet: {}", missing.join(", "));
-                }
-                Err(e) => last = e,
-            }
+        let mut s = ZooKeeper::session(inv, super::PROBE_TIMEOUT)?;
+        let children = s.children(&format!("{chroot}/brokers/ids"));
+        s.close();
+        let have: std::collections::BTreeSet<String> =
+            children?.unwrap_or_default().into_iter().collect();
+        let missing: Vec<&str> = want.difference(&have).map(|s| s.as_str()).collect();
+        if !missing.is_empty() {
+            anyhow::bail!("brokers not registered yet: {}", missing.join(", "));
         }
-        Err(last)
+        Ok(format!(
+            "brokers {} registered",
+            have.into_iter().collect::<Vec<_>>().join(", ")
+        ))
     }
 
     fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
         use crate::verify::{Check, CLUSTER};
         let inv = cx.cl.inv;
-        let (Some(spec), Some(zk)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
+        let (Some(spec), Some(_)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
             return vec![];
         };
         let t = super::PROBE_TIMEOUT;
@@ -470,26 +454,14 @@ impl Component for Kafka {
         let id_of = |h: &Host| cx.cl.id("broker_id", h);
         let mut out = Vec::new();
         // The registry: every broker under <chroot>/brokers/ids with its endpoint, a controller.
-        let mut session = None;
-        let mut last = String::from("no ZooKeeper server in the inventory");
-        for h in inv.hosts_with_role(zookeeper::ROLE) {
-            let addr = format!("{}:{}", h.address, ZooKeeper::client_port(zk, h));
-            match crate::zk::Session::open(&addr, t) {
-                Ok(s) => {
-                    session = Some(s);
-                    break;
-                }
-                Err(e) => last = format!("{}: {e:#}", h.name),
-            }
-        }
-        match session {
-            None => out.push(Check::fail(
+        match ZooKeeper::session(inv, t) {
+            Err(e) => out.push(Check::fail(
                 CLUSTER,
                 ROLE,
                 "registered",
-                format!("cannot read the broker registry: {last}"),
+                format!("cannot read the broker registry: {e:#}"),
             )),
-            Some(mut s) => {
+            Ok(mut s) => {
                 for h in &brokers {
                     let Some(id) = id_of(h) else { continue };
                     let props = Self::props(inv, spec, h, Some(id));

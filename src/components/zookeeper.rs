@@ -171,6 +171,26 @@ impl ZooKeeper {
         Ok((lines, " (AdminServer)"))
     }
 
+    /// A read-only session with the first server of the ensemble that accepts one (what Kafka's
+    /// and HBase's registries are read through). The error names the last server tried.
+    pub fn session(
+        inv: &Inventory,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<crate::zk::Session> {
+        let spec = inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no zookeeper in the inventory"))?;
+        let mut last = anyhow::anyhow!("no ZooKeeper server in the inventory");
+        for h in inv.hosts_with_role(ROLE) {
+            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+            match crate::zk::Session::open(&addr, timeout) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e.context(h.name.clone()),
+            }
+        }
+        Err(last)
+    }
+
     /// How many servers may fail while the ensemble keeps a majority.
     pub fn tolerated_failures(n: usize) -> usize {
         n.saturating_sub(1) / 2
