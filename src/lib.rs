@@ -2,23 +2,32 @@
 //! cluster. The library holds all logic; `main.rs` only parses arguments and maps errors to
 //! exit codes, so everything here is testable without the CLI.
 
+// Layers, lowest first; a module imports only from layers below it (tests/layering.rs).
+// leaves
 pub mod cli;
-pub mod compat;
-pub mod components;
-pub mod deploy;
 pub mod diag;
 pub mod events;
-pub mod facts;
+pub mod shell;
+pub mod version;
+// inputs and files
 pub mod inventory;
-pub mod kafka_wire;
-pub mod lock;
-pub mod plan;
-pub mod probe;
 pub mod render;
-pub mod report;
-pub mod transport;
+// hosts
+pub mod remote;
+// rules and ids
+pub mod compat;
+pub mod lock;
+// product knowledge
+pub mod components;
+// planning
+pub mod plan;
+pub mod versions;
+// the engine
+pub mod deploy;
 pub mod verify;
-pub mod zk;
+// the user interface
+pub mod commands;
+pub mod output;
 
 /// Documented exit codes: part of the CLI's contract with scripts.
 pub mod exit {

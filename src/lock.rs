@@ -9,11 +9,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::components::{self, Ids};
 use crate::diag::{Diagnostic, Diagnostics, InvalidInput, Pos};
+use crate::inventory::catalog::Catalog;
 use crate::inventory::Inventory;
 
 pub const LOCK_VERSION: u32 = 1;
+
+/// Stable ids by identity field, then host name: `ids["broker_id"]["node1"] == 1`.
+pub type Ids = BTreeMap<String, BTreeMap<String, u64>>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +66,7 @@ pub struct Resolved {
     pub changes: Vec<String>,
 }
 
-pub fn read(path: &Path) -> Result<Option<LockFile>, InvalidInput> {
+pub fn read(path: &Path, cat: &Catalog) -> Result<Option<LockFile>, InvalidInput> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -98,19 +101,15 @@ pub fn read(path: &Path) -> Result<Option<LockFile>, InvalidInput> {
             ),
         ));
     }
-    check_ids(path, &text, &lock)?;
+    check_ids(path, &text, &lock, cat)?;
     Ok(Some(lock))
 }
 
 /// A lock file edited by hand must still make sense: ids in range, each id used once.
-fn check_ids(path: &Path, text: &str, lock: &LockFile) -> Result<(), InvalidInput> {
+fn check_ids(path: &Path, text: &str, lock: &LockFile, cat: &Catalog) -> Result<(), InvalidInput> {
     let mut diags = Diagnostics::default();
     for (field, table) in &lock.ids {
-        let def = components::all()
-            .iter()
-            .flat_map(|c| c.roles())
-            .filter_map(|r| r.id.as_ref())
-            .find(|d| d.field == field);
+        let def = cat.id_def(field);
         let Some(def) = def else {
             diags.push(Diagnostic::error(
                 path,
@@ -175,7 +174,7 @@ fn one(path: &Path, pos: Pos, msg: String) -> InvalidInput {
 
 /// Assigns ids: pinned ids first, then existing assignments, then new ones above every id ever
 /// used. Returns errors (as diagnostics) for pins that contradict the lock.
-pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
+pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Resolved {
     let path = lock_path(&inv.path);
     let had_lock = existing.is_some();
     let mut lock = existing.clone().unwrap_or(LockFile {
@@ -192,7 +191,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>) -> Resolved {
         );
     }
     let mut ids: Ids = BTreeMap::new();
-    for role in components::all().iter().flat_map(|c| c.roles()) {
+    for role in cat.roles() {
         let Some(def) = &role.id else { continue };
         let table = lock.ids.entry(def.field.to_string()).or_default();
         let holders: Vec<_> = inv.hosts_with_role(role.name).collect();

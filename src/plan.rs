@@ -1,7 +1,7 @@
 //! `stackctl plan`: everything `up` would do, computed offline and side-effect free (except for
 //! recording new ids in the lock file).
 //!
-//! The plan is a plain data structure; `report.rs` prints it as text or JSON.
+//! The plan is a plain data structure; `output::plan` prints it as text, serde as JSON.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::compat::{self, ComponentVersions, Level, Verdict};
-use crate::components::{self, Cluster, FileSpec, RoleDef};
+use crate::compat::{ComponentVersions, Level, Verdict};
+use crate::components::{self, Cluster, RoleDef};
 use crate::diag::{Diagnostic, Diagnostics, InvalidInput};
 use crate::inventory::{self, Inventory};
-use crate::lock::{self, LockState};
-use crate::render::{RenderedFile, Renderer};
+use crate::lock::{self, Ids, LockState};
+use crate::render::{FileSpec, RenderedFile, Renderer};
+use crate::versions;
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -72,8 +73,8 @@ pub struct Stage {
 
 impl Plan {
     /// The stable ids of every planned host, by identity field: what `up` and its probes use.
-    pub fn ids(&self) -> components::Ids {
-        let mut ids = components::Ids::new();
+    pub fn ids(&self) -> Ids {
+        let mut ids = Ids::new();
         for h in &self.hosts {
             for (field, id) in &h.ids {
                 ids.entry(field.clone())
@@ -99,6 +100,30 @@ pub enum PlanError {
     LockOutdated { path: PathBuf, changes: Vec<String> },
     /// Anything else: templates, I/O (exit 1).
     Other(anyhow::Error),
+}
+
+impl PlanError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PlanError::Invalid(_) | PlanError::LockOutdated { .. } => crate::exit::INVALID,
+            PlanError::Other(_) => crate::exit::FAILED,
+        }
+    }
+
+    /// The error as `--json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            PlanError::Invalid(inv) => {
+                serde_json::json!({ "ok": false, "kind": "invalid", "diagnostics": inv.diagnostics })
+            }
+            PlanError::LockOutdated { path, changes } => {
+                serde_json::json!({ "ok": false, "kind": "lock_outdated", "lock": path, "changes": changes })
+            }
+            PlanError::Other(err) => {
+                serde_json::json!({ "ok": false, "kind": "error", "message": format!("{err:#}") })
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for PlanError {
@@ -130,7 +155,8 @@ pub fn plan(path: &Path, opts: &PlanOptions) -> Result<Plan, PlanError> {
 
 /// Loads an inventory and plans it: where `plan`, `up`, `plan --live` and `verify` start.
 pub fn load_and_plan(path: &Path, opts: &PlanOptions) -> Result<(Inventory, Plan), PlanError> {
-    let (inv, warnings) = inventory::load(path).map_err(PlanError::Invalid)?;
+    let (inv, warnings) =
+        inventory::load(path, components::catalog()).map_err(PlanError::Invalid)?;
     let renderer = Renderer::new(opts.templates.as_deref()).map_err(PlanError::Other)?;
     let plan = plan_inventory(&inv, warnings, &renderer, opts)?;
     Ok((inv, plan))
@@ -143,8 +169,8 @@ pub fn plan_inventory(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let lock_path = lock::lock_path(&inv.path);
-    let existing = lock::read(&lock_path).map_err(PlanError::Invalid)?;
-    let resolved = lock::resolve(inv, existing);
+    let existing = lock::read(&lock_path, components::catalog()).map_err(PlanError::Invalid)?;
+    let resolved = lock::resolve(inv, existing, components::catalog());
     if resolved.diagnostics.has_errors() {
         let mut d = resolved.diagnostics;
         d.sort();
@@ -173,9 +199,9 @@ pub fn plan_inventory(
         }
         _ => {}
     }
-    let (versions, version_diags) = compat::resolve_versions(inv);
+    let (versions, version_diags) = versions::resolve_versions(inv);
     diagnostics.0.extend(version_diags);
-    let verdicts = compat::check(inv, &versions);
+    let verdicts = versions::check(inv, &versions);
     let hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
     diagnostics.sort();
     Ok(Plan {
@@ -195,11 +221,7 @@ pub fn plan_inventory(
     })
 }
 
-fn render_hosts(
-    inv: &Inventory,
-    ids: &components::Ids,
-    renderer: &Renderer,
-) -> Result<Vec<HostPlan>> {
+fn render_hosts(inv: &Inventory, ids: &Ids, renderer: &Renderer) -> Result<Vec<HostPlan>> {
     let cl = Cluster::new(inv, ids);
     // What to render is decided sequentially (cheap); the rendering itself runs on every core.
     let specs: Vec<Vec<FileSpec>> = inv

@@ -11,10 +11,25 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tera::{Tera, Value};
 
-use crate::components::FileSpec;
+use crate::shell::shell_quote;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+}
+
+/// A file to render onto a host.
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    /// Absolute path on the host.
+    pub path: String,
+    /// Template name under `templates/`, e.g. `zookeeper/zoo.cfg`.
+    pub template: &'static str,
+    pub mode: u32,
+    pub context: std::sync::Arc<serde_json::Value>,
+    /// True when the content is the same on every host that gets it, so it is rendered once.
+    pub shared: bool,
+    /// The component that owns the file.
+    pub component: &'static str,
 }
 
 pub struct Renderer {
@@ -192,16 +207,6 @@ pub fn prop_key(s: &str) -> String {
 }
 
 /// One POSIX shell word, single-quoted.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 fn as_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

@@ -10,95 +10,21 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::anyhow;
 use serde::Serialize;
 
 use crate::compat::detect::{Detected, Listing};
-use crate::compat::version::{JavaVersion, Version};
 use crate::compat::{self, ComponentVersions, Level};
-use crate::components::{self, Cluster, Service};
-use crate::facts::{self, FactRequest, HostFacts};
+use crate::components::{self, Check, Cluster, Service, Status, VerifyCx, CLUSTER};
+use crate::deploy::session;
 use crate::inventory::{Host, Inventory};
 use crate::lock::LockState;
 use crate::plan::{self, PlanError, PlanOptions};
-use crate::transport::{Remote, SshOptions};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Warn,
-    Fail,
-}
-
-/// One line of the report: a check of one service on one host (or of the whole cluster).
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    /// A host name, or `cluster` for checks of the ensemble as a whole.
-    pub host: String,
-    pub service: String,
-    pub check: String,
-    pub status: Status,
-    pub evidence: String,
-}
-
-pub const CLUSTER: &str = "cluster";
-
-impl Check {
-    pub fn new(
-        host: &str,
-        service: &str,
-        check: &str,
-        status: Status,
-        evidence: impl Into<String>,
-    ) -> Check {
-        Check {
-            host: host.to_string(),
-            service: service.to_string(),
-            check: check.to_string(),
-            status,
-            evidence: evidence.into(),
-        }
-    }
-    pub fn pass(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
-        Check::new(host, service, check, Status::Pass, evidence)
-    }
-    pub fn fail(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
-        Check::new(host, service, check, Status::Fail, evidence)
-    }
-    pub fn warn(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
-        Check::new(host, service, check, Status::Warn, evidence)
-    }
-    /// Pass when `ok`, else fail, with the same evidence.
-    pub fn pass_if(
-        ok: bool,
-        host: &str,
-        service: &str,
-        check: &str,
-        evidence: impl Into<String>,
-    ) -> Check {
-        let status = if ok { Status::Pass } else { Status::Fail };
-        Check::new(host, service, check, status, evidence)
-    }
-}
-
-/// What components' `verify` gets: the cluster, the facts of every reachable host, and the
-/// versions running services report (filled in component order: ZooKeeper's `srvr` before
-/// Kafka's checks, the NameNode's before HBase's).
-pub struct VerifyCx<'a> {
-    pub cl: &'a Cluster<'a>,
-    pub facts: &'a BTreeMap<String, HostFacts>,
-    pub reported: RefCell<BTreeMap<&'static str, Version>>,
-}
-
-impl VerifyCx<'_> {
-    pub fn report_version(&self, component: &'static str, v: Version) {
-        self.reported.borrow_mut().insert(component, v);
-    }
-}
+use crate::remote::facts::{self, FactRequest, HostFacts};
+use crate::remote::transport::SshOptions;
+use crate::version::{JavaVersion, Version};
+use crate::versions;
 
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -184,42 +110,38 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             (h.clone(), facts::script(&req))
         })
         .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .map_err(|e| PlanError::Other(anyhow!("cannot start the async runtime: {e}")))?;
-    let ssh = opts.ssh.clone();
+    let rt = session::runtime().map_err(PlanError::Other)?;
     let forks = opts.forks.max(1);
-    let gathered: Vec<(String, Result<String, String>)> = rt.block_on(async move {
-        let sem = Arc::new(tokio::sync::Semaphore::new(forks));
-        let tasks = requests.into_iter().map(|(h, script)| {
-            let ssh = ssh.clone();
-            let sem = sem.clone();
-            async move {
-                let _p = sem.acquire().await;
-                let r = match Remote::connect(&h, &ssh).await {
+    let gathered: Vec<(String, Result<HostFacts, String>)> = rt.block_on(async {
+        let hosts: Vec<&Host> = requests.iter().map(|(h, _)| h).collect();
+        let remotes = session::connect_each(&hosts, &opts.ssh, forks).await;
+        let tasks = requests
+            .iter()
+            .zip(remotes)
+            .map(|((h, script), r)| async move {
+                let f = match r {
                     Err(e) => Err(format!("{e:#}")),
                     Ok(remote) => {
-                        let out = remote.run(&script).await;
+                        let f = session::facts_of(&remote, script).await;
                         remote.close().await;
-                        out.map(|o| o.stdout).map_err(|e| format!("{e:#}"))
+                        f.map_err(|e| match e.to_string().as_str() {
+                            "the answer was cut short" => {
+                                "its answer to the facts script was cut short".to_string()
+                            }
+                            _ => format!("{e:#}"),
+                        })
                     }
                 };
-                (h.name.clone(), r)
-            }
-        });
+                (h.name.clone(), f)
+            });
         futures_util::future::join_all(tasks).await
     });
     let mut host_facts = BTreeMap::new();
     let mut unreachable = Vec::new();
     for (name, r) in gathered {
-        match r.map(|out| facts::parse(&out)) {
-            Ok(f) if f.complete => {
+        match r {
+            Ok(f) => {
                 host_facts.insert(name, f);
-            }
-            Ok(_) => {
-                unreachable.push((name, "its answer to the facts script was cut short".into()))
             }
             Err(e) => unreachable.push((name, e)),
         }
@@ -480,7 +402,7 @@ fn bundle_agreement(
     installed: &BTreeMap<String, BTreeMap<&'static str, Detected>>,
     out: &mut Vec<Check>,
 ) {
-    let (expected, _) = compat::resolve_versions(inv);
+    let (expected, _) = versions::resolve_versions(inv);
     for cv in &expected {
         let mut seen: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
         for (host, dets) in installed {
@@ -544,7 +466,7 @@ fn version_rules(
     reported: &BTreeMap<&'static str, Version>,
     out: &mut Vec<Check>,
 ) {
-    let (expected, _) = compat::resolve_versions(inv);
+    let (expected, _) = versions::resolve_versions(inv);
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for h in &inv.hosts {
         let Some(dets) = installed.get(&h.name) else {
@@ -567,7 +489,7 @@ fn version_rules(
             })
             .collect();
         let mut ok = 0;
-        for v in compat::check(inv, &versions)
+        for v in versions::check(inv, &versions)
             .into_iter()
             .filter(|v| v.other != "java" && v.relation != "release")
         {
@@ -621,72 +543,4 @@ fn version_rules(
             ));
         }
     }
-}
-
-/// The report as a table: one line per check.
-pub fn text(r: &Report, color: bool) -> String {
-    use std::fmt::Write;
-    let paint = |code: &str, s: &str| {
-        if color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    };
-    let width = |head: &str, f: fn(&Check) -> &str| {
-        r.checks
-            .iter()
-            .map(|c| f(c).len())
-            .fold(head.len(), usize::max)
-    };
-    let hw = width("HOST", |c| &c.host);
-    let sw = width("SERVICE", |c| &c.service);
-    let cw = width("CHECK", |c| &c.check);
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{}",
-        paint(
-            "1",
-            &format!(
-                "{:hw$}  {:sw$}  {:cw$}  {:6}  EVIDENCE",
-                "HOST", "SERVICE", "CHECK", "RESULT"
-            )
-        )
-    );
-    for c in &r.checks {
-        let st = match c.status {
-            Status::Pass => paint("32", "pass  "),
-            Status::Warn => paint("33", "warn  "),
-            Status::Fail => paint("31", "FAIL  "),
-        };
-        let _ = writeln!(
-            o,
-            "{:hw$}  {:sw$}  {:cw$}  {st}  {}",
-            c.host, c.service, c.check, c.evidence
-        );
-    }
-    let count = |s: Status| r.checks.iter().filter(|c| c.status == s).count();
-    let _ = writeln!(
-        o,
-        "\nverify: {} checks: {} pass, {} warn, {} fail{} ({:.2}s)",
-        r.checks.len(),
-        count(Status::Pass),
-        count(Status::Warn),
-        count(Status::Fail),
-        if r.unreachable.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; unreachable: {}",
-                r.unreachable
-                    .iter()
-                    .map(|(h, _)| h.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        },
-        r.seconds
-    );
-    o
 }

@@ -46,8 +46,8 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         "10.231.77.12:2181",
         "10.231.77.13:2181",
     ] {
-        let a = stackctl::zk::four_letter(addr, "srvr", Duration::from_secs(3)).unwrap();
-        let srvr = stackctl::zk::parse_srvr(&a).unwrap();
+        let a = stackctl::remote::zk::four_letter(addr, "srvr", Duration::from_secs(3)).unwrap();
+        let srvr = stackctl::remote::zk::parse_srvr(&a).unwrap();
         assert_eq!(srvr.version, "3.5.6");
         modes.push(srvr.mode);
     }
@@ -61,7 +61,8 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         2,
         "{modes:?}"
     );
-    let mut zk = stackctl::zk::Session::open("10.231.77.11:2181", Duration::from_secs(3)).unwrap();
+    let mut zk =
+        stackctl::remote::zk::Session::open("10.231.77.11:2181", Duration::from_secs(3)).unwrap();
     assert_eq!(
         zk.children("/brokers/ids").unwrap().unwrap(),
         vec!["1", "2", "3"]

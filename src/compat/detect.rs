@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::version::Version;
+use crate::version::Version;
 
 /// The relative paths of the files in a distribution, each starting with the top directory.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,6 @@
 //! only evaluates it. A fact that is merely secondary or unconfirmed never produces an error.
 
 pub mod detect;
-pub mod version;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -12,11 +11,9 @@ use std::sync::OnceLock;
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::components::{self, Component};
-use crate::diag::{Diagnostic, Pos};
 use crate::inventory::Inventory;
-use detect::{Detected, Listing};
-use version::{JavaVersion, Version, VersionReq};
+use crate::version::{JavaVersion, Version, VersionReq};
+use detect::Detected;
 
 const RULES_YAML: &str = include_str!("rules.yaml");
 
@@ -296,131 +293,73 @@ pub struct ComponentVersions {
     pub bundles_from: String,
 }
 
-/// Reads archives, compares them with the inventory, and returns the versions in effect plus
-/// diagnostics (a declared version that disagrees with its archive is an error).
-pub fn resolve_versions(inv: &Inventory) -> (Vec<ComponentVersions>, Vec<Diagnostic>) {
-    let mut out = Vec::new();
-    let mut diags = Vec::new();
-    for spec in inv.components.values() {
-        let c = components::find(spec.name).expect("validated");
-        let release = rules().release(spec.name, &spec.version);
-        let mut cv = ComponentVersions {
-            component: spec.name.to_string(),
-            version: spec.version.clone(),
-            archive: spec.archive.as_ref().map(|(p, _)| p.display().to_string()),
-            detected: None,
-            bundles: release
-                .map(|r| release_bundles(c, spec, r))
-                .unwrap_or_default(),
-            bundles_from: if release.is_some() {
-                "rules".into()
-            } else {
-                "unknown".into()
-            },
-        };
-        if let Some((path, pos)) = &spec.archive {
-            let field = format!("components.{}.archive", spec.name);
-            if !path.exists() {
-                diags.push(
-                    Diagnostic::warning(&inv.path, *pos, &field, format!("archive {} does not exist; versions come from the inventory and the rules file", path.display()))
-                        .with_help("`stackctl up` needs it; put the distribution there or fix the path"),
-                );
-            } else {
-                match Listing::read(path).map(|l| (c.detect(&l), l)) {
-                    Err(e) => diags.push(Diagnostic::error(&inv.path, *pos, &field, format!("{e:#}"))),
-                    Ok((None, _)) => diags.push(
-                        Diagnostic::error(&inv.path, *pos, &field, format!("{} does not look like a {} distribution: none of its jars names a {} version", path.display(), spec.name, spec.name))
-                            .with_help("point `archive:` at the official tarball or its unpacked directory"),
-                    ),
-                    Ok((Some(det), _)) => {
-                        check_detected(inv, spec, &det, *pos, &field, &mut diags);
-                        cv.bundles = det.bundles.clone();
-                        cv.bundles_from = "archive".into();
-                        cv.detected = Some(det);
-                    }
-                }
-            }
-        }
-        out.push(cv);
-    }
-    (out, diags)
-}
-
-fn release_bundles(
-    c: &dyn Component,
-    spec: &crate::inventory::ComponentSpec,
-    r: &Release,
-) -> BTreeMap<String, Version> {
+/// The jars a release ships, under the bundle keys the rules use: its ZooKeeper client as
+/// `zookeeper-client`, and its Hadoop jars (from the release's `hadoop_key` entry: HBase's
+/// hadoop3 builds ship other jars) as `hadoop-jars`.
+pub fn release_bundles(r: &Release, hadoop_key: &str) -> BTreeMap<String, Version> {
     let mut b = BTreeMap::new();
     if let Some(zk) = r.bundles.get("zookeeper") {
         b.insert("zookeeper-client".to_string(), zk.clone());
     }
-    let hadoop3 = c.name() == "hbase" && crate::components::hbase::HBase::hadoop3(spec);
-    let key = if hadoop3 { "hadoop3" } else { "hadoop" };
-    if let Some(h) = r.bundles.get(key) {
+    if let Some(h) = r.bundles.get(hadoop_key) {
         b.insert("hadoop-jars".to_string(), h.clone());
     }
     b
 }
 
-fn check_detected(
-    inv: &Inventory,
-    spec: &crate::inventory::ComponentSpec,
-    det: &Detected,
-    pos: Pos,
-    field: &str,
-    diags: &mut Vec<Diagnostic>,
-) {
-    if let Some(v) = &det.version {
-        if *v != spec.version {
-            diags.push(
-                Diagnostic::error(
-                    &inv.path,
-                    spec.version_pos,
-                    format!("components.{}.version", spec.name),
-                    format!(
-                        "version {} disagrees with the archive, which holds {} {} ({})",
-                        spec.version,
-                        spec.name,
-                        v,
-                        det.evidence.first().map(String::as_str).unwrap_or("")
-                    ),
-                )
-                .with_help(format!(
-                    "set `version: \"{v}\"` or point `archive:` at the {} {} distribution",
-                    spec.name, spec.version
-                )),
-            );
-        }
-    }
-    if spec.name == "kafka" {
-        let declared = crate::components::kafka::Kafka::scala(spec);
-        if let Some(s) = &det.scala {
-            if *s != declared {
-                diags.push(Diagnostic::error(&inv.path, if spec.scalar("scala").is_some() { spec.pos_of("scala") } else { pos }, field, format!("scala {declared} disagrees with the archive, which is built for Scala {s}"))
-                    .with_help(format!("set `scala: \"{s}\"`")));
-            }
-        }
+/// A finding about a release itself (not a pair), at `level` unless its fact may not fail.
+pub fn release_verdict(
+    cv: &ComponentVersions,
+    r: &Release,
+    level: Level,
+    message: String,
+) -> Verdict {
+    let level = if level == Level::Error && !r.status.may_error() {
+        Level::Warning
+    } else {
+        level
+    };
+    Verdict {
+        level,
+        subject: cv.component.clone(),
+        subject_version: cv.version.raw.clone(),
+        other: String::new(),
+        other_version: String::new(),
+        relation: "release".into(),
+        verdict: None,
+        status: Some(r.status),
+        rule: None,
+        source: r.source.clone(),
+        message,
+        hosts: vec![],
     }
 }
 
+/// What the rules need from each component beyond its versions, handed in by the registry
+/// (this module names no component).
+pub struct Hooks<'a> {
+    /// How a component relates to the others.
+    pub links: &'a dyn Fn(&str) -> &'static [Link],
+    /// Findings about a component's release beyond its JDKs.
+    pub release_checks: &'a dyn Fn(&ComponentVersions, &Release) -> Vec<Verdict>,
+}
+
 /// Every compatibility verdict for the cluster.
-pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
+pub fn check(inv: &Inventory, versions: &[ComponentVersions], hooks: &Hooks) -> Vec<Verdict> {
     let rules = rules();
     let mut out = Vec::new();
     let by_name: BTreeMap<&str, &ComponentVersions> =
         versions.iter().map(|v| (v.component.as_str(), v)).collect();
     for cv in versions {
-        let c = components::find(&cv.component).expect("validated");
-        let release = rules.release(&cv.component, &cv.version);
-        let spec = inv.component(c.name()).expect("validated");
+        let name = cv.component.as_str();
+        let release = rules.release(name, &cv.version);
         if let Some(r) = release {
-            release_checks(c, spec, r, cv, &mut out);
+            out.extend((hooks.release_checks)(cv, r));
         }
         // JDKs of the hosts that run this component.
         let mut jdks: BTreeMap<u64, (JavaVersion, Vec<String>)> = BTreeMap::new();
         let mut unknown = Vec::new();
-        for h in inv.hosts.iter().filter(|h| h.has_component(c.name())) {
+        for h in inv.hosts.iter().filter(|h| h.has_component(name)) {
             match &h.java_version {
                 Some((j, _)) => jdks
                     .entry(j.major)
@@ -454,7 +393,7 @@ pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
             };
             let mut ctx = BTreeMap::new();
             ctx.insert("java".to_string(), jv.clone());
-            out.push(jdk_verdict(c, cv, release, &jv, &j, hosts, &ctx));
+            out.push(jdk_verdict(name, cv, release, &jv, &j, hosts, &ctx));
             // Rules keyed on a bundle with a JDK condition (HBase on JDK 11+ needs Hadoop 3 jars).
             for (bundle, bv) in &cv.bundles {
                 if let Some(rule) = rules.lookup(
@@ -478,7 +417,7 @@ pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
                 }
             }
         }
-        for link in c.compat_links() {
+        for link in (hooks.links)(name) {
             let Some(other) = by_name.get(link.to) else {
                 continue;
             };
@@ -572,62 +511,9 @@ pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
     out
 }
 
-fn release_checks(
-    c: &dyn Component,
-    spec: &crate::inventory::ComponentSpec,
-    r: &Release,
-    cv: &ComponentVersions,
-    out: &mut Vec<Verdict>,
-) {
-    let mk = |level, message: String| Verdict {
-        level,
-        subject: cv.component.clone(),
-        subject_version: cv.version.raw.clone(),
-        other: String::new(),
-        other_version: String::new(),
-        relation: "release".into(),
-        verdict: None,
-        status: Some(r.status),
-        rule: None,
-        source: r.source.clone(),
-        message,
-        hosts: vec![],
-    };
-    if c.name() == "kafka" {
-        let scala = crate::components::kafka::Kafka::scala(spec);
-        if !r.scala.is_empty() && !r.scala.contains(&scala) {
-            let level = if r.status.may_error() {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            let mut v = mk(
-                level,
-                format!(
-                    "Kafka {} has no Scala {scala} build; builds: {}",
-                    cv.version,
-                    r.scala.join(", ")
-                ),
-            );
-            v.other = "scala".into();
-            v.other_version = scala;
-            out.push(v);
-        }
-        if r.zookeeper_mode == Some(false) {
-            let level = if r.status.may_error() {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            out.push(mk(level, format!("Kafka {} has no ZooKeeper mode (KRaft only); stackctl deploys ZooKeeper-mode brokers", cv.version)));
-        }
-    }
-}
-
 /// The verdict for `component` `version` on JDK `j`, as `check` gives it: used by `up` with the
 /// JDK a host really has.
 pub fn jdk(component: &str, version: &Version, j: &JavaVersion) -> Option<Verdict> {
-    let c = components::find(component)?;
     let release = rules().release(component, version);
     let cv = ComponentVersions {
         component: component.to_string(),
@@ -643,11 +529,11 @@ pub fn jdk(component: &str, version: &Version, j: &JavaVersion) -> Option<Verdic
         raw: j.major.to_string(),
     };
     let ctx = BTreeMap::from([("java".to_string(), jv.clone())]);
-    Some(jdk_verdict(c, &cv, release, &jv, j, vec![], &ctx))
+    Some(jdk_verdict(component, &cv, release, &jv, j, vec![], &ctx))
 }
 
 fn jdk_verdict(
-    c: &dyn Component,
+    name: &str,
     cv: &ComponentVersions,
     release: Option<&Release>,
     jv: &Version,
@@ -656,8 +542,8 @@ fn jdk_verdict(
     ctx: &BTreeMap<String, Version>,
 ) -> Verdict {
     let label = format!("{} {} on JDK {}", cv.component, cv.version, j.major);
-    if let Some(rule) = rules().lookup((c.name(), &cv.version), ("java", jv), "runs_with", ctx) {
-        return from_rule(rule, c.name(), &cv.version, "java", jv, hosts, &label);
+    if let Some(rule) = rules().lookup((name, &cv.version), ("java", jv), "runs_with", ctx) {
+        return from_rule(rule, name, &cv.version, "java", jv, hosts, &label);
     }
     let base = Verdict {
         level: Level::Warning,

@@ -7,15 +7,16 @@
 
 use serde_json::json;
 
-use super::hbase;
-use super::{
-    base_context, conf_dir, int_prop, port_of, Cluster, Component, FileSpec, PortUse, Props,
-    RoleDef, SettingDef, SettingKind,
+use super::core::{
+    base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
+    Check, Cluster, Component, FileSpec, PortUse, Props, RoleDef, Service, SettingDef, SettingKind,
+    VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
-use crate::compat::version::Version;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::inventory::{ComponentSpec, Host, Inventory};
+use crate::remote::facts::{properties, HostFacts};
+use crate::version::Version;
 
 pub struct Hadoop;
 
@@ -176,6 +177,29 @@ pub struct SiteProps {
 }
 
 impl Hadoop {
+    /// The HDFS `VERSION` files of a host's NameNode and DataNode directories: they carry the
+    /// clusterID that ties a DataNode to its NameNode.
+    pub fn version_files(inv: &Inventory, host: &Host) -> Vec<(&'static str, String)> {
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let site = Self::site_props(inv, spec, host);
+        let mut out = Vec::new();
+        for (role, key) in [
+            (NAMENODE, "dfs.namenode.name.dir"),
+            (DATANODE, "dfs.datanode.data.dir"),
+        ] {
+            if host.has_role(role) {
+                for d in site.hdfs.get(key).unwrap_or_default().split(',') {
+                    let d = d.trim().trim_start_matches("file://").trim_end_matches('/');
+                    if !d.is_empty() {
+                        out.push((role, format!("{d}/current/VERSION")));
+                    }
+                }
+            }
+        }
+        out
+    }
     pub fn default_fs(inv: &Inventory, spec: &ComponentSpec) -> Option<String> {
         let nn = inv.first_with_role(NAMENODE)?;
         Some(format!(
@@ -257,10 +281,7 @@ impl Hadoop {
         if spec.version.major() >= 3 {
             // Hadoop 3 no longer puts MapReduce on the containers' classpath by itself: without
             // these, jobs fail with "Could not find or load main class ...MRAppMaster".
-            let home = format!(
-                "HADOOP_MAPRED_HOME={}",
-                super::home_dir(host, &Hadoop, spec)
-            );
+            let home = format!("HADOOP_MAPRED_HOME={}", home_dir(host, &Hadoop, spec));
             mapred
                 .set("yarn.app.mapreduce.am.env", &home)
                 .set("mapreduce.map.env", &home)
@@ -282,9 +303,101 @@ impl Hadoop {
         let h = inv
             .first_with_role(role)
             .ok_or_else(|| anyhow::anyhow!("no {role} in the inventory"))?;
-        let addr = super::endpoint(&Hadoop, inv, h, role, "web UI")
+        let addr = endpoint(&Hadoop, inv, h, role, "web UI")
             .ok_or_else(|| anyhow::anyhow!("no web UI port for the {role}"))?;
         Ok((h, addr))
+    }
+
+    /// The configuration directory: on a Hadoop host all of it, elsewhere (an HBase host
+    /// without Hadoop roles) the client part, core-site, hdfs-site and hadoop-env.
+    pub fn conf_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        let v = &spec.version;
+        let site = Self::site_props(cl.inv, spec, host);
+        let dir = conf_dir(host, NAME);
+        let workers = || {
+            let hosts: Vec<&str> = cl
+                .inv
+                .hosts
+                .iter()
+                .filter(|h| h.has_role(DATANODE) || h.has_role(NODEMANAGER))
+                .map(|h| h.address.as_str())
+                .collect();
+            json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } })
+        };
+        let heap = spec.scalar("heap").map(|h| Self::heap_var(v, h));
+        let krb5 = match (spec.scalar("krb5_realm"), spec.scalar("krb5_kdc")) {
+            (None, None) => None,
+            (realm, kdc) => Some(json!({ "realm": realm.unwrap_or(""), "kdc": kdc.unwrap_or("") })),
+        };
+        // Hadoop 3 refuses to run daemons as root without these (hadoop_uservar_su).
+        let run_as_root = v.major() >= 3 && host.ssh_user == "root";
+        let env = json!({
+            "conf_dir": dir,
+            "log_dir": format!("{}/hadoop", host.log_dir),
+            "pid_dir": format!("{}/hadoop/pid", host.data_dir),
+            "heap": heap.map(|(var, value)| json!({ "var": var, "value": value })),
+            "krb5": krb5,
+            "jvm_opts": spec.scalar("jvm_opts"),
+            "line": v.major(),
+            "root_user": if run_as_root { Some("root") } else { None },
+        });
+        let ctx = |props: &Props| base_context(cl, host, NAME, json!({ "props": props }));
+        let mut files = vec![
+            FileSpec {
+                path: format!("{dir}/core-site.xml"),
+                template: "hadoop/core-site.xml",
+                mode: 0o644,
+                context: ctx(&site.core),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/hdfs-site.xml"),
+                template: "hadoop/hdfs-site.xml",
+                mode: 0o644,
+                context: ctx(&site.hdfs),
+                shared: false,
+                component: NAME,
+            },
+            FileSpec {
+                path: format!("{dir}/hadoop-env.sh"),
+                template: "hadoop/hadoop-env.sh",
+                mode: 0o755,
+                context: base_context(cl, host, NAME, env),
+                shared: false,
+                component: NAME,
+            },
+        ];
+        if host.has_component(NAME) {
+            files.push(FileSpec {
+                path: format!("{dir}/yarn-site.xml"),
+                template: "hadoop/yarn-site.xml",
+                mode: 0o644,
+                context: ctx(&site.yarn),
+                shared: false,
+                component: NAME,
+            });
+            files.push(FileSpec {
+                path: format!("{dir}/mapred-site.xml"),
+                template: "hadoop/mapred-site.xml",
+                mode: 0o644,
+                context: ctx(&site.mapred),
+                shared: false,
+                component: NAME,
+            });
+            files.push(FileSpec {
+                path: format!("{dir}/{}", Self::workers_file(v)),
+                template: "hadoop/workers",
+                mode: 0o644,
+                context: cl.shared("hadoop/workers", workers),
+                shared: true,
+                component: NAME,
+            });
+        }
+        files
     }
 
     pub fn workers_file(v: &Version) -> &'static str {
@@ -318,10 +431,6 @@ pub fn heap_mb(s: &str) -> Option<u64> {
     } else {
         s.parse().ok()
     }
-}
-
-fn needs_hadoop_conf(host: &Host) -> bool {
-    host.has_component(NAME) || host.has_component(hbase::NAME)
 }
 
 impl Component for Hadoop {
@@ -577,103 +686,17 @@ impl Component for Hadoop {
     }
 
     fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec> {
-        let Some(spec) = cl.inv.component(NAME) else {
-            return vec![];
-        };
-        if !needs_hadoop_conf(host) {
+        if !host.has_component(NAME) {
             return vec![];
         }
-        let v = &spec.version;
-        let site = Self::site_props(cl.inv, spec, host);
-        let dir = conf_dir(host, NAME);
-        let workers = || {
-            let hosts: Vec<&str> = cl
-                .inv
-                .hosts
-                .iter()
-                .filter(|h| h.has_role(DATANODE) || h.has_role(NODEMANAGER))
-                .map(|h| h.address.as_str())
-                .collect();
-            json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } })
-        };
-        let heap = spec.scalar("heap").map(|h| Self::heap_var(v, h));
-        let krb5 = match (spec.scalar("krb5_realm"), spec.scalar("krb5_kdc")) {
-            (None, None) => None,
-            (realm, kdc) => Some(json!({ "realm": realm.unwrap_or(""), "kdc": kdc.unwrap_or("") })),
-        };
-        // Hadoop 3 refuses to run daemons as root without these (hadoop_uservar_su).
-        let run_as_root = v.major() >= 3 && host.ssh_user == "root";
-        let env = json!({
-            "conf_dir": dir,
-            "log_dir": format!("{}/hadoop", host.log_dir),
-            "pid_dir": format!("{}/hadoop/pid", host.data_dir),
-            "heap": heap.map(|(var, value)| json!({ "var": var, "value": value })),
-            "krb5": krb5,
-            "jvm_opts": spec.scalar("jvm_opts"),
-            "line": v.major(),
-            "root_user": if run_as_root { Some("root") } else { None },
-        });
-        let ctx = |props: &Props| base_context(cl, host, NAME, json!({ "props": props }));
-        let mut files = vec![
-            FileSpec {
-                path: format!("{dir}/core-site.xml"),
-                template: "hadoop/core-site.xml",
-                mode: 0o644,
-                context: ctx(&site.core),
-                shared: false,
-                component: NAME,
-            },
-            FileSpec {
-                path: format!("{dir}/hdfs-site.xml"),
-                template: "hadoop/hdfs-site.xml",
-                mode: 0o644,
-                context: ctx(&site.hdfs),
-                shared: false,
-                component: NAME,
-            },
-            FileSpec {
-                path: format!("{dir}/hadoop-env.sh"),
-                template: "hadoop/hadoop-env.sh",
-                mode: 0o755,
-                context: base_context(cl, host, NAME, env),
-                shared: false,
-                component: NAME,
-            },
-        ];
-        if host.has_component(NAME) {
-            files.push(FileSpec {
-                path: format!("{dir}/yarn-site.xml"),
-                template: "hadoop/yarn-site.xml",
-                mode: 0o644,
-                context: ctx(&site.yarn),
-                shared: false,
-                component: NAME,
-            });
-            files.push(FileSpec {
-                path: format!("{dir}/mapred-site.xml"),
-                template: "hadoop/mapred-site.xml",
-                mode: 0o644,
-                context: ctx(&site.mapred),
-                shared: false,
-                component: NAME,
-            });
-            files.push(FileSpec {
-                path: format!("{dir}/{}", Self::workers_file(v)),
-                template: "hadoop/workers",
-                mode: 0o644,
-                context: cl.shared("hadoop/workers", workers),
-                shared: true,
-                component: NAME,
-            });
-        }
-        files
+        Self::conf_files(cl, host)
     }
 
-    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<Service> {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
-        let home = super::home_dir(host, self, spec);
+        let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
         let share = |d: &str| {
             [
@@ -745,10 +768,10 @@ impl Component for Hadoop {
             .into_iter()
             .filter(|(role, ..)| host.has_role(role))
             .map(|(role, service, main_class, heap)| {
-                let mut jvm = super::heap_opts(spec, heap);
+                let mut jvm = heap_opts(spec, heap);
                 jvm.push(format!("-Dhadoop.log.dir={}/hadoop", host.log_dir));
                 jvm.push(format!("-Dyarn.log.dir={}/hadoop", host.log_dir));
-                super::Service {
+                Service {
                     role,
                     service,
                     main_class,
@@ -776,12 +799,12 @@ impl Component for Hadoop {
 
     fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
-        let t = super::PROBE_TIMEOUT;
+        let t = PROBE_TIMEOUT;
         let nn_http = || Self::web_ui(inv, NAMENODE).map(|(_, a)| a);
         let rm_http = || Self::web_ui(inv, RESOURCEMANAGER).map(|(_, a)| a);
         match role {
             NAMENODE => {
-                let b = crate::probe::jmx_bean(
+                let b = crate::remote::probe::jmx_bean(
                     &nn_http()?,
                     "Hadoop:service=NameNode,name=NameNodeStatus",
                     t,
@@ -793,7 +816,7 @@ impl Component for Hadoop {
                 Ok(format!("NameNode {state}"))
             }
             DATANODE => {
-                let b = crate::probe::jmx_bean(
+                let b = crate::remote::probe::jmx_bean(
                     &nn_http()?,
                     "Hadoop:service=NameNode,name=FSNamesystemState",
                     t,
@@ -806,7 +829,7 @@ impl Component for Hadoop {
                 Ok(format!("{live} DataNodes live"))
             }
             RESOURCEMANAGER => {
-                let v = crate::probe::json_get(&rm_http()?, "/ws/v1/cluster/info", t)?;
+                let v = crate::remote::probe::json_get(&rm_http()?, "/ws/v1/cluster/info", t)?;
                 let state = v["clusterInfo"]["state"]
                     .as_str()
                     .unwrap_or("?")
@@ -817,7 +840,7 @@ impl Component for Hadoop {
                 Ok(format!("ResourceManager {state}"))
             }
             NODEMANAGER => {
-                let v = crate::probe::json_get(&rm_http()?, "/ws/v1/cluster/metrics", t)?;
+                let v = crate::remote::probe::json_get(&rm_http()?, "/ws/v1/cluster/metrics", t)?;
                 let active = v["clusterMetrics"]["activeNodes"].as_u64().unwrap_or(0);
                 let want = inv.count_role(NODEMANAGER) as u64;
                 if active < want {
@@ -825,21 +848,26 @@ impl Component for Hadoop {
                 }
                 Ok(format!("{active} NodeManagers active"))
             }
-            _ => super::port_probe(self, inv, role, hosts),
+            _ => port_probe(self, inv, role, hosts),
         }
     }
 
-    fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
-        use crate::verify::{Check, CLUSTER};
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
-        let t = super::PROBE_TIMEOUT;
+        let t = PROBE_TIMEOUT;
         let mut out = Vec::new();
         // HDFS, from the NameNode: active, out of safe mode, every DataNode live.
         if let Ok((nn, http)) = Self::web_ui(inv, NAMENODE) {
-            let status =
-                crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeStatus", t);
-            let info =
-                crate::probe::jmx_bean(&http, "Hadoop:service=NameNode,name=NameNodeInfo", t);
+            let status = crate::remote::probe::jmx_bean(
+                &http,
+                "Hadoop:service=NameNode,name=NameNodeStatus",
+                t,
+            );
+            let info = crate::remote::probe::jmx_bean(
+                &http,
+                "Hadoop:service=NameNode,name=NameNodeInfo",
+                t,
+            );
             match (status, info) {
                 (Ok(st), Ok(info)) => {
                     let state = st["State"].as_str().unwrap_or("?");
@@ -876,8 +904,8 @@ impl Component for Hadoop {
                     let is_dn = |name: &str, v: &serde_json::Value, h: &Host| {
                         let host_of =
                             |a: &str| a.rsplit_once(':').map_or(a, |(h, _)| h).to_string();
-                        super::is_host(&host_of(name), h)
-                            || super::is_host(&host_of(v["xferaddr"].as_str().unwrap_or("")), h)
+                        is_host(&host_of(name), h)
+                            || is_host(&host_of(v["xferaddr"].as_str().unwrap_or("")), h)
                     };
                     let dns: Vec<&Host> = inv.hosts_with_role(DATANODE).collect();
                     let mut up = 0;
@@ -936,7 +964,7 @@ impl Component for Hadoop {
         }
         // YARN, from the ResourceManager: started, every NodeManager RUNNING.
         if let Ok((rm, http)) = Self::web_ui(inv, RESOURCEMANAGER) {
-            match crate::probe::json_get(&http, "/ws/v1/cluster/info", t) {
+            match crate::remote::probe::json_get(&http, "/ws/v1/cluster/info", t) {
                 Ok(v) => {
                     let state = v["clusterInfo"]["state"].as_str().unwrap_or("?");
                     let ev = format!(
@@ -959,14 +987,14 @@ impl Component for Hadoop {
                 )),
             }
             let nms: Vec<&Host> = inv.hosts_with_role(NODEMANAGER).collect();
-            match crate::probe::json_get(&http, "/ws/v1/cluster/nodes", t) {
+            match crate::remote::probe::json_get(&http, "/ws/v1/cluster/nodes", t) {
                 Ok(v) => {
                     let nodes = v["nodes"]["node"].as_array().cloned().unwrap_or_default();
                     let mut up = 0;
                     for h in &nms {
                         let mine: Vec<&serde_json::Value> = nodes
                             .iter()
-                            .filter(|n| super::is_host(n["nodeHostName"].as_str().unwrap_or(""), h))
+                            .filter(|n| is_host(n["nodeHostName"].as_str().unwrap_or(""), h))
                             .collect();
                         if let Some(n) = mine.iter().find(|n| n["state"] == "RUNNING") {
                             up += 1;
@@ -1024,6 +1052,60 @@ impl Component for Hadoop {
             &[("share/hadoop/common", "hadoop-common")],
             &[("zookeeper-client", "share/hadoop/common/lib", "zookeeper")],
         )
+    }
+
+    fn fact_reads(&self, cl: &Cluster, host: &Host) -> Vec<String> {
+        Self::version_files(cl.inv, host)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect()
+    }
+
+    /// A DataNode that belongs to another NameNode's cluster would be rejected at best, and an
+    /// operator pointing a NameNode at another cluster's DataNodes is a mistake: refuse both.
+    fn preflight(&self, cl: &Cluster, hosts: &[(&Host, &HostFacts)]) -> Vec<String> {
+        let cluster_id = |f: &HostFacts, path: &str| {
+            f.contents
+                .get(path)
+                .and_then(|v| properties(v).get("clusterID").cloned())
+        };
+        let Some((nn, nn_facts)) = hosts.iter().find(|(h, _)| h.has_role(NAMENODE)) else {
+            return vec![];
+        };
+        let Some((nn_file, nn_id)) = Self::version_files(cl.inv, nn)
+            .into_iter()
+            .filter(|(role, _)| *role == NAMENODE)
+            .find_map(|(_, f)| cluster_id(nn_facts, &f).map(|id| (f, id)))
+        else {
+            return vec![]; // not formatted yet: DataNodes adopt whatever it becomes
+        };
+        let mut problems = Vec::new();
+        for (h, f) in hosts.iter().filter(|(h, _)| h.has_role(DATANODE)) {
+            for (_, file) in Self::version_files(cl.inv, h)
+                .iter()
+                .filter(|(role, _)| *role == DATANODE)
+            {
+                if let Some(id) = cluster_id(f, file) {
+                    if id != nn_id {
+                        problems.push(format!(
+                            "{}: {file} belongs to HDFS cluster {id}, but the NameNode on {} ({nn_file}) is {nn_id}: refusing to start a DataNode against another NameNode",
+                            h.name, nn.name
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
+        if cl.inv.component(NAME).is_none() {
+            return vec![];
+        }
+        ["hdfs", "yarn", "hadoop"]
+            .iter()
+            .map(|d| format!("{}/{d}", host.data_dir))
+            .collect()
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

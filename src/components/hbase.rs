@@ -5,15 +5,20 @@
 
 use serde_json::json;
 
+use super::core::{
+    base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
+    Component, FileSpec, Link, PortUse, Props, RoleDef, Service, SettingDef, SettingKind, VerifyCx,
+    CLUSTER, PROBE_TIMEOUT,
+};
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
-use super::{
-    base_context, conf_dir, port_of, Cluster, Component, FileSpec, PortUse, Props, RoleDef,
-    SettingDef, SettingKind,
-};
 use crate::compat::detect::{Detected, Listing};
+use std::collections::BTreeMap;
+
+use crate::compat::{self, Release};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::inventory::{ComponentSpec, Host, Inventory};
+use crate::version::Version;
 
 pub struct HBase;
 
@@ -70,7 +75,7 @@ static SETTINGS: [SettingDef; 4] = [
 ];
 
 impl HBase {
-    fn ports(v: &crate::compat::version::Version) -> (u16, u16, u16, u16) {
+    fn ports(v: &crate::version::Version) -> (u16, u16, u16, u16) {
         if v.at_least("1.0") {
             (16000, 16010, 16020, 16030)
         } else {
@@ -269,6 +274,12 @@ impl Component for HBase {
         if !host.has_component(NAME) {
             return vec![];
         }
+        // HBase reads HDFS through Hadoop's client configuration.
+        let mut files = if host.has_component(hadoop::NAME) {
+            vec![]
+        } else {
+            Hadoop::conf_files(cl, host)
+        };
         let dir = conf_dir(host, NAME);
         let props = Self::props(cl.inv, spec, host);
         let env = json!({
@@ -291,7 +302,7 @@ impl Component for HBase {
                 json!({ "cluster": cl.inv.cluster, "c": { "hosts": hosts } })
             })
         };
-        vec![
+        files.extend([
             FileSpec {
                 path: format!("{dir}/hbase-site.xml"),
                 template: "hbase/hbase-site.xml",
@@ -324,14 +335,15 @@ impl Component for HBase {
                 shared: true,
                 component: NAME,
             },
-        ]
+        ]);
+        files
     }
 
-    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<Service> {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
-        let home = super::home_dir(host, self, spec);
+        let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
         let hadoop_conf = conf_dir(host, hadoop::NAME);
         [
@@ -349,9 +361,9 @@ impl Component for HBase {
         .into_iter()
         .filter(|(role, ..)| host.has_role(role))
         .map(|(role, service, main_class)| {
-            let mut jvm = super::heap_opts(spec, "1g");
+            let mut jvm = heap_opts(spec, "1g");
             jvm.push(format!("-Dhbase.log.dir={}/hbase", host.log_dir));
-            super::Service {
+            Service {
                 role,
                 service,
                 main_class,
@@ -381,13 +393,13 @@ impl Component for HBase {
         // The active master's view: it may be any of the masters.
         let mut last = anyhow::anyhow!("no HBase master answered");
         for m in inv.hosts_with_role(MASTER) {
-            let Some(ep) = super::endpoint(self, inv, m, MASTER, "web UI") else {
+            let Some(ep) = endpoint(self, inv, m, MASTER, "web UI") else {
                 continue;
             };
-            let bean = match crate::probe::jmx_bean(
+            let bean = match crate::remote::probe::jmx_bean(
                 &ep,
                 "Hadoop:service=HBase,name=Master,sub=Server",
-                super::PROBE_TIMEOUT,
+                PROBE_TIMEOUT,
             ) {
                 Ok(b) => b,
                 Err(e) => {
@@ -425,17 +437,16 @@ impl Component for HBase {
         )
     }
 
-    fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
-        use crate::verify::{Check, CLUSTER};
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let mut out = Vec::new();
         let mut active: Option<(String, serde_json::Value)> = None;
         for m in inv.hosts_with_role(MASTER) {
-            let ep = super::endpoint(self, inv, m, MASTER, "web UI").unwrap_or_default();
-            match crate::probe::jmx_bean(
+            let ep = endpoint(self, inv, m, MASTER, "web UI").unwrap_or_default();
+            match crate::remote::probe::jmx_bean(
                 &ep,
                 "Hadoop:service=HBase,name=Master,sub=Server",
-                super::PROBE_TIMEOUT,
+                PROBE_TIMEOUT,
             ) {
                 Ok(b) => {
                     let is_active = b["tag.isActiveMaster"].as_str() == Some("true")
@@ -497,7 +508,7 @@ impl Component for HBase {
         let rss: Vec<&Host> = inv.hosts_with_role(REGIONSERVER).collect();
         let mut up = 0;
         for h in &rss {
-            if let Some(s) = live.iter().find(|s| super::is_host(&host_of(s), h)) {
+            if let Some(s) = live.iter().find(|s| is_host(&host_of(s), h)) {
                 up += 1;
                 out.push(Check::pass(
                     &h.name,
@@ -505,7 +516,7 @@ impl Component for HBase {
                     "live",
                     format!("live at the master ({s})"),
                 ));
-            } else if dead.iter().any(|s| super::is_host(&host_of(s), h)) {
+            } else if dead.iter().any(|s| is_host(&host_of(s), h)) {
                 out.push(Check::fail(
                     &h.name,
                     REGIONSERVER,
@@ -565,13 +576,13 @@ impl Component for HBase {
         out
     }
 
-    fn compat_links(&self) -> &'static [super::Link] {
+    fn compat_links(&self) -> &'static [Link] {
         &[
-            super::Link { from: "self", to: hadoop::NAME, relation: "runs_with", must_equal: None, report_unknown: true },
-            super::Link { from: "zookeeper-client", to: zookeeper::NAME, relation: "client_to_server", must_equal: None, report_unknown: true },
+            Link { from: "self", to: hadoop::NAME, relation: "runs_with", must_equal: None, report_unknown: true },
+            Link { from: "zookeeper-client", to: zookeeper::NAME, relation: "client_to_server", must_equal: None, report_unknown: true },
             // "the minimum ZooKeeper version is 3.4.x" (HBase Reference Guide).
-            super::Link { from: "self", to: zookeeper::NAME, relation: "runs_with", must_equal: None, report_unknown: false },
-            super::Link {
+            Link { from: "self", to: zookeeper::NAME, relation: "runs_with", must_equal: None, report_unknown: false },
+            Link {
                 from: "hadoop-jars",
                 to: hadoop::NAME,
                 relation: "runs_with",
@@ -579,6 +590,25 @@ impl Component for HBase {
                 must_equal: Some("HBase Reference Guide #hadoop: \"In distributed mode, it is critical that the version of Hadoop that is out on your cluster match what is under HBase\""),
             },
         ]
+    }
+
+    fn release_bundles(&self, spec: &ComponentSpec, r: &Release) -> BTreeMap<String, Version> {
+        // A -hadoop3 build ships Hadoop 3 jars, recorded under its own key.
+        compat::release_bundles(
+            r,
+            if Self::hadoop3(spec) {
+                "hadoop3"
+            } else {
+                "hadoop"
+            },
+        )
+    }
+
+    fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
+        match cl.inv.component(NAME) {
+            Some(_) => vec![format!("{}/hbase", host.data_dir)],
+            None => vec![],
+        }
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

@@ -6,14 +6,18 @@
 
 use serde_json::json;
 
-use super::zookeeper::{self, ZooKeeper};
-use super::{
-    base_context, conf_dir, int_prop, port_of, Cluster, Component, FileSpec, PortUse, Props,
-    RoleDef, SettingDef, SettingKind,
+use super::core::{
+    base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
+    FileSpec, IdDef, IdentityFile, Link, PortUse, Props, Restart, RoleDef, Service, SettingDef,
+    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
+use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
+use crate::compat::{self, ComponentVersions, Level, Release, Verdict};
+use crate::diag::Pos;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::inventory::{ComponentSpec, Host, Inventory};
+use crate::remote::facts::properties;
 
 pub struct Kafka;
 
@@ -31,7 +35,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     after: &[zookeeper::ROLE],
     gate: "every broker registered under /brokers/ids in ZooKeeper",
     // reserved.broker.max.id (1000) separates operator ids from generated ones.
-    id: Some(super::IdDef {
+    id: Some(IdDef {
         field: "broker_id",
         what: "broker.id",
         min: 0,
@@ -82,6 +86,16 @@ const REPLICATION_KEYS: &[&str] = &[
 ];
 
 impl Kafka {
+    /// The broker's `log.dirs`, each without a trailing slash.
+    pub fn log_dirs(inv: &Inventory, spec: &ComponentSpec, host: &Host) -> Vec<String> {
+        Self::props(inv, spec, host, None)
+            .get("log.dirs")
+            .unwrap_or_default()
+            .split(',')
+            .map(|d| d.trim().trim_end_matches('/').to_string())
+            .filter(|d| !d.is_empty())
+            .collect()
+    }
     pub fn scala(spec: &ComponentSpec) -> String {
         match spec.scalar("scala") {
             Some(s) => s.trim().to_string(),
@@ -221,7 +235,7 @@ impl Component for Kafka {
         }
         if let Some(s) = spec.scalar("scala") {
             if !s.trim().starts_with("2.") && !s.trim().starts_with("3.")
-                || crate::compat::version::Version::parse(s).is_err()
+                || crate::version::Version::parse(s).is_err()
             {
                 diags.push(Diagnostic::error(
                     &inv.path,
@@ -382,21 +396,21 @@ impl Component for Kafka {
         }]
     }
 
-    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<Service> {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
         if !host.has_role(ROLE) {
             return vec![];
         }
-        let home = super::home_dir(host, self, spec);
+        let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
-        let mut jvm = super::heap_opts(spec, "1g");
+        let mut jvm = heap_opts(spec, "1g");
         jvm.push(format!(
             "-Dlog4j.configuration=file:{conf}/log4j.properties"
         ));
         jvm.push(format!("-Dkafka.logs.dir={}/kafka", host.log_dir));
-        vec![super::Service {
+        vec![Service {
             role: ROLE,
             service: "Kafka broker",
             main_class: "kafka.Kafka",
@@ -424,7 +438,7 @@ impl Component for Kafka {
             .scalar("chroot")
             .map(|c| c.trim_end_matches('/').to_string())
             .unwrap_or_default();
-        let mut s = ZooKeeper::session(inv, super::PROBE_TIMEOUT)?;
+        let mut s = ZooKeeper::session(inv, PROBE_TIMEOUT)?;
         let children = s.children(&format!("{chroot}/brokers/ids"));
         s.close();
         let have: std::collections::BTreeSet<String> =
@@ -439,13 +453,12 @@ impl Component for Kafka {
         ))
     }
 
-    fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
-        use crate::verify::{Check, CLUSTER};
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let (Some(spec), Some(_)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
             return vec![];
         };
-        let t = super::PROBE_TIMEOUT;
+        let t = PROBE_TIMEOUT;
         let chroot = spec
             .scalar("chroot")
             .map(|c| c.trim_end_matches('/').to_string())
@@ -558,7 +571,7 @@ impl Component for Kafka {
             .collect();
         for h in &brokers {
             let addr = format!("{}:{}", h.address, Self::port(spec));
-            match crate::kafka_wire::metadata(&addr, t) {
+            match crate::remote::kafka_wire::metadata(&addr, t) {
                 Ok(m) => {
                     let have: Vec<i32> = m.brokers.iter().map(|b| b.id).collect();
                     let missing: Vec<String> = want_ids
@@ -623,7 +636,7 @@ impl Component for Kafka {
                 ));
                 continue;
             };
-            let connect = crate::facts::properties(text)
+            let connect = properties(text)
                 .get("zookeeper.connect")
                 .cloned()
                 .unwrap_or_default();
@@ -694,14 +707,96 @@ impl Component for Kafka {
         Some(det)
     }
 
+    fn release_checks(
+        &self,
+        spec: &ComponentSpec,
+        r: &Release,
+        cv: &ComponentVersions,
+    ) -> Vec<Verdict> {
+        let mut out = Vec::new();
+        let scala = Self::scala(spec);
+        if !r.scala.is_empty() && !r.scala.contains(&scala) {
+            let mut v = compat::release_verdict(
+                cv,
+                r,
+                Level::Error,
+                format!(
+                    "Kafka {} has no Scala {scala} build; builds: {}",
+                    cv.version,
+                    r.scala.join(", ")
+                ),
+            );
+            v.other = "scala".into();
+            v.other_version = scala;
+            out.push(v);
+        }
+        if r.zookeeper_mode == Some(false) {
+            out.push(compat::release_verdict(cv, r, Level::Error, format!("Kafka {} has no ZooKeeper mode (KRaft only); stackctl deploys ZooKeeper-mode brokers", cv.version)));
+        }
+        out
+    }
+
+    fn check_archive(
+        &self,
+        inv: &Inventory,
+        spec: &ComponentSpec,
+        det: &Detected,
+        pos: Pos,
+        field: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let declared = Self::scala(spec);
+        if let Some(s) = &det.scala {
+            if *s != declared {
+                let at = if spec.scalar("scala").is_some() {
+                    spec.pos_of("scala")
+                } else {
+                    pos
+                };
+                diags.push(
+                    Diagnostic::error(&inv.path, at, field, format!("scala {declared} disagrees with the archive, which is built for Scala {s}"))
+                        .with_help(format!("set `scala: \"{s}\"`")),
+                );
+            }
+        }
+    }
+
+    fn identity_files(&self, cl: &Cluster, host: &Host) -> Vec<IdentityFile> {
+        let (Some(spec), Some(id)) = (cl.inv.component(NAME), cl.id("broker_id", host)) else {
+            return vec![];
+        };
+        if !host.has_role(ROLE) {
+            return vec![];
+        }
+        Self::log_dirs(cl.inv, spec, host)
+            .into_iter()
+            .map(|d| IdentityFile {
+                path: format!("{d}/meta.properties"),
+                want: id.to_string(),
+                read: |text| properties(text).get("broker.id").cloned(),
+            })
+            .collect()
+    }
+
+    fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
+        cl.inv
+            .component(NAME)
+            .map(|spec| Self::log_dirs(cl.inv, spec, host))
+            .unwrap_or_default()
+    }
+
+    fn restart(&self, _role: &str) -> Restart {
+        Restart::Rolling
+    }
+
     fn dist_dir(&self, spec: &ComponentSpec) -> String {
         format!("kafka_{}-{}", Self::scala(spec), spec.version)
     }
 
-    fn compat_links(&self) -> &'static [super::Link] {
+    fn compat_links(&self) -> &'static [Link] {
         // What limits Kafka against a ZooKeeper server is the client jar it ships (KIP-902).
         &[
-            super::Link {
+            Link {
                 from: "zookeeper-client",
                 to: zookeeper::NAME,
                 relation: "client_to_server",
@@ -709,7 +804,7 @@ impl Component for Kafka {
                 report_unknown: true,
             },
             // Rules on Kafka itself against the server (4.0+ has no ZooKeeper mode at all).
-            super::Link {
+            Link {
                 from: "self",
                 to: zookeeper::NAME,
                 relation: "runs_with",

@@ -6,9 +6,10 @@
 
 use serde_json::json;
 
-use super::{
-    base_context, conf_dir, int_prop, Cluster, Component, FileSpec, PortUse, Props, RoleDef,
-    SettingDef, SettingKind,
+use super::core::{
+    base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, FileSpec,
+    IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef, SettingKind,
+    VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -34,7 +35,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     why_single: None,
     after: &[],
     gate: "quorum formed: one leader, every other server a follower",
-    id: Some(super::IdDef {
+    id: Some(IdDef {
         field: "zookeeper_id",
         what: "myid",
         min: 1,
@@ -83,6 +84,14 @@ const KEYS_SINCE: &[(&str, &str)] = &[
 ];
 
 impl ZooKeeper {
+    /// The server's `dataDir`, without a trailing slash.
+    pub fn data_dir(spec: &ComponentSpec, host: &Host) -> String {
+        Self::props(spec, host)
+            .get("dataDir")
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string()
+    }
     /// The effective zoo.cfg properties for a host (server.N lines are rendered separately).
     pub fn props(spec: &ComponentSpec, host: &Host) -> Props {
         let v = &spec.version;
@@ -138,7 +147,7 @@ impl ZooKeeper {
         t: std::time::Duration,
     ) -> anyhow::Result<(String, &'static str)> {
         let props = Self::props(spec, h);
-        let word = crate::zk::four_letter(
+        let word = crate::remote::zk::four_letter(
             &format!("{}:{}", h.address, Self::client_port(spec, h)),
             "mntr",
             t,
@@ -151,7 +160,8 @@ impl ZooKeeper {
             .get("admin.serverPort")
             .and_then(|p| p.trim().parse::<u16>().ok())
             .unwrap_or(8080);
-        let v = crate::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
+        let v =
+            crate::remote::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
         let lines = v
             .as_object()
             .map(|o| {
@@ -176,14 +186,14 @@ impl ZooKeeper {
     pub fn session(
         inv: &Inventory,
         timeout: std::time::Duration,
-    ) -> anyhow::Result<crate::zk::Session> {
+    ) -> anyhow::Result<crate::remote::zk::Session> {
         let spec = inv
             .component(NAME)
             .ok_or_else(|| anyhow::anyhow!("no zookeeper in the inventory"))?;
         let mut last = anyhow::anyhow!("no ZooKeeper server in the inventory");
         for h in inv.hosts_with_role(ROLE) {
             let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
-            match crate::zk::Session::open(&addr, timeout) {
+            match crate::remote::zk::Session::open(&addr, timeout) {
                 Ok(s) => return Ok(s),
                 Err(e) => last = e.context(h.name.clone()),
             }
@@ -404,23 +414,23 @@ impl Component for ZooKeeper {
         ]
     }
 
-    fn services(&self, cl: &Cluster, host: &Host) -> Vec<super::Service> {
+    fn services(&self, cl: &Cluster, host: &Host) -> Vec<Service> {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
         if !host.has_role(ROLE) {
             return vec![];
         }
-        let home = super::home_dir(host, self, spec);
+        let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
         let data_dir = Self::props(spec, host)
             .get("dataDir")
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
-        let mut jvm = super::heap_opts(spec, "512m");
+        let mut jvm = heap_opts(spec, "512m");
         jvm.push(format!("-Dzookeeper.log.dir={}/zookeeper", host.log_dir));
-        vec![super::Service {
+        vec![Service {
             role: ROLE,
             service: "ZooKeeper server",
             main_class: "org.apache.zookeeper.server.quorum.QuorumPeerMain",
@@ -445,8 +455,8 @@ impl Component for ZooKeeper {
         let mut modes = Vec::new();
         for h in &servers {
             let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
-            let srvr = crate::zk::four_letter(&addr, "srvr", super::PROBE_TIMEOUT)
-                .and_then(|a| crate::zk::parse_srvr(&a))
+            let srvr = crate::remote::zk::four_letter(&addr, "srvr", PROBE_TIMEOUT)
+                .and_then(|a| crate::remote::zk::parse_srvr(&a))
                 .map_err(|e| anyhow::anyhow!("{}: {e:#}", h.name))?;
             modes.push((h.name.clone(), srvr.mode));
         }
@@ -470,21 +480,20 @@ impl Component for ZooKeeper {
         Ok(list)
     }
 
-    fn verify(&self, cx: &crate::verify::VerifyCx) -> Vec<crate::verify::Check> {
-        use crate::verify::{Check, CLUSTER};
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let Some(spec) = inv.component(NAME) else {
             return vec![];
         };
-        let t = super::PROBE_TIMEOUT;
+        let t = PROBE_TIMEOUT;
         let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
         let n = servers.len();
         let mut out = Vec::new();
-        let mut answers: Vec<(&Host, crate::zk::Srvr)> = Vec::new();
+        let mut answers: Vec<(&Host, crate::remote::zk::Srvr)> = Vec::new();
         let addr = |h: &Host| format!("{}:{}", h.address, Self::client_port(spec, h));
         for h in &servers {
-            match crate::zk::four_letter(&addr(h), "srvr", t)
-                .and_then(|a| crate::zk::parse_srvr(&a))
+            match crate::remote::zk::four_letter(&addr(h), "srvr", t)
+                .and_then(|a| crate::remote::zk::parse_srvr(&a))
             {
                 Ok(s) => {
                     out.push(Check::pass(
@@ -499,7 +508,7 @@ impl Component for ZooKeeper {
             }
         }
         // Quorum: one leader, and how many more failures the ensemble survives.
-        let voters: Vec<&(&Host, crate::zk::Srvr)> = answers
+        let voters: Vec<&(&Host, crate::remote::zk::Srvr)> = answers
             .iter()
             .filter(|(_, s)| matches!(s.mode.as_str(), "leader" | "follower" | "standalone"))
             .collect();
@@ -618,7 +627,7 @@ impl Component for ZooKeeper {
                 .collect();
             let mut bad = Vec::new();
             for (h, _) in &answers {
-                match crate::zk::four_letter(&addr(h), "conf", t) {
+                match crate::remote::zk::four_letter(&addr(h), "conf", t) {
                     Ok(conf) => {
                         let have: std::collections::BTreeSet<String> = conf
                             .lines()
@@ -672,7 +681,7 @@ impl Component for ZooKeeper {
                 .push(h.name.as_str());
         }
         if let Some((v, _)) = by_version.iter().max_by_key(|(_, hs)| hs.len()) {
-            if let Ok(v) = crate::compat::version::Version::parse(v) {
+            if let Ok(v) = crate::version::Version::parse(v) {
                 cx.report_version(NAME, v);
             }
         }
@@ -702,6 +711,28 @@ impl Component for ZooKeeper {
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
         listing.detect_jars(&[("", "zookeeper"), ("lib", "zookeeper")], &[])
+    }
+
+    fn identity_files(&self, cl: &Cluster, host: &Host) -> Vec<IdentityFile> {
+        match (cl.inv.component(NAME), cl.id("zookeeper_id", host)) {
+            (Some(spec), Some(id)) if host.has_role(ROLE) => vec![IdentityFile {
+                path: format!("{}/myid", Self::data_dir(spec, host)),
+                want: id.to_string(),
+                read: |text| Some(text.trim().to_string()),
+            }],
+            _ => vec![],
+        }
+    }
+
+    fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
+        cl.inv
+            .component(NAME)
+            .map(|spec| vec![Self::data_dir(spec, host)])
+            .unwrap_or_default()
+    }
+
+    fn restart(&self, _role: &str) -> Restart {
+        Restart::Rolling
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

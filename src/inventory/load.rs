@@ -4,15 +4,15 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use super::catalog::{Catalog, SettingKind};
 use super::raw::{pos, Node, RawHost, RawInventory, RawSettings, S};
 use super::{ComponentSpec, Host, Inventory, Prop, RoleRef, Setting};
-use crate::compat::version::{JavaVersion, Version};
-use crate::components::{self, SettingKind};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, InvalidInput, Pos};
+use crate::version::{JavaVersion, Version};
 
 /// Loads and validates the inventory at `path`. Warnings are returned with the inventory;
 /// any error makes the whole load fail with every diagnostic found.
-pub fn load(path: &Path) -> Result<(Inventory, Diagnostics), InvalidInput> {
+pub fn load(path: &Path, cat: &Catalog) -> Result<(Inventory, Diagnostics), InvalidInput> {
     let bytes = std::fs::read(path).map_err(|e| {
         single(
             path,
@@ -42,10 +42,14 @@ pub fn load(path: &Path) -> Result<(Inventory, Diagnostics), InvalidInput> {
             None,
         )
     })?;
-    load_str(path, text)
+    load_str(path, text, cat)
 }
 
-pub fn load_str(path: &Path, text: String) -> Result<(Inventory, Diagnostics), InvalidInput> {
+pub fn load_str(
+    path: &Path,
+    text: String,
+    cat: &Catalog,
+) -> Result<(Inventory, Diagnostics), InvalidInput> {
     let fail = |diagnostics: Diagnostics, text: &str| InvalidInput {
         diagnostics,
         source: Some(text.to_string()),
@@ -63,9 +67,9 @@ pub fn load_str(path: &Path, text: String) -> Result<(Inventory, Diagnostics), I
     }
     let raw = parse_yaml(path, &text).map_err(|d| fail(d, &text))?;
     let mut diags = Diagnostics::default();
-    let inv = resolve(path, &text, raw, &mut diags);
+    let inv = resolve(path, &text, raw, cat, &mut diags);
     if !diags.has_errors() {
-        components::validate_all(&inv, &mut diags);
+        (cat.validate)(&inv, &mut diags);
     }
     diags.sort();
     if diags.has_errors() {
@@ -304,6 +308,7 @@ const DEFAULT_LOG_DIR: &str = "/var/log/stack";
 
 struct Ctx<'a> {
     path: &'a Path,
+    cat: &'a Catalog,
     diags: &'a mut Diagnostics,
 }
 
@@ -330,8 +335,14 @@ impl Ctx<'_> {
     }
 }
 
-fn resolve(path: &Path, text: &str, raw: RawInventory, diags: &mut Diagnostics) -> Inventory {
-    let mut cx = Ctx { path, diags };
+fn resolve(
+    path: &Path,
+    text: &str,
+    raw: RawInventory,
+    cat: &Catalog,
+    diags: &mut Diagnostics,
+) -> Inventory {
+    let mut cx = Ctx { path, cat, diags };
     let cluster = raw.cluster.value.trim().to_string();
     if !valid_name(&cluster) {
         cx.error(
@@ -386,24 +397,23 @@ fn resolve_components(
     entries: Vec<(S<String>, S<Node>)>,
     broken: &mut Vec<&'static str>,
 ) -> BTreeMap<&'static str, ComponentSpec> {
+    let cat = cx.cat;
     let mut out = BTreeMap::new();
     for (key, node) in entries {
         let field = format!("components.{}", key.value);
-        let Some(component) = components::find(&key.value) else {
+        let Some(component) = cat.component(&key.value) else {
             let d = cx.error(
                 pos(&key),
                 field,
                 format!("unknown component `{}`", key.value),
             );
-            d.help = Some(
-                match did_you_mean(&key.value, components::all().iter().map(|c| c.name())) {
-                    Some(s) => format!(
-                        "did you mean `{s}`? stackctl deploys: {}",
-                        components::names().join(", ")
-                    ),
-                    None => format!("stackctl deploys: {}", components::names().join(", ")),
-                },
-            );
+            d.help = Some(match did_you_mean(&key.value, cat.names().into_iter()) {
+                Some(s) => format!(
+                    "did you mean `{s}`? stackctl deploys: {}",
+                    cat.names().join(", ")
+                ),
+                None => format!("stackctl deploys: {}", cat.names().join(", ")),
+            });
             continue;
         };
         let node_pos = pos(&node);
@@ -429,14 +439,14 @@ fn resolve_components(
             match k.value.as_str() {
                 "version" => match &v.value {
                     Node::Float(f) => {
-                        broken.push(component.name());
+                        broken.push(component.name);
                         cx.error(pos(&v), kfield, format!("the version is an unquoted number, which YAML reads as {f} (it turns 2.10 into 2.1)"))
                             .help = Some("quote it: `version: \"2.10\"`".into());
                     }
                     Node::Scalar(s) => match Version::parse(s) {
                         Ok(ver) => version = Some((ver, pos(&v))),
                         Err(e) => {
-                            broken.push(component.name());
+                            broken.push(component.name);
                             cx.error(pos(&v), kfield, e);
                         }
                     },
@@ -467,21 +477,21 @@ fn resolve_components(
                     }
                 },
                 key => {
-                    let Some(def) = component.settings().iter().find(|s| s.key == key) else {
+                    let Some(def) = component.settings.iter().find(|s| s.key == key) else {
                         let mut known: Vec<&str> = vec!["version", "archive"];
-                        known.extend(component.settings().iter().map(|s| s.key));
+                        known.extend(component.settings.iter().map(|s| s.key));
                         let d = cx.error(
                             pos(&k),
                             kfield,
-                            format!("unknown field `{key}` for component `{}`", component.name()),
+                            format!("unknown field `{key}` for component `{}`", component.name),
                         );
                         d.help = Some(match did_you_mean(key, known.iter().copied()) {
                             Some(s) => format!(
                                 "did you mean `{s}`? `{}` accepts: {}",
-                                component.name(),
+                                component.name,
                                 known.join(", ")
                             ),
-                            None => format!("`{}` accepts: {}", component.name(), known.join(", ")),
+                            None => format!("`{}` accepts: {}", component.name, known.join(", ")),
                         });
                         continue;
                     };
@@ -517,7 +527,7 @@ fn resolve_components(
             }
         }
         let Some((version, version_pos)) = version else {
-            broken.push(component.name());
+            broken.push(component.name);
             if !cx
                 .diags
                 .errors()
@@ -526,29 +536,29 @@ fn resolve_components(
                 cx.error(
                     pos(&key),
                     format!("{field}.version"),
-                    format!("component `{}` has no `version`", component.name()),
+                    format!("component `{}` has no `version`", component.name),
                 )
                 .help = Some(format!(
                     "add e.g. `version: \"{}\"`",
-                    component.example_version()
+                    component.example_version
                 ));
             }
             continue;
         };
-        if out.contains_key(component.name()) {
+        if out.contains_key(component.name) {
             // The YAML layer rejects duplicate keys; this guards against `kafka` and `Kafka`-like
             // aliases should a component ever accept one.
             cx.error(
                 pos(&key),
                 field,
-                format!("component `{}` is declared twice", component.name()),
+                format!("component `{}` is declared twice", component.name),
             );
             continue;
         }
         out.insert(
-            component.name(),
+            component.name,
             ComponentSpec {
-                name: component.name(),
+                name: component.name,
                 pos: pos(&key),
                 version,
                 version_pos,
@@ -612,6 +622,7 @@ fn props_of(cx: &mut Ctx, field: &str, entries: Vec<(S<String>, S<Node>)>) -> Ve
 }
 
 fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
+    let cat = cx.cat;
     let field = |f: &str| format!("hosts[{i}].{f}");
     let name = h.name.value.trim().to_string();
     if !valid_name(&name) {
@@ -650,7 +661,7 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
     }
     for (j, r) in h.roles.value.iter().enumerate() {
         let rname = r.value.trim();
-        match components::role(rname) {
+        match cat.role(rname) {
             Some(def) => {
                 if roles.iter().any(|x| x.name == def.name) {
                     cx.warning(
@@ -672,14 +683,14 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
                     format!("hosts[{i}].roles[{j}]"),
                     format!("unknown role `{rname}`"),
                 );
-                d.help = Some(match did_you_mean(rname, components::role_names()) {
+                d.help = Some(match did_you_mean(rname, cat.role_names()) {
                     Some(s) => format!(
                         "did you mean `{s}`? roles are: {}",
-                        components::role_names().collect::<Vec<_>>().join(", ")
+                        cat.role_names().collect::<Vec<_>>().join(", ")
                     ),
                     None => format!(
                         "roles are: {}",
-                        components::role_names().collect::<Vec<_>>().join(", ")
+                        cat.role_names().collect::<Vec<_>>().join(", ")
                     ),
                 });
             }
@@ -852,11 +863,14 @@ fn check_roles_against_components(
     comps: &BTreeMap<&'static str, ComponentSpec>,
     broken: &[&'static str],
 ) {
+    let cat = cx.cat;
     let mut reported: std::collections::HashSet<&str> = broken.iter().copied().collect();
     for h in hosts {
         for r in &h.roles {
             if !comps.contains_key(r.component) && reported.insert(r.component) {
-                let c = components::find(r.component).expect("roles belong to known components");
+                let c = cat
+                    .component(r.component)
+                    .expect("roles belong to known components");
                 cx.error(
                     r.pos,
                     format!("hosts[{}].roles", h.index),
@@ -867,15 +881,14 @@ fn check_roles_against_components(
                 )
                 .help = Some(format!(
                     "add `{}: {{ version: \"{}\" }}` under `components:`",
-                    r.component,
-                    c.example_version()
+                    r.component, c.example_version
                 ));
             }
         }
     }
     for spec in comps.values() {
         if !hosts.iter().any(|h| h.has_component(spec.name)) {
-            let c = components::find(spec.name).expect("known");
+            let c = cat.component(spec.name).expect("known");
             cx.warning(
                 spec.pos,
                 format!("components.{}", spec.name),
@@ -886,7 +899,7 @@ fn check_roles_against_components(
             )
             .help = Some(format!(
                 "its roles are: {}",
-                c.roles()
+                c.roles
                     .iter()
                     .map(|r| r.name)
                     .collect::<Vec<_>>()
@@ -894,7 +907,7 @@ fn check_roles_against_components(
             ));
         }
     }
-    for def in components::all().iter().flat_map(|c| c.roles()) {
+    for def in cat.roles() {
         if let Some(max) = def.max_per_cluster {
             let with: Vec<&Host> = hosts.iter().filter(|h| h.has_role(def.name)).collect();
             if with.len() > max {

@@ -2,16 +2,18 @@
 //!
 //! `load` reads YAML (rejecting duplicate keys, unknown fields and non-text input), resolves
 //! per-host settings from `defaults`, and validates everything that does not need a component's
-//! knowledge; component-specific rules run in `components::validate_all`.
+//! knowledge. Which components, roles and settings exist is a `Catalog` handed in by the
+//! component registry, whose component-specific rules run once the generic ones pass.
 
+pub mod catalog;
 mod load;
 pub mod raw;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::compat::version::{JavaVersion, Version};
 use crate::diag::Pos;
+use crate::version::{JavaVersion, Version};
 
 pub use load::{load, load_str, plain_abs_path};
 

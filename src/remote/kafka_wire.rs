@@ -97,17 +97,17 @@ pub fn parse_metadata(body: &[u8], correlation: i32) -> Result<Metadata> {
 /// Asks one broker for the cluster's brokers and controller, all within `timeout`.
 pub fn metadata(addr: &str, timeout: Duration) -> Result<Metadata> {
     let deadline = Instant::now() + timeout;
-    let mut s = crate::probe::connect(addr, timeout)?;
+    let mut s = crate::remote::probe::connect(addr, timeout)?;
     let correlation = 7;
     s.write_all(&request(correlation))?;
-    let len = crate::probe::read_until(&mut s, Some(4), 4, deadline)
+    let len = crate::remote::probe::read_until(&mut s, Some(4), 4, deadline)
         .with_context(|| format!("{addr}: no Metadata response"))?;
     let len = i32::from_be_bytes(len[..4].try_into()?);
     // Brokers and a controller, no topics: a few KB even for a large cluster.
     if !(0..=1 << 20).contains(&len) {
         bail!("{addr}: implausible response length {len}");
     }
-    let body = crate::probe::read_until(&mut s, Some(len as usize), len as usize, deadline)
+    let body = crate::remote::probe::read_until(&mut s, Some(len as usize), len as usize, deadline)
         .with_context(|| format!("{addr}: short Metadata response"))?;
     parse_metadata(&body, correlation).with_context(|| format!("{addr}: Metadata response"))
 }

@@ -15,7 +15,7 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
 
 use crate::inventory::Host;
-use crate::render::shell_quote;
+use crate::shell::shell_quote;
 
 #[derive(Debug, Clone)]
 pub struct SshOptions {

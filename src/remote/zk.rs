@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::probe::{connect, read_until};
+use crate::remote::probe::{connect, read_until};
 
 /// Sends a four-letter word and returns the whole answer. A word the server does not allow
 /// answers "... is not executed because it is not in the whitelist": that is an error here.

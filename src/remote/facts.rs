@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::compat::version::JavaVersion;
-use crate::render::shell_quote;
+use crate::shell::shell_quote;
+use crate::version::JavaVersion;
 
 /// What to ask a host.
 #[derive(Debug, Default, Clone)]
@@ -55,7 +55,7 @@ pub struct HostFacts {
 
 /// The section marker: random per process, so a file read back (a config file, anything
 /// `plan --live` compares) cannot fake a section by containing a line that starts with it.
-fn mark() -> &'static str {
+pub fn mark() -> &'static str {
     static MARK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     MARK.get_or_init(|| {
         use sha2::Digest;

@@ -1,0 +1,206 @@
+//! One file per command: each turns its parsed arguments into options, loads and plans the
+//! inventory once, calls one library operation and prints its result. Exit codes come from the
+//! error types and are mapped in one place (`Error::exit_code`).
+
+pub mod plan;
+pub mod up;
+pub mod verify;
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, ColorChoice, Command, InventoryArgs, Shell, SshArgs};
+use crate::compat::Level;
+use crate::deploy::{DeployError, UpOptions};
+use crate::inventory::Inventory;
+use crate::plan::{self as planning, Plan, PlanError, PlanOptions};
+use crate::remote::transport::SshOptions;
+
+/// Why a command failed, as the one type `main` maps to an exit code.
+#[derive(Debug)]
+pub enum Error {
+    Plan(PlanError),
+    Deploy(DeployError),
+    /// Arguments that parse but make no sense together (exit 2).
+    Usage(String),
+    /// Anything else (exit 1).
+    Failed(anyhow::Error),
+    /// The command printed its own report and ends with this code (verify's failed checks).
+    Reported(i32),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Plan(e) => e.exit_code(),
+            Error::Deploy(e) => e.exit_code(),
+            Error::Usage(_) => crate::exit::INVALID,
+            Error::Failed(_) => crate::exit::FAILED,
+            Error::Reported(code) => *code,
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Plan(e) => write!(f, "{e}"),
+            Error::Deploy(e) => write!(f, "{e}"),
+            Error::Usage(m) => write!(f, "error: {m}"),
+            Error::Failed(e) => write!(f, "error: {e:#}"),
+            Error::Reported(_) => Ok(()),
+        }
+    }
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        Error::Plan(e)
+    }
+}
+
+impl From<DeployError> for Error {
+    fn from(e: DeployError) -> Self {
+        Error::Deploy(e)
+    }
+}
+
+/// Runs one command and returns its exit code.
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Plan(args) => plan::run(args),
+        Command::Up(args) => up::up(args),
+        Command::Down(args) => up::down(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Completions { shell } => completions(shell),
+    };
+    crate::remote::transport::cleanup();
+    match result {
+        Ok(()) => crate::exit::OK,
+        Err(e) => {
+            let text = e.to_string();
+            if !text.is_empty() {
+                eprintln!("{text}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn completions(shell: Shell) -> Result<(), Error> {
+    let mut cmd = Cli::command();
+    let sh = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    // Generated into memory first: clap_complete panics on a closed pipe.
+    let mut buf = Vec::new();
+    clap_complete::generate(sh, &mut cmd, "stackctl", &mut buf);
+    print(&buf);
+    Ok(())
+}
+
+/// Writes to stdout; a closed pipe (`stackctl plan | head`) is not an error worth a panic.
+pub fn print(bytes: &[u8]) {
+    let _ = std::io::stdout().lock().write_all(bytes);
+}
+
+pub fn color_on(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+pub fn plan_options(inv: &InventoryArgs, read_only: bool) -> PlanOptions {
+    PlanOptions {
+        templates: inv.templates.clone(),
+        locked: inv.locked,
+        read_only,
+    }
+}
+
+pub fn ssh_options(ssh: &SshArgs, master_idle: Duration) -> SshOptions {
+    SshOptions {
+        config: ssh.ssh_config.clone(),
+        accept_new_host_keys: ssh.accept_new_host_keys,
+        master_idle,
+        ..Default::default()
+    }
+}
+
+pub fn remote_options(
+    inv: &InventoryArgs,
+    ssh: &SshArgs,
+    forks: usize,
+    limit: Option<Vec<String>>,
+    json: bool,
+    gate_timeout: u64,
+) -> UpOptions {
+    UpOptions {
+        inventory: inv.inventory.clone(),
+        templates: inv.templates.clone(),
+        locked: inv.locked,
+        ssh: ssh_options(ssh, Duration::from_secs(gate_timeout.max(1) + 180)),
+        forks: forks.max(1),
+        limit,
+        json,
+        gate_timeout: Duration::from_secs(gate_timeout.max(1)),
+    }
+}
+
+/// Loads and plans for a command that changes hosts: compatibility errors stop it before it
+/// connects, and `--limit` must name inventory hosts.
+pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
+    let (inv, plan) = planning::load_and_plan(
+        &opts.inventory,
+        &PlanOptions {
+            templates: opts.templates.clone(),
+            locked: opts.locked,
+            read_only: false,
+        },
+    )
+    .map_err(DeployError::Invalid)?;
+    ready(&inv, &plan, &opts.limit)?;
+    Ok((inv, plan))
+}
+
+/// A plan `up` may carry out: no compatibility error, and `--limit` names known hosts.
+pub fn ready(inv: &Inventory, plan: &Plan, limit: &Option<Vec<String>>) -> Result<(), DeployError> {
+    if plan.has_errors() {
+        let mut lines: Vec<String> = plan
+            .compat
+            .iter()
+            .filter(|v| v.level == Level::Error)
+            .map(|v| v.message.clone())
+            .collect();
+        lines.extend(
+            plan.diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.message.clone()),
+        );
+        lines.push("`stackctl plan` shows the details".into());
+        return Err(DeployError::Preflight(lines));
+    }
+    if let Some(limit) = limit {
+        let unknown: Vec<&str> = limit
+            .iter()
+            .filter(|n| inv.host(n).is_none())
+            .map(|s| s.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(DeployError::Invalid(PlanError::Other(anyhow::anyhow!(
+                "--limit names hosts that are not in the inventory: {}",
+                unknown.join(", ")
+            ))));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! `stackctl plan`: the plan offline; with `--live`, the same plan compared with the hosts.
+
+use super::{color_on, plan_options, print, ready, remote_options, Error};
+use crate::cli::PlanArgs;
+use crate::deploy;
+use crate::output;
+use crate::plan;
+
+pub fn run(args: PlanArgs) -> Result<(), Error> {
+    let (inv, plan) =
+        match plan::load_and_plan(&args.inv.inventory, &plan_options(&args.inv, false)) {
+            Ok(p) => p,
+            Err(e) => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
+                    );
+                }
+                return Err(e.into());
+            }
+        };
+    if let Some(dir) = &args.out {
+        let n = plan::write_out(&plan, dir).map_err(Error::Failed)?;
+        if !args.json {
+            eprintln!("wrote {n} files under {}", dir.display());
+        }
+    }
+    let color = color_on(args.color);
+    let out = if args.json {
+        serde_json::to_string_pretty(&plan).expect("plan serialises") + "\n"
+    } else {
+        output::plan::text(
+            &plan,
+            &output::plan::TextOptions {
+                show_files: args.show_files,
+                color,
+            },
+        )
+    };
+    if !args.live || plan.has_errors() {
+        print(out.as_bytes());
+        return if plan.has_errors() {
+            Err(Error::Reported(crate::exit::FAILED))
+        } else {
+            Ok(())
+        };
+    }
+    // --live: the same plan, then what it would change on the hosts (read only).
+    let opts = remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), false, 120);
+    let live = match ready(&inv, &plan, &opts.limit).and_then(|()| deploy::live(&inv, &plan, &opts))
+    {
+        Ok(l) => l,
+        Err(e) => {
+            print(out.as_bytes());
+            return Err(e.into());
+        }
+    };
+    let out = if args.json {
+        let mut doc = serde_json::to_value(&plan).expect("plan serialises");
+        doc["live"] = serde_json::to_value(&live).expect("live serialises");
+        serde_json::to_string_pretty(&doc).expect("json") + "\n"
+    } else {
+        out + &output::plan::live_text(&plan, &live, color)
+    };
+    print(out.as_bytes());
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `stackctl up` and `stackctl down`.
+
+use super::{prepare, remote_options, Error};
+use crate::cli::{DownArgs, RemoteArgs, UpArgs};
+use crate::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
+use crate::output::summary;
+
+fn options(a: &RemoteArgs) -> UpOptions {
+    remote_options(
+        &a.inv,
+        &a.ssh,
+        a.forks,
+        a.limit.clone(),
+        a.json,
+        a.gate_timeout,
+    )
+}
+
+pub fn up(args: UpArgs) -> Result<(), Error> {
+    let opts = options(&args.remote);
+    let result = prepare(&opts).and_then(|(inv, plan)| deploy::up(&inv, &plan, &opts));
+    finish(result, opts.json, "up")
+}
+
+pub fn down(args: DownArgs) -> Result<(), Error> {
+    if args.purge && !args.yes {
+        return Err(Error::Usage(
+            "--purge deletes every ZooKeeper, Kafka, HDFS and HBase data directory; add --yes to confirm".into(),
+        ));
+    }
+    let opts = DownOptions {
+        up: options(&args.remote),
+        purge: args.purge,
+    };
+    let result = prepare(&opts.up).and_then(|(inv, plan)| deploy::down(&inv, &plan, &opts));
+    finish(result, opts.up.json, "down")
+}
+
+fn finish(result: Result<Summary, DeployError>, json: bool, what: &str) -> Result<(), Error> {
+    if json {
+        let doc = summary::done_json(result.as_ref().map_err(|e| e.to_string()));
+        println!("{doc}");
+    }
+    let s = result?;
+    if !json {
+        eprintln!("{}", summary::text(&s, what));
+    }
+    Ok(())
+}

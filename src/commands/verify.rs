@@ -1,0 +1,40 @@
+//! `stackctl verify`: the live cluster against the inventory.
+
+use std::time::Duration;
+
+use super::{color_on, print, ssh_options, Error};
+use crate::cli::VerifyArgs;
+use crate::output;
+use crate::verify::{self, VerifyOptions};
+
+pub fn run(args: VerifyArgs) -> Result<(), Error> {
+    let opts = VerifyOptions {
+        inventory: args.inv.inventory.clone(),
+        templates: args.inv.templates.clone(),
+        locked: args.inv.locked,
+        ssh: ssh_options(&args.ssh, Duration::from_secs(60)),
+        forks: args.forks.max(1),
+    };
+    let report = match verify::verify(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
+                );
+            }
+            return Err(e.into());
+        }
+    };
+    let out = if args.json {
+        serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
+    } else {
+        output::verify::text(&report, color_on(args.color))
+    };
+    print(out.as_bytes());
+    match report.exit_code() {
+        crate::exit::OK => Ok(()),
+        code => Err(Error::Reported(code)),
+    }
+}

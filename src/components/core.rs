@@ -1,0 +1,496 @@
+//! What every component shares, and what the engine knows of a component: the `Component`
+//! trait (its hooks), the cluster context it renders from, services, ports, properties, and
+//! the check types its live part reports to `verify`. Nothing here names a component.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::compat::detect::{Detected, Listing};
+pub use crate::compat::Link;
+use crate::compat::{self, ComponentVersions, Release, Verdict};
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+pub use crate::inventory::catalog::{IdDef, RoleDef, SettingDef, SettingKind};
+use crate::inventory::{ComponentSpec, Host, Inventory, Prop};
+pub use crate::lock::Ids;
+use crate::remote::facts::HostFacts;
+pub use crate::render::FileSpec;
+use crate::version::Version;
+
+/// Everything a component needs to render a host's files.
+pub struct Cluster<'a> {
+    pub inv: &'a Inventory,
+    pub ids: &'a Ids,
+    /// Contexts of shared files, computed once per plan (a worker list on 1,000 hosts would
+    /// otherwise be rebuilt 1,000 times).
+    memo: std::cell::RefCell<HashMap<&'static str, std::sync::Arc<serde_json::Value>>>,
+}
+
+impl<'a> Cluster<'a> {
+    pub fn new(inv: &'a Inventory, ids: &'a Ids) -> Self {
+        Cluster {
+            inv,
+            ids,
+            memo: Default::default(),
+        }
+    }
+    /// The context of a file that is the same on every host, built on first use.
+    pub fn shared(
+        &self,
+        key: &'static str,
+        build: impl FnOnce() -> serde_json::Value,
+    ) -> std::sync::Arc<serde_json::Value> {
+        self.memo
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| std::sync::Arc::new(build()))
+            .clone()
+    }
+    pub fn id(&self, field: &str, host: &Host) -> Option<u64> {
+        self.ids.get(field).and_then(|m| m.get(&host.name)).copied()
+    }
+}
+
+/// A JVM that a launcher starts: what `up` runs and `down` stops.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub role: &'static str,
+    pub service: &'static str,
+    pub main_class: &'static str,
+    pub classpath: Vec<String>,
+    pub args: Vec<String>,
+    pub jvm_opts: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub work_dir: String,
+    /// Files (absolute paths) whose change means this service must restart.
+    pub config_files: Vec<String>,
+    /// A one-time initialisation (`launcher init`), run only while `marker` does not exist:
+    /// the NameNode's format. The marker is what makes it "exactly once".
+    pub init: Option<(String, Vec<String>)>,
+}
+
+impl Service {
+    pub fn launcher(host: &Host, role: &str) -> String {
+        format!("{}/etc/launch/{role}.sh", host.install_dir)
+    }
+    /// Where launchers keep their pid files.
+    pub fn run_dir(host: &Host) -> String {
+        format!("{}/run", host.data_dir)
+    }
+    pub fn pid_file(host: &Host, role: &str) -> String {
+        format!("{}/{role}.pid", Self::run_dir(host))
+    }
+    pub fn log_file(host: &Host, component: &str, role: &str) -> String {
+        format!("{}/{component}/{role}.log", host.log_dir)
+    }
+}
+
+/// The heap for a role: the component's `heap` setting, else `default`.
+pub fn heap_opts(spec: &ComponentSpec, default: &str) -> Vec<String> {
+    let heap = spec
+        .scalar("heap")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| default.to_string());
+    let heap = if heap.chars().all(|c| c.is_ascii_digit()) {
+        format!("{heap}m")
+    } else {
+        heap
+    };
+    let mut v = vec![format!("-Xms{heap}"), format!("-Xmx{heap}")];
+    if let Some(opts) = spec.scalar("jvm_opts") {
+        v.extend(opts.split_whitespace().map(str::to_string));
+    }
+    v
+}
+
+/// A TCP port a role listens on, for conflict checks.
+#[derive(Debug, Clone)]
+pub struct PortUse {
+    pub port: u16,
+    pub role: &'static str,
+    pub what: String,
+    /// Where the port was configured, when an override set it; else the role's position.
+    pub pos: Pos,
+    /// True when the operator set this port (so an error should point there).
+    pub configured: bool,
+}
+
+/// A file on a host that carries a service's identity (ZooKeeper's `myid`, Kafka's
+/// `meta.properties`): preflight refuses to start a server whose file names another identity.
+#[derive(Debug, Clone)]
+pub struct IdentityFile {
+    pub path: String,
+    /// The id the lock file assigns.
+    pub want: String,
+    /// Reads the id the file holds (None: the file says nothing about it).
+    pub read: fn(&str) -> Option<String>,
+}
+
+/// How running instances of a role are restarted when their files or distribution change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// All at once (stateless or individually replaceable services).
+    Together,
+    /// One host at a time, each waiting for the role's health gate: quorums and replicated
+    /// partitions stay available.
+    Rolling,
+}
+
+pub trait Component: Sync {
+    fn name(&self) -> &'static str;
+    fn roles(&self) -> &'static [RoleDef];
+    fn settings(&self) -> &'static [SettingDef];
+    /// A version to suggest in error messages.
+    fn example_version(&self) -> &'static str;
+    /// Component-specific rules; runs after the generic inventory checks passed.
+    fn validate(&self, _inv: &Inventory, _diags: &mut Diagnostics) {}
+    fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse>;
+    fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec>;
+    /// Recognises this component's version (and the jars it bundles) in a distribution.
+    fn detect(&self, listing: &Listing) -> Option<Detected>;
+    /// The directory name the distribution unpacks to (`kafka_2.12-2.4.0`).
+    fn dist_dir(&self, spec: &ComponentSpec) -> String;
+    /// The JVMs this component runs on `host`, one per role the host has.
+    fn services(&self, _cl: &Cluster, _host: &Host) -> Vec<Service> {
+        Vec::new()
+    }
+
+    // --- versions: what the engine asks of the rules file on this component's behalf.
+
+    /// Compatibility checks against other components, evaluated from the rules file.
+    fn compat_links(&self) -> &'static [Link] {
+        &[]
+    }
+    /// The jars this release ships, by bundle key (`zookeeper-client`, `hadoop-jars`).
+    fn release_bundles(&self, _spec: &ComponentSpec, r: &Release) -> BTreeMap<String, Version> {
+        compat::release_bundles(r, "hadoop")
+    }
+    /// Findings about the release itself beyond its JDKs (Kafka: its Scala builds, KRaft-only).
+    fn release_checks(
+        &self,
+        _spec: &ComponentSpec,
+        _r: &Release,
+        _cv: &ComponentVersions,
+    ) -> Vec<Verdict> {
+        Vec::new()
+    }
+    /// Checks of a distribution read from `archive:` beyond its version (Kafka: Scala build).
+    fn check_archive(
+        &self,
+        _inv: &Inventory,
+        _spec: &ComponentSpec,
+        _det: &Detected,
+        _pos: Pos,
+        _field: &str,
+        _diags: &mut Vec<Diagnostic>,
+    ) {
+    }
+
+    // --- the engine's hooks: what `up` and `down` must know about this component.
+
+    /// Files carrying a stable identity on `host`, with the value the lock file assigns.
+    fn identity_files(&self, _cl: &Cluster, _host: &Host) -> Vec<IdentityFile> {
+        Vec::new()
+    }
+    /// Extra files whose content preflight needs (HDFS `VERSION` files).
+    fn fact_reads(&self, _cl: &Cluster, _host: &Host) -> Vec<String> {
+        Vec::new()
+    }
+    /// Problems across hosts, from their facts, that must stop `up` before anything changes
+    /// (a DataNode formatted for another NameNode). One line per problem, naming the host.
+    fn preflight(&self, _cl: &Cluster, _hosts: &[(&Host, &HostFacts)]) -> Vec<String> {
+        Vec::new()
+    }
+    /// Every directory holding this component's data on `host`: what `down --purge` deletes.
+    fn data_dirs(&self, _cl: &Cluster, _host: &Host) -> Vec<String> {
+        Vec::new()
+    }
+    /// How running instances of `role` restart.
+    fn restart(&self, _role: &str) -> Restart {
+        Restart::Together
+    }
+
+    // --- the live part: probes from this machine (health gates and `verify`).
+
+    /// Whether `role` is healthy on `hosts` (the stage's members), checked from this machine.
+    /// Ok carries one line of evidence; Err says what is still missing.
+    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        port_probe(self, cl.inv, role, hosts)
+    }
+    /// `verify`: this component's own checks of the live cluster, probed from this machine
+    /// (processes, JDKs and installed versions are checked for every component alike).
+    fn verify(&self, _cx: &VerifyCx) -> Vec<Check> {
+        Vec::new()
+    }
+}
+
+/// Where a property's value came from, so errors can point at the operator's own line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Default,
+    Override,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PropEntry {
+    pub key: String,
+    pub value: String,
+    #[serde(skip)]
+    pub origin: Origin,
+    #[serde(skip)]
+    pub pos: Pos,
+}
+
+/// An ordered property set: stackctl's values first, the operator's `config:` merged last
+/// (an override replaces the value in place, a new key is appended).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct Props(pub Vec<PropEntry>);
+
+impl Props {
+    pub fn set(&mut self, key: &str, value: impl ToString) -> &mut Self {
+        let value = value.to_string();
+        match self.0.iter_mut().find(|e| e.key == key) {
+            Some(e) => e.value = value,
+            None => self.0.push(PropEntry {
+                key: key.into(),
+                value,
+                origin: Origin::Default,
+                pos: Pos::default(),
+            }),
+        }
+        self
+    }
+    pub fn merge(&mut self, overrides: &[Prop]) -> &mut Self {
+        for o in overrides {
+            match self.0.iter_mut().find(|e| e.key == o.key) {
+                Some(e) => {
+                    e.value = o.value.clone();
+                    e.origin = Origin::Override;
+                    e.pos = o.pos;
+                }
+                None => self.0.push(PropEntry {
+                    key: o.key.clone(),
+                    value: o.value.clone(),
+                    origin: Origin::Override,
+                    pos: o.pos,
+                }),
+            }
+        }
+        self
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.as_str())
+    }
+    pub fn entry(&self, key: &str) -> Option<&PropEntry> {
+        self.0.iter().find(|e| e.key == key)
+    }
+    pub fn is_override(&self, key: &str) -> bool {
+        self.entry(key)
+            .is_some_and(|e| e.origin == Origin::Override)
+    }
+    /// The position to blame for a property: the override's line, else `fallback`.
+    pub fn pos_or(&self, key: &str, fallback: Pos) -> Pos {
+        match self.entry(key) {
+            Some(e) if e.origin == Origin::Override => e.pos,
+            _ => fallback,
+        }
+    }
+}
+
+/// How long one probe may take.
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The fallback probe: the role's first port accepts a TCP connection on every host.
+pub fn port_probe(
+    c: &(impl Component + ?Sized),
+    inv: &Inventory,
+    role: &str,
+    hosts: &[&Host],
+) -> anyhow::Result<String> {
+    for h in hosts {
+        if let Some(p) = c.ports(inv, h).into_iter().find(|p| p.role == role) {
+            let addr: std::net::SocketAddr = format!("{}:{}", h.address, p.port).parse()?;
+            std::net::TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).map_err(|e| {
+                anyhow::anyhow!("{}: {role} port {} not answering: {e}", h.name, p.port)
+            })?;
+        }
+    }
+    Ok(format!(
+        "answering on {}",
+        hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// `host:port` of the port a role serves `what` on.
+pub fn endpoint(
+    c: &(impl Component + ?Sized),
+    inv: &Inventory,
+    host: &Host,
+    role: &str,
+    what: &str,
+) -> Option<String> {
+    c.ports(inv, host)
+        .into_iter()
+        .find(|p| p.role == role && p.what == what)
+        .map(|p| format!("{}:{}", host.address, p.port))
+}
+
+/// Parses the port out of `host:port`, `PROTO://host:port` or a bare number.
+pub fn port_of(value: &str) -> Option<u16> {
+    value
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim().trim_end_matches('/').parse().ok())
+}
+
+/// An integer property the operator may have overridden; a non-number is reported.
+pub fn int_prop(
+    inv: &Inventory,
+    props: &Props,
+    key: &str,
+    field: &str,
+    diags: &mut Diagnostics,
+) -> Option<i64> {
+    let e = props.entry(key)?;
+    match e.value.trim().parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            diags.push(Diagnostic::error(
+                &inv.path,
+                e.pos,
+                format!("{field}.{key}"),
+                format!("`{key}` must be a whole number, got `{}`", e.value),
+            ));
+            None
+        }
+    }
+}
+
+/// The common per-component paths on a host.
+/// Whether a name a service registered under (a DataNode's address, a NodeManager's or
+/// RegionServer's host name) is this host: its inventory name, its address, or a name under it.
+pub fn is_host(registered: &str, host: &Host) -> bool {
+    registered == host.name
+        || registered == host.address
+        || registered
+            .strip_prefix(host.name.as_str())
+            .is_some_and(|r| r.starts_with('.'))
+}
+
+pub fn conf_dir(host: &Host, component: &str) -> String {
+    format!("{}/etc/{component}", host.install_dir)
+}
+
+pub fn home_dir(host: &Host, c: &dyn Component, spec: &ComponentSpec) -> String {
+    format!("{}/{}", host.install_dir, c.dist_dir(spec))
+}
+
+/// The JSON context every template gets, plus the component-specific part under `extra`.
+pub fn base_context(
+    cl: &Cluster,
+    host: &Host,
+    component: &str,
+    extra: serde_json::Value,
+) -> std::sync::Arc<serde_json::Value> {
+    let spec = cl.inv.component(component);
+    std::sync::Arc::new(serde_json::json!({
+        "cluster": cl.inv.cluster,
+        "host": {
+            "name": host.name,
+            "address": host.address,
+            "java_home": host.java_home,
+            "install_dir": host.install_dir,
+            "data_dir": host.data_dir,
+            "log_dir": host.log_dir,
+            "ssh_user": host.ssh_user,
+        },
+        "version": spec.map(|s| s.version.raw.clone()),
+        "c": extra,
+    }))
+}
+
+// --- what a component's live part reports to `verify`.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+/// One line of the report: a check of one service on one host (or of the whole cluster).
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// A host name, or `cluster` for checks of the ensemble as a whole.
+    pub host: String,
+    pub service: String,
+    pub check: String,
+    pub status: Status,
+    pub evidence: String,
+}
+
+pub const CLUSTER: &str = "cluster";
+
+impl Check {
+    pub fn new(
+        host: &str,
+        service: &str,
+        check: &str,
+        status: Status,
+        evidence: impl Into<String>,
+    ) -> Check {
+        Check {
+            host: host.to_string(),
+            service: service.to_string(),
+            check: check.to_string(),
+            status,
+            evidence: evidence.into(),
+        }
+    }
+    pub fn pass(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
+        Check::new(host, service, check, Status::Pass, evidence)
+    }
+    pub fn fail(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
+        Check::new(host, service, check, Status::Fail, evidence)
+    }
+    pub fn warn(host: &str, service: &str, check: &str, evidence: impl Into<String>) -> Check {
+        Check::new(host, service, check, Status::Warn, evidence)
+    }
+    /// Pass when `ok`, else fail, with the same evidence.
+    pub fn pass_if(
+        ok: bool,
+        host: &str,
+        service: &str,
+        check: &str,
+        evidence: impl Into<String>,
+    ) -> Check {
+        let status = if ok { Status::Pass } else { Status::Fail };
+        Check::new(host, service, check, status, evidence)
+    }
+}
+
+/// What components' `verify` gets: the cluster, the facts of every reachable host, and the
+/// versions running services report (filled in component order: ZooKeeper's `srvr` before
+/// Kafka's checks, the NameNode's before HBase's).
+pub struct VerifyCx<'a> {
+    pub cl: &'a Cluster<'a>,
+    pub facts: &'a BTreeMap<String, HostFacts>,
+    pub reported: RefCell<BTreeMap<&'static str, Version>>,
+}
+
+impl VerifyCx<'_> {
+    pub fn report_version(&self, component: &'static str, v: Version) {
+        self.reported.borrow_mut().insert(component, v);
+    }
+}

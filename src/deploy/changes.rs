@@ -1,0 +1,341 @@
+//! The pure core of `up`: from a host's facts to what must change there, what is wrong with
+//! it, and which services start or restart in which order. No SSH here: every function takes
+//! recorded facts, so all of it is tested from fixture files (tests/engine.rs).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::compat::{self, Level};
+use crate::components::{self, Cluster, Restart, Service};
+use crate::inventory::{self, Host, Inventory};
+use crate::plan::{HostPlan, Plan, Stage};
+use crate::remote::facts::{FactRequest, HostFacts};
+
+/// One host as the engine sees it after gathering: what is planned for it, the services it
+/// runs, and what it reported.
+#[derive(Debug, Clone)]
+pub struct HostState<'a> {
+    pub host: &'a Host,
+    pub plan: &'a HostPlan,
+    pub services: Vec<Service>,
+    pub facts: HostFacts,
+}
+
+/// Local archives by component: path and sha256 (empty when the file is missing).
+pub type Archives<'a> = BTreeMap<&'a str, (PathBuf, String)>;
+
+/// Where an archive is kept on a host (the checksum record sits beside it).
+pub fn archive_dest(host: &Host, local: &Path) -> String {
+    format!(
+        "{}/.stackctl/dist/{}",
+        host.install_dir,
+        local
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
+    )
+}
+
+/// The list of every file stackctl wrote on a host, with their checksums.
+pub fn manifest_path(inv: &Inventory) -> String {
+    format!("/var/lib/stackctl/{}.manifest", inv.cluster)
+}
+
+/// The services `host` runs, from every declared component.
+pub fn services(cl: &Cluster, host: &Host) -> Vec<Service> {
+    components::all()
+        .iter()
+        .filter(|c| cl.inv.component(c.name()).is_some())
+        .flat_map(|c| c.services(cl, host))
+        .collect()
+}
+
+fn declared(inv: &Inventory) -> impl Iterator<Item = &'static dyn components::Component> + '_ {
+    components::all()
+        .iter()
+        .copied()
+        .filter(|c| inv.component(c.name()).is_some())
+}
+
+/// What `up` asks a host in its one facts round trip.
+pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Service]) -> FactRequest {
+    let inv = cl.inv;
+    let mut req = FactRequest {
+        java_home: host.java_home.clone(),
+        ..Default::default()
+    };
+    req.checksum = hp.files.iter().map(|f| f.path.clone()).collect();
+    for spec in inv.components.values() {
+        if let Some((local, _)) = &spec.archive {
+            req.archives.push(archive_dest(host, local));
+        }
+        let c = components::find(spec.name).expect("known");
+        let home = components::home_dir(host, c, spec);
+        req.read.push(format!("{home}/.stackctl-unpacked"));
+        req.exists.push(home);
+    }
+    req.launchers = services
+        .iter()
+        .map(|s| (s.role.to_string(), Service::launcher(host, s.role)))
+        .collect();
+    req.dirs = vec![
+        host.install_dir.clone(),
+        host.data_dir.clone(),
+        host.log_dir.clone(),
+    ];
+    for c in declared(inv) {
+        req.read.extend(c.fact_reads(cl, host));
+        req.read
+            .extend(c.identity_files(cl, host).into_iter().map(|f| f.path));
+    }
+    req
+}
+
+/// Whether a host runs any role of a component.
+fn runs_component(t: &HostState, component: &str) -> bool {
+    t.services
+        .iter()
+        .any(|s| components::role(s.role).map(|r| r.component) == Some(component))
+}
+
+/// Preflight: every problem on every host, one line each, before anything changes.
+pub fn preflight(cl: &Cluster, states: &[HostState], archives: &Archives) -> Vec<String> {
+    let inv = cl.inv;
+    let mut problems = Vec::new();
+    for t in states {
+        let h = t.host;
+        match &t.facts.java {
+            None => problems.push(format!(
+                "{}: no Java at {} (`{}/bin/java -version` said: {})",
+                h.name,
+                h.java_home,
+                h.java_home,
+                t.facts
+                    .java_output
+                    .lines()
+                    .next()
+                    .unwrap_or("nothing")
+                    .trim()
+            )),
+            Some(j) => {
+                if let Some((declared, _)) = &h.java_version {
+                    if declared.major != j.major {
+                        problems.push(format!(
+                            "{}: {} is Java {} but the inventory says java_version {}",
+                            h.name, h.java_home, j.raw, declared.raw
+                        ));
+                    }
+                }
+                // The compatibility rules again, with the JDK the host really has.
+                for c in inv.components.values().filter(|c| h.has_component(c.name)) {
+                    if let Some(v) =
+                        compat::jdk(c.name, &c.version, j).filter(|v| v.level == Level::Error)
+                    {
+                        problems.push(format!("{}: {}", h.name, v.message));
+                    }
+                }
+            }
+        }
+        for (dir, kb) in &t.facts.free_kb {
+            if *kb < 512 * 1024 {
+                problems.push(format!("{}: only {} MiB free for {dir}", h.name, kb / 1024));
+            }
+        }
+        for c in declared(inv) {
+            for p in c.ports(inv, h) {
+                if t.facts.listening.contains(&p.port) && !t.facts.running.contains_key(p.role) {
+                    problems.push(format!(
+                        "{}: port {} ({} {}) is already taken by another process",
+                        h.name, p.port, p.role, p.what
+                    ));
+                }
+            }
+        }
+        for c in declared(inv) {
+            for f in c.identity_files(cl, h) {
+                let Some(have) = t.facts.contents.get(&f.path).and_then(|t| (f.read)(t)) else {
+                    continue;
+                };
+                if have != f.want {
+                    problems.push(format!("{}: {} says {have} but the lock file assigns {}: refusing to start a server under another identity", h.name, f.path, f.want));
+                }
+            }
+        }
+        for spec in inv.components.values() {
+            let c = components::find(spec.name).expect("known");
+            if !runs_component(t, spec.name) {
+                continue;
+            }
+            let home = components::home_dir(h, c, spec);
+            if spec.archive.is_none() && !t.facts.existing_dirs.contains(&home) {
+                problems.push(format!(
+                    "{}: {home} does not exist and components.{}.archive is not set",
+                    h.name, spec.name
+                ));
+            }
+            if let Some((path, _)) = archives.get(spec.name) {
+                if !path.exists() {
+                    problems.push(format!(
+                        "{}: archive {} does not exist",
+                        h.name,
+                        path.display()
+                    ));
+                }
+            }
+        }
+    }
+    // Problems only a look across hosts finds (a DataNode of another HDFS cluster).
+    let pairs: Vec<(&Host, &HostFacts)> = states.iter().map(|t| (t.host, &t.facts)).collect();
+    for c in declared(inv) {
+        problems.extend(c.preflight(cl, &pairs));
+    }
+    problems
+}
+
+/// What `up` would do on one host, decided from its facts before anything changes: shown by
+/// `plan --live`, carried out by `up`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct HostChanges {
+    pub host: String,
+    /// Components whose archive is uploaded (missing on the host, or another checksum).
+    pub upload: Vec<String>,
+    /// Components unpacked into their home directory.
+    pub unpack: Vec<String>,
+    /// Rendered files that are new or differ on the host.
+    pub files: Vec<String>,
+    /// Roles started (not running) and restarted (running, but their files or distribution change).
+    pub start: Vec<String>,
+    pub restart: Vec<String>,
+}
+
+impl HostChanges {
+    pub fn is_empty(&self) -> bool {
+        self.upload.is_empty()
+            && self.unpack.is_empty()
+            && self.files.is_empty()
+            && self.start.is_empty()
+            && self.restart.is_empty()
+    }
+}
+
+/// Compares a host's facts with its plan.
+pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> HostChanges {
+    let h = t.host;
+    let mut c = HostChanges {
+        host: h.name.clone(),
+        ..Default::default()
+    };
+    for spec in inv.components.values() {
+        let Some((local, sum)) = archives.get(spec.name) else {
+            continue;
+        };
+        if !runs_component(t, spec.name) {
+            continue;
+        }
+        if t.facts.sha256.get(&archive_dest(h, local)) != Some(sum) {
+            c.upload.push(spec.name.to_string());
+        }
+        let home = components::home_dir(h, components::find(spec.name).expect("known"), spec);
+        let marker = t
+            .facts
+            .contents
+            .get(&format!("{home}/.stackctl-unpacked"))
+            .map(|s| s.trim());
+        if marker != Some(sum.as_str()) {
+            c.unpack.push(spec.name.to_string());
+        }
+    }
+    c.files = t
+        .plan
+        .files
+        .iter()
+        .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
+        .map(|f| f.path.clone())
+        .collect();
+    for svc in &t.services {
+        let comp = components::role(svc.role)
+            .map(|r| r.component)
+            .unwrap_or("");
+        let touched = c.unpack.iter().any(|u| u == comp)
+            || c.files.contains(&Service::launcher(h, svc.role))
+            || svc.config_files.iter().any(|f| c.files.contains(f));
+        match (t.facts.running.contains_key(svc.role), touched) {
+            (false, _) => c.start.push(svc.role.to_string()),
+            (true, true) => c.restart.push(svc.role.to_string()),
+            (true, false) => {}
+        }
+    }
+    c
+}
+
+/// One stage of the start walk as it will run: which hosts restart (and how), which start.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageStep {
+    pub role: String,
+    pub restart_policy: &'static str,
+    /// Restarted in this order (one at a time, each behind the gate, when rolling).
+    pub restart: Vec<String>,
+    /// Started together.
+    pub start: Vec<String>,
+    /// Every host of the stage: the gate waits for all of them.
+    pub gate: Vec<String>,
+}
+
+/// The walk `up` takes, stage by stage in start order: stages with nothing to start or
+/// restart are left out. Host names follow the inventory order.
+pub fn steps(plan: &Plan, changes: &[HostChanges]) -> Vec<StageStep> {
+    let by_host: BTreeMap<&str, &HostChanges> =
+        changes.iter().map(|c| (c.host.as_str(), c)).collect();
+    let mut out = Vec::new();
+    for stage in &plan.stages {
+        let members: Vec<(&str, &HostChanges)> = stage
+            .hosts
+            .iter()
+            .filter_map(|h| by_host.get(h.as_str()).map(|c| (h.as_str(), *c)))
+            .collect();
+        let pick = |f: fn(&HostChanges) -> &Vec<String>| -> Vec<String> {
+            members
+                .iter()
+                .filter(|(_, c)| f(c).contains(&stage.role))
+                .map(|(h, _)| h.to_string())
+                .collect()
+        };
+        let (start, restart) = (pick(|c| &c.start), pick(|c| &c.restart));
+        if start.is_empty() && restart.is_empty() {
+            continue;
+        }
+        out.push(StageStep {
+            role: stage.role.clone(),
+            restart_policy: match restart_policy(stage) {
+                Restart::Rolling => "rolling",
+                Restart::Together => "together",
+            },
+            restart,
+            start,
+            gate: members.iter().map(|(h, _)| h.to_string()).collect(),
+        });
+    }
+    out
+}
+
+/// How a stage's running instances restart: the owning component decides.
+pub fn restart_policy(stage: &Stage) -> Restart {
+    components::role(&stage.role)
+        .and_then(|r| components::find(r.component))
+        .map_or(Restart::Together, |c| c.restart(&stage.role))
+}
+
+/// Every directory holding a host's service data, as configured: what `down --purge` deletes.
+/// Only plain absolute paths at least two levels deep, whatever a setting says.
+pub fn data_dirs(cl: &Cluster, h: &Host) -> Vec<String> {
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    dirs.insert(Service::run_dir(h));
+    for c in declared(cl.inv) {
+        dirs.extend(c.data_dirs(cl, h));
+    }
+    dirs.into_iter()
+        .filter(|d| inventory::plain_abs_path(d) && d.matches('/').count() >= 2)
+        .collect()
+}

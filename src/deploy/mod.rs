@@ -1,0 +1,216 @@
+//! `stackctl up` and `down`: from a plan to running services, over SSH, in dependency order.
+//!
+//! Plan first, then apply exactly the plan: connect to every host and gather facts (one round
+//! trip each, `session`), decide every change and refuse in preflight before a single byte is
+//! written (`changes`, pure), upload what differs and write what changed (`apply`), then walk
+//! the start stages behind health gates (`walk`). A second run finds nothing to do.
+
+pub mod apply;
+pub mod changes;
+pub mod session;
+pub mod walk;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::anyhow;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+pub use self::changes::HostChanges;
+pub use self::session::{DeployError, UpOptions};
+use crate::components::{Cluster, Service};
+pub use crate::events::Events;
+use crate::inventory::Inventory;
+use crate::plan::Plan;
+use crate::shell::shell_quote;
+
+/// What a run did, for the summary line and scripts.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub hosts: usize,
+    pub uploaded_bytes: u64,
+    pub archives_uploaded: usize,
+    pub archives_unpacked: usize,
+    pub files_written: usize,
+    pub started: Vec<String>,
+    pub restarted: Vec<String>,
+    pub stopped: Vec<String>,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn changed(&self) -> bool {
+        self.uploaded_bytes > 0
+            || self.archives_unpacked > 0
+            || self.files_written > 0
+            || !self.started.is_empty()
+            || !self.restarted.is_empty()
+    }
+}
+
+/// `up`: gathers, installs and configures all hosts in parallel, then walks the stages.
+pub fn up(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
+    let rt = session::runtime().map_err(DeployError::Failed)?;
+    rt.block_on(up_async(inv, plan, opts))
+}
+
+async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
+    let started_at = Instant::now();
+    let ev = Events::new(opts.json);
+    let ids = plan.ids();
+    let cl = Cluster::new(inv, &ids);
+    ev.status(None, "connecting and gathering facts");
+    let (targets, archives) = session::gather(&cl, plan, opts, &ev, false).await?;
+    ev.emit(None, "preflight", "preflight passed");
+    let changes: Vec<HostChanges> = targets
+        .iter()
+        .map(|t| changes::host_changes(inv, t, &archives))
+        .collect();
+    let mut summary = Summary {
+        hosts: targets.len(),
+        ..Default::default()
+    };
+    // Install and configure, hosts in parallel.
+    ev.status(None, "installing and configuring");
+    let sem = Arc::new(Semaphore::new(opts.forks.max(1)));
+    let futs = targets.iter().zip(&changes).map(|(t, ch)| {
+        let (sem, ev, archives) = (sem.clone(), ev.clone(), &archives);
+        async move {
+            let _p = sem.acquire().await;
+            apply::install_host(inv, t, archives, ch, &ev).await
+        }
+    });
+    let mut errors = Vec::new();
+    for r in futures_util::future::join_all(futs).await {
+        match r {
+            Ok(s) => {
+                summary.uploaded_bytes += s.uploaded_bytes;
+                summary.archives_uploaded += s.archives_uploaded;
+                summary.archives_unpacked += s.archives_unpacked;
+                summary.files_written += s.files_written;
+            }
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    if !errors.is_empty() {
+        session::close_all(targets).await;
+        return Err(DeployError::Failed(anyhow!(errors.join("\n"))));
+    }
+    let walked = walk::walk(inv, plan, &targets, &changes, opts.gate_timeout, &ev).await;
+    session::close_all(targets).await;
+    let walked = walked?;
+    summary.started = walked.started;
+    summary.restarted = walked.restarted;
+    summary.seconds = started_at.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// One host's changes as `plan --live` shows them: with the host's current file contents.
+#[derive(Debug, Serialize)]
+pub struct LiveHost {
+    #[serde(flatten)]
+    pub changes: HostChanges,
+    /// For each changed file: what the host has now (None: the file does not exist).
+    pub current: BTreeMap<String, Option<String>>,
+}
+
+/// `plan --live`: what `up` would change on each reachable host. Reads only.
+pub fn live(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Vec<LiveHost>, DeployError> {
+    let rt = session::runtime().map_err(DeployError::Failed)?;
+    rt.block_on(async {
+        let ids = plan.ids();
+        let cl = Cluster::new(inv, &ids);
+        let (targets, archives) = session::gather(&cl, plan, opts, &Events::quiet(), true).await?;
+        let out = targets
+            .iter()
+            .map(|t| {
+                let changes = changes::host_changes(inv, t, &archives);
+                let current = changes
+                    .files
+                    .iter()
+                    .map(|p| (p.clone(), t.facts.contents.get(p).cloned()))
+                    .collect();
+                LiveHost { changes, current }
+            })
+            .collect();
+        session::close_all(targets).await;
+        Ok(out)
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct DownOptions {
+    pub up: UpOptions,
+    pub purge: bool,
+}
+
+/// Stops services in reverse start order; with `purge`, deletes their data too.
+pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary, DeployError> {
+    let rt = session::runtime().map_err(DeployError::Failed)?;
+    rt.block_on(async {
+        let started_at = Instant::now();
+        let ev = Events::new(opts.up.json);
+        let ids = plan.ids();
+        let cl = Cluster::new(inv, &ids);
+        let pairs = session::selected(inv, plan, &opts.up.limit);
+        let connected = session::connect_all(&pairs, &opts.up, &ev).await?;
+        let mut summary = Summary {
+            hosts: connected.len(),
+            ..Default::default()
+        };
+        let result = async {
+            for stage in plan.stages.iter().rev() {
+                let stops = connected
+                    .iter()
+                    .filter(|(h, _, _)| h.has_role(&stage.role))
+                    .map(|(h, _, r)| async move {
+                        let l = shell_quote(&Service::launcher(h, &stage.role));
+                        let out = r
+                            .run_ok(
+                                &format!("if [ -x {l} ]; then {l} stop; fi"),
+                                &format!("stopping {}", stage.role),
+                            )
+                            .await?;
+                        Ok::<_, anyhow::Error>((h.name.clone(), out))
+                    });
+                for r in futures_util::future::join_all(stops).await {
+                    let (host, out) = r?;
+                    if !out.trim().is_empty() {
+                        ev.emit(Some(&host), "stop", out.trim());
+                    }
+                    if out.contains("killed") || out.lines().any(|l| l.ends_with(" stopped")) {
+                        summary.stopped.push(format!("{} on {host}", stage.role));
+                    }
+                }
+            }
+            if opts.purge {
+                for (h, _, r) in &connected {
+                    let dirs = changes::data_dirs(&cl, h);
+                    let script = format!(
+                        "rm -rf {}",
+                        dirs.iter()
+                            .map(|d| shell_quote(d))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    r.run_ok(&script, "purging data").await?;
+                    ev.emit(
+                        Some(&h.name),
+                        "purge",
+                        &format!("deleted {}", dirs.join(", ")),
+                    );
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        }
+        .await;
+        for (_, _, r) in connected {
+            r.close().await;
+        }
+        result.map_err(DeployError::Failed)?;
+        summary.seconds = started_at.elapsed().as_secs_f64();
+        Ok(summary)
+    })
+}

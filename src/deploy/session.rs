@@ -1,0 +1,244 @@
+//! Connecting to hosts and gathering their facts: one SSH master and one facts round trip per
+//! host, all hosts at once within `--forks`. Shared by `up`, `down`, `plan --live` and `verify`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use tokio::sync::Semaphore;
+
+use super::changes::{self, Archives, HostState};
+use crate::components::Cluster;
+use crate::events::Events;
+use crate::inventory::{Host, Inventory};
+use crate::plan::{HostPlan, Plan, PlanError};
+use crate::remote::facts::{self, HostFacts};
+use crate::remote::transport::{Remote, SshOptions};
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub inventory: PathBuf,
+    pub templates: Option<PathBuf>,
+    pub locked: bool,
+    pub ssh: SshOptions,
+    /// Hosts worked on at once.
+    pub forks: usize,
+    /// Only these hosts (by name).
+    pub limit: Option<Vec<String>>,
+    pub json: bool,
+    /// How long a health gate may wait.
+    pub gate_timeout: Duration,
+}
+
+/// Why `up`, `down` or `plan --live` stopped; each kind has its documented exit code.
+#[derive(Debug)]
+pub enum DeployError {
+    /// The inventory or lock file is wrong (exit 2).
+    Invalid(PlanError),
+    /// Something is wrong on the hosts; nothing was changed (exit 3).
+    Preflight(Vec<String>),
+    /// A step failed (exit 1).
+    Failed(anyhow::Error),
+}
+
+impl DeployError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DeployError::Invalid(e) => e.exit_code(),
+            DeployError::Preflight(_) => crate::exit::PREFLIGHT,
+            DeployError::Failed(_) => crate::exit::FAILED,
+        }
+    }
+}
+
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeployError::Invalid(e) => write!(f, "{e}"),
+            DeployError::Preflight(lines) => {
+                writeln!(f, "error: preflight failed; nothing was changed:")?;
+                for l in lines {
+                    writeln!(f, "  - {l}")?;
+                }
+                Ok(())
+            }
+            DeployError::Failed(e) => write!(f, "error: {e:#}"),
+        }
+    }
+}
+
+/// A connected host with its gathered state.
+pub struct Target<'a> {
+    pub state: HostState<'a>,
+    pub remote: Remote,
+}
+
+impl<'a> std::ops::Deref for Target<'a> {
+    type Target = HostState<'a>;
+    fn deref(&self) -> &HostState<'a> {
+        &self.state
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The hosts `--limit` selects (all without it), with their plans.
+pub fn selected<'a>(
+    inv: &'a Inventory,
+    plan: &'a Plan,
+    limit: &Option<Vec<String>>,
+) -> Vec<(&'a Host, &'a HostPlan)> {
+    inv.hosts
+        .iter()
+        .zip(&plan.hosts)
+        .filter(|(h, _)| limit.as_ref().is_none_or(|l| l.contains(&h.name)))
+        .collect()
+}
+
+/// Connects to every host, at most `forks` at once; one result per host, in order.
+pub async fn connect_each(hosts: &[&Host], ssh: &SshOptions, forks: usize) -> Vec<Result<Remote>> {
+    let sem = Arc::new(Semaphore::new(forks.max(1)));
+    let tasks: Vec<_> = hosts
+        .iter()
+        .map(|h| {
+            let (sem, ssh, host) = (sem.clone(), ssh.clone(), (*h).clone());
+            tokio::spawn(async move {
+                let _permit = sem.acquire().await;
+                Remote::connect(&host, &ssh).await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.map_err(|e| anyhow!("{e}")).and_then(|r| r));
+    }
+    out
+}
+
+/// Runs a facts script and parses the answer; a cut-off answer is an error, not facts.
+pub async fn facts_of(remote: &Remote, script: &str) -> Result<HostFacts> {
+    let out = remote.run(script).await?;
+    let f = facts::parse(&out.stdout);
+    if !f.complete {
+        return Err(anyhow!("the answer was cut short"));
+    }
+    Ok(f)
+}
+
+/// Connects to every selected host or none: an unreachable host is a preflight problem.
+pub async fn connect_all<'a>(
+    pairs: &[(&'a Host, &'a HostPlan)],
+    opts: &UpOptions,
+    ev: &Events,
+) -> Result<Vec<(&'a Host, &'a HostPlan, Remote)>, DeployError> {
+    let hosts: Vec<&Host> = pairs.iter().map(|(h, _)| *h).collect();
+    let results = connect_each(&hosts, &opts.ssh, opts.forks).await;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for ((h, p), r) in pairs.iter().zip(results) {
+        match r {
+            Ok(r) => out.push((*h, *p, r)),
+            Err(e) => problems.push(format!("{}: {e:#}", h.name)),
+        }
+    }
+    if !problems.is_empty() {
+        for (_, _, r) in out {
+            r.close().await;
+        }
+        return Err(DeployError::Preflight(problems));
+    }
+    ev.emit(
+        None,
+        "connected",
+        &format!(
+            "connected to {} host{}",
+            out.len(),
+            if out.len() == 1 { "" } else { "s" }
+        ),
+    );
+    Ok(out)
+}
+
+/// Local archives and their checksums, computed once (and cached by path, size and mtime).
+pub fn local_archives(inv: &Inventory) -> Result<Archives<'_>> {
+    let mut archives: Archives = BTreeMap::new();
+    for spec in inv.components.values() {
+        if let Some((path, _)) = &spec.archive {
+            let sum = if path.is_file() {
+                crate::compat::detect::file_sha256(path)?
+            } else {
+                String::new()
+            };
+            archives.insert(spec.name, (path.clone(), sum));
+        }
+    }
+    Ok(archives)
+}
+
+/// Connects to the selected hosts, gathers their facts (one round trip each, with the content
+/// of the planned files too when `read_planned`) and runs preflight. Nothing on the hosts changes.
+pub async fn gather<'a>(
+    cl: &Cluster<'a>,
+    plan: &'a Plan,
+    opts: &UpOptions,
+    ev: &Events,
+    read_planned: bool,
+) -> Result<(Vec<Target<'a>>, Archives<'a>), DeployError> {
+    let inv = cl.inv;
+    let pairs = selected(inv, plan, &opts.limit);
+    let connected = connect_all(&pairs, opts, ev).await?;
+    let mut tasks = Vec::new();
+    for (h, hp, r) in connected {
+        let services = changes::services(cl, h);
+        let mut req = changes::fact_request(cl, h, hp, &services);
+        if read_planned {
+            req.read.extend(hp.files.iter().map(|f| f.path.clone()));
+        }
+        let script = facts::script(&req);
+        tasks.push(async move {
+            let f = facts_of(&r, &script).await;
+            (h, hp, services, r, f)
+        });
+    }
+    let mut targets = Vec::new();
+    let mut problems = Vec::new();
+    for (h, hp, services, remote, f) in futures_util::future::join_all(tasks).await {
+        match f {
+            Ok(facts) => targets.push(Target {
+                state: HostState {
+                    host: h,
+                    plan: hp,
+                    services,
+                    facts,
+                },
+                remote,
+            }),
+            Err(e) => {
+                problems.push(format!("{}: gathering facts: {e:#}", h.name));
+                remote.close().await;
+            }
+        }
+    }
+    let archives = local_archives(inv).map_err(DeployError::Failed)?;
+    let states: Vec<HostState> = targets.iter().map(|t| t.state.clone()).collect();
+    problems.extend(changes::preflight(cl, &states, &archives));
+    if !problems.is_empty() {
+        close_all(targets).await;
+        return Err(DeployError::Preflight(problems));
+    }
+    Ok((targets, archives))
+}
+
+pub async fn close_all(targets: Vec<Target<'_>>) {
+    for t in targets {
+        t.remote.close().await;
+    }
+}

@@ -1,0 +1,6 @@
+//! What the operator reads: text renderings of plans, live changes, verify reports and run
+//! summaries. JSON is the serde form of the same data and needs no code here.
+
+pub mod plan;
+pub mod summary;
+pub mod verify;

@@ -1,0 +1,72 @@
+//! `verify`'s report as a table: one line per check, then a count.
+
+use crate::components::{Check, Status};
+use crate::verify::Report;
+
+/// The report as a table: one line per check.
+pub fn text(r: &Report, color: bool) -> String {
+    use std::fmt::Write;
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let width = |head: &str, f: fn(&Check) -> &str| {
+        r.checks
+            .iter()
+            .map(|c| f(c).len())
+            .fold(head.len(), usize::max)
+    };
+    let hw = width("HOST", |c| &c.host);
+    let sw = width("SERVICE", |c| &c.service);
+    let cw = width("CHECK", |c| &c.check);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}",
+        paint(
+            "1",
+            &format!(
+                "{:hw$}  {:sw$}  {:cw$}  {:6}  EVIDENCE",
+                "HOST", "SERVICE", "CHECK", "RESULT"
+            )
+        )
+    );
+    for c in &r.checks {
+        let st = match c.status {
+            Status::Pass => paint("32", "pass  "),
+            Status::Warn => paint("33", "warn  "),
+            Status::Fail => paint("31", "FAIL  "),
+        };
+        let _ = writeln!(
+            o,
+            "{:hw$}  {:sw$}  {:cw$}  {st}  {}",
+            c.host, c.service, c.check, c.evidence
+        );
+    }
+    let count = |s: Status| r.checks.iter().filter(|c| c.status == s).count();
+    let _ = writeln!(
+        o,
+        "\nverify: {} checks: {} pass, {} warn, {} fail{} ({:.2}s)",
+        r.checks.len(),
+        count(Status::Pass),
+        count(Status::Warn),
+        count(Status::Fail),
+        if r.unreachable.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; unreachable: {}",
+                r.unreachable
+                    .iter()
+                    .map(|(h, _)| h.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        r.seconds
+    );
+    o
+}

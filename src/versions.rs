@@ -1,0 +1,113 @@
+//! The versions in effect for a cluster, and their compatibility verdicts: the rules
+//! (`compat`) evaluated with what each component (`components`) says of its distribution,
+//! its bundled jars and its links to the others. Shared by `plan` and `verify`.
+
+use crate::compat::detect::{Detected, Listing};
+use crate::compat::{self, ComponentVersions, Hooks, Verdict};
+use crate::components::{self, Component};
+use crate::diag::{Diagnostic, Pos};
+use crate::inventory::{ComponentSpec, Inventory};
+
+/// Every compatibility verdict for the cluster with `versions` in effect.
+pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
+    let links = |name: &str| components::find(name).map_or(&[][..], |c| c.compat_links());
+    let release_checks = |cv: &ComponentVersions, r: &compat::Release| match (
+        components::find(&cv.component),
+        inv.component(&cv.component),
+    ) {
+        (Some(c), Some(spec)) => c.release_checks(spec, r, cv),
+        _ => Vec::new(),
+    };
+    compat::check(
+        inv,
+        versions,
+        &Hooks {
+            links: &links,
+            release_checks: &release_checks,
+        },
+    )
+}
+
+/// Reads archives, compares them with the inventory, and returns the versions in effect plus
+/// diagnostics (a declared version that disagrees with its archive is an error).
+pub fn resolve_versions(inv: &Inventory) -> (Vec<ComponentVersions>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for spec in inv.components.values() {
+        let c = components::find(spec.name).expect("validated");
+        let release = compat::rules().release(spec.name, &spec.version);
+        let mut cv = ComponentVersions {
+            component: spec.name.to_string(),
+            version: spec.version.clone(),
+            archive: spec.archive.as_ref().map(|(p, _)| p.display().to_string()),
+            detected: None,
+            bundles: release
+                .map(|r| c.release_bundles(spec, r))
+                .unwrap_or_default(),
+            bundles_from: if release.is_some() {
+                "rules".into()
+            } else {
+                "unknown".into()
+            },
+        };
+        if let Some((path, pos)) = &spec.archive {
+            let field = format!("components.{}.archive", spec.name);
+            if !path.exists() {
+                diags.push(
+                    Diagnostic::warning(&inv.path, *pos, &field, format!("archive {} does not exist; versions come from the inventory and the rules file", path.display()))
+                        .with_help("`stackctl up` needs it; put the distribution there or fix the path"),
+                );
+            } else {
+                match Listing::read(path).map(|l| (c.detect(&l), l)) {
+                    Err(e) => diags.push(Diagnostic::error(&inv.path, *pos, &field, format!("{e:#}"))),
+                    Ok((None, _)) => diags.push(
+                        Diagnostic::error(&inv.path, *pos, &field, format!("{} does not look like a {} distribution: none of its jars names a {} version", path.display(), spec.name, spec.name))
+                            .with_help("point `archive:` at the official tarball or its unpacked directory"),
+                    ),
+                    Ok((Some(det), _)) => {
+                        check_detected(inv, c, spec, &det, *pos, &field, &mut diags);
+                        cv.bundles = det.bundles.clone();
+                        cv.bundles_from = "archive".into();
+                        cv.detected = Some(det);
+                    }
+                }
+            }
+        }
+        out.push(cv);
+    }
+    (out, diags)
+}
+
+fn check_detected(
+    inv: &Inventory,
+    c: &dyn Component,
+    spec: &ComponentSpec,
+    det: &Detected,
+    pos: Pos,
+    field: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Some(v) = &det.version {
+        if *v != spec.version {
+            diags.push(
+                Diagnostic::error(
+                    &inv.path,
+                    spec.version_pos,
+                    format!("components.{}.version", spec.name),
+                    format!(
+                        "version {} disagrees with the archive, which holds {} {} ({})",
+                        spec.version,
+                        spec.name,
+                        v,
+                        det.evidence.first().map(String::as_str).unwrap_or("")
+                    ),
+                )
+                .with_help(format!(
+                    "set `version: \"{v}\"` or point `archive:` at the {} {} distribution",
+                    spec.name, spec.version
+                )),
+            );
+        }
+    }
+    c.check_archive(inv, spec, det, pos, field, diags);
+}
