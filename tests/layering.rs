@@ -57,22 +57,25 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((4, 0), &["components::core"]),
     ((4, 1), &["components::*"]),
     ((4, 2), &["components"]),
-    // 5: the plan: what every host should look like.
-    ((5, 0), &["plan"]),
-    // 6: deploying a plan.
-    ((6, 0), &["deploy::changes"]),
-    ((6, 1), &["deploy::session"]),
-    ((6, 2), &["deploy::apply"]),
-    ((6, 3), &["deploy::walk"]),
-    ((6, 4), &["deploy"]),
-    // 7: checking a running cluster.
-    ((7, 0), &["verify"]),
-    // 8: turning results into text.
-    ((8, 0), &["output", "output::*"]),
-    // 9: one module per CLI command.
-    ((9, 0), &["commands", "commands::*"]),
-    // 10: the binary; it may use anything (through `stackctl::`).
-    ((10, 0), &["main"]),
+    // 5: the versions in effect and their verdicts: the rules evaluated with what the
+    //    components say of their distributions.
+    ((5, 0), &["versions"]),
+    // 6: the plan: what every host should look like.
+    ((6, 0), &["plan"]),
+    // 7: deploying a plan: the pure core lowest, then connecting, applying, walking.
+    ((7, 0), &["deploy::changes"]),
+    ((7, 1), &["deploy::session"]),
+    ((7, 2), &["deploy::apply"]),
+    ((7, 3), &["deploy::walk"]),
+    ((7, 4), &["deploy"]),
+    // 8: checking a running cluster.
+    ((8, 0), &["verify"]),
+    // 9: turning results into text.
+    ((9, 0), &["output", "output::*"]),
+    // 10: one module per CLI command.
+    ((10, 0), &["commands", "commands::*"]),
+    // 11: the binary; it may use anything (through `stackctl::`).
+    ((11, 0), &["main"]),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1155,8 +1158,8 @@ fn rules_on_a_small_tree() {
             "src/compat/mod.rs imports crate::components (src/components/mod.rs, rank 4) from rank 3: imports must point down",
             "src/compat/mod.rs imports crate::components::kafka (src/components/kafka.rs, rank 4) from rank 3: imports must point down",
             "src/components/kafka.rs imports crate::components (src/components/mod.rs, rank 4.2) from rank 4.1: imports must point down",
-            "src/deploy/changes.rs imports crate::deploy (src/deploy/mod.rs, rank 6.4) from rank 6.0: imports must point down",
-            "src/deploy/changes.rs imports crate::deploy::walk (src/deploy/walk.rs, rank 6.3) from rank 6.0: imports must point down",
+            "src/deploy/changes.rs imports crate::deploy (src/deploy/mod.rs, rank 7.4) from rank 7.0: imports must point down",
+            "src/deploy/changes.rs imports crate::deploy::walk (src/deploy/walk.rs, rank 7.3) from rank 7.0: imports must point down",
             "src/compat/mod.rs imports crate::Cluster (src/lib.rs, the crate root): import it from the module that defines it; re-exports at the root hide the layering",
             "src/stray.rs (module `stray`) is not in the rank table: add it to LAYERS at the top of tests/layering.rs",
             // zookeeper/mod.rs -> live.rs -> mod.rs is no cycle: a parent naming its child
@@ -1173,7 +1176,7 @@ fn rank_table_lookup() {
     assert_eq!(rank_of(&m("components::hbase")), Some((4, 1)));
     assert_eq!(rank_of(&m("components::hbase::live")), Some((4, 1)));
     assert_eq!(rank_of(&m("components")), Some((4, 2)));
-    assert_eq!(rank_of(&m("output::plan_text")), Some((8, 0)));
+    assert_eq!(rank_of(&m("output::plan_text")), Some((9, 0)));
     assert_eq!(rank_of(&m("remote::new_thing")), None);
     assert_eq!(rank_of(&m("componentsx")), None);
     assert_eq!(
