@@ -27,14 +27,15 @@ import sys
 
 import yaml
 
-RELEASE_COMPONENTS = {"zookeeper", "kafka", "hadoop", "hbase"}
-RULE_COMPONENTS = {"zookeeper", "zookeeper-client", "kafka", "hadoop", "hadoop-jars", "hbase", "java"}
+# Component names and their release fields are declared in the rules file itself (`components:`
+# and `subjects:`), so adding a component never touches this checker.
 RELATIONS = {"runs_with", "client_to_server", "rolling_upgrade"}
 VERDICTS = {"supported", "not_tested", "not_supported", "unconfirmed"}
 STATUSES = {"confirmed", "derived", "secondary", "unconfirmed"}
-RELEASE_KEYS = {"component", "versions", "bundles", "scala", "zookeeper_mode", "java", "status", "source", "note"}
+RELEASE_KEYS = {"component", "versions", "bundles", "java", "status", "source", "note"}
 RELEASE_REQUIRED = {"component", "versions", "status", "source"}
-BUNDLE_KEYS = {"zookeeper", "hadoop", "hadoop3"}
+DEFAULT_BUNDLES = ["zookeeper"]
+FIELD_TYPES = {"bool", "list"}
 RULE_KEYS = {"id", "a", "b", "when", "relation", "verdict", "status", "source", "note"}
 RULE_REQUIRED = {"id", "a", "b", "relation", "verdict", "status", "source"}
 ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
@@ -234,7 +235,7 @@ def check_schema(data, ck):
     if not isinstance(data, dict):
         ck.err("top level is not a mapping")
         return False
-    extra = set(data) - {"schema", "releases", "rules"}
+    extra = set(data) - {"schema", "components", "subjects", "releases", "rules"}
     if extra:
         ck.err("unknown top-level keys: %s" % sorted(extra))
     if data.get("schema") != 1:
@@ -243,6 +244,32 @@ def check_schema(data, ck):
         if not isinstance(data.get(key), list) or not data[key]:
             ck.err("%s must be a non-empty list" % key)
             return False
+    comps = data.get("components")
+    if not isinstance(comps, dict) or not comps:
+        ck.err("components must be a non-empty mapping of component name -> release schema")
+        return False
+    for name, sch in comps.items():
+        if not isinstance(sch, dict) or set(sch) - {"bundles", "fields", "required"}:
+            ck.err("components.%s: expected {bundles, fields, required}, got %r" % (name, sch))
+            return False
+        for fname, ftype in (sch.get("fields") or {}).items():
+            if not isinstance(ftype, dict) or ftype.get("type") not in FIELD_TYPES or set(ftype) - {"type", "pattern"}:
+                ck.err("components.%s.fields.%s: expected {type: bool|list, pattern}" % (name, fname))
+        for fname in sch.get("required") or []:
+            if fname not in (sch.get("fields") or {}):
+                ck.err("components.%s.required: %s is not one of its fields" % (name, fname))
+    subjects = data.get("subjects")
+    if not isinstance(subjects, list) or not all(isinstance(s, str) for s in subjects):
+        ck.err("subjects must be a list of names")
+        return False
+    release_components = set(comps)
+    rule_components = release_components | set(subjects)
+
+    def field_ok(ftype, v):
+        if ftype["type"] == "bool":
+            return isinstance(v, bool)
+        pat = ftype.get("pattern")
+        return isinstance(v, list) and all(isinstance(s, str) and (not pat or re.match(pat, s)) for s in v)
 
     def check_req(where, req, java=False):
         try:
@@ -265,35 +292,36 @@ def check_schema(data, ck):
         if not isinstance(r, dict):
             ck.err("%s: not a mapping" % where)
             continue
-        if set(r) - RELEASE_KEYS:
-            ck.err("%s: unknown keys %s" % (where, sorted(set(r) - RELEASE_KEYS)))
+        comp = r.get("component")
+        sch = comps.get(comp) if isinstance(comp, str) else None
+        if sch is None:
+            ck.err("%s: bad component %r (not under `components:`)" % (where, comp))
+            sch = {}
+        fields = sch.get("fields") or {}
+        allowed = RELEASE_KEYS | set(fields)
+        if set(r) - allowed:
+            ck.err("%s: unknown keys %s" % (where, sorted(set(r) - allowed)))
         if RELEASE_REQUIRED - set(r):
             ck.err("%s: missing keys %s" % (where, sorted(RELEASE_REQUIRED - set(r))))
-        comp = r.get("component")
-        if comp not in RELEASE_COMPONENTS:
-            ck.err("%s: bad component %r" % (where, comp))
+        for fname in sch.get("required") or []:
+            if fname not in r:
+                ck.err("%s: %s entry needs %s" % (where, comp, fname))
+        for fname, ftype in fields.items():
+            if fname in r and not field_ok(ftype, r[fname]):
+                ck.err("%s: %s must be a %s%s" % (where, fname, ftype["type"], " of strings like %s" % ftype["pattern"] if ftype.get("pattern") else ""))
+        bundle_keys = set(sch.get("bundles") or DEFAULT_BUNDLES)
         check_req(where, r.get("versions"))
         check_common(where, r)
         b = r.get("bundles")
         if b is not None:
-            if not isinstance(b, dict) or not b or set(b) - BUNDLE_KEYS:
-                ck.err("%s: bad bundles %r" % (where, b))
+            if not isinstance(b, dict) or not b or set(b) - bundle_keys:
+                ck.err("%s: bad bundles %r (%s may bundle: %s)" % (where, b, comp, ", ".join(sorted(bundle_keys))))
             else:
                 for k, v in b.items():
                     if not isinstance(v, str) or not EXACT_VERSION_RE.match(v):
                         ck.err("%s: bundles.%s must be an exact version string, got %r" % (where, k, v))
-                    if k in ("hadoop", "hadoop3") and comp != "hbase":
-                        ck.err("%s: bundles.%s is hbase-only" % (where, k))
-        for k in ("scala", "zookeeper_mode"):
-            if k in r and comp != "kafka":
-                ck.err("%s: %s is kafka-only" % (where, k))
-        if comp == "kafka":
-            if not isinstance(r.get("zookeeper_mode"), bool):
-                ck.err("%s: kafka entry needs boolean zookeeper_mode" % where)
-            if not (isinstance(r.get("scala"), list) and all(isinstance(s, str) and re.match(r"^2\.\d+$", s) for s in r["scala"])):
-                ck.err("%s: scala must be a list of strings like '2.13'" % where)
-            if r.get("zookeeper_mode") is False and "zookeeper" in (b or {}):
-                ck.err("%s: KRaft-only release cannot bundle a ZooKeeper client" % where)
+        if r.get("zookeeper_mode") is False and "zookeeper" in (b or {}):
+            ck.err("%s: a release without ZooKeeper mode cannot bundle a ZooKeeper client" % where)
         if "java" in r and not (isinstance(r["java"], list) and all(isinstance(j, str) and j.isdigit() for j in r["java"])):
             ck.err("%s: java must be a list of major-version strings" % where)
 
@@ -319,7 +347,7 @@ def check_schema(data, ck):
             if not isinstance(s, dict) or set(s) != {"component", "versions"}:
                 ck.err("%s: %s must be {component, versions}" % (where, side))
                 continue
-            if s["component"] not in RULE_COMPONENTS:
+            if s["component"] not in rule_components:
                 ck.err("%s: %s.component %r not allowed" % (where, side, s["component"]))
             check_req("%s %s" % (where, side), s["versions"], java=s["component"] == "java")
         w = r.get("when")
@@ -328,7 +356,7 @@ def check_schema(data, ck):
                 ck.err("%s: when must be a non-empty mapping" % where)
             else:
                 for k, v in w.items():
-                    if k not in RULE_COMPONENTS:
+                    if k not in rule_components:
                         ck.err("%s: when key %r is not a component" % (where, k))
                     check_req("%s when.%s" % (where, k), v, java=k == "java")
         if r.get("relation") not in RELATIONS:
@@ -536,7 +564,7 @@ def facts_crosscheck(R, facts, ck):
     miss = 0
     comp_ok = 0
     for c in facts["components"]:
-        if c["component"] not in RELEASE_COMPONENTS:
+        if c["component"] not in R.data["components"]:
             print("skip  facts component %s %s: not a stackctl component (not encoded)" % (c["component"], c["version"]))
             continue
         for v in label_samples(str(c["version"])) or [str(c["version"])]:

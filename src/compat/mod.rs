@@ -46,8 +46,25 @@ pub enum VerdictKind {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     schema: u32,
+    /// What each component's release entries may carry (checked by check_rules.py).
+    components: BTreeMap<String, RawComponentSchema>,
+    subjects: Vec<String>,
     releases: Vec<RawRelease>,
     rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponentSchema {
+    #[serde(default)]
+    #[allow(dead_code)]
+    bundles: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    fields: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    required: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +134,9 @@ pub struct Rule {
 
 #[derive(Debug)]
 pub struct Rules {
+    /// The components the rules file declares, and the other rule subjects (jars, the JDK).
+    pub components: BTreeSet<String>,
+    pub subjects: BTreeSet<String>,
     pub releases: Vec<Release>,
     pub rules: Vec<Rule>,
 }
@@ -187,7 +207,12 @@ impl Rules {
                 note: r.note,
             });
         }
-        Ok(Rules { releases, rules })
+        Ok(Rules {
+            components: raw.components.into_keys().collect(),
+            subjects: raw.subjects.into_iter().collect(),
+            releases,
+            rules,
+        })
     }
 
     pub fn release(&self, component: &str, v: &Version) -> Option<&Release> {
@@ -721,21 +746,14 @@ mod tests {
                 &none
             )
             .is_none());
-        let comps = rule_components();
-        for c in &comps {
+        for c in &rule_components() {
             assert!(
-                [
-                    "zookeeper",
-                    "zookeeper-client",
-                    "kafka",
-                    "hadoop",
-                    "hadoop-jars",
-                    "hbase",
-                    "java"
-                ]
-                .contains(&c.as_str()),
-                "{c}"
+                r.components.contains(c) || r.subjects.contains(c),
+                "{c} is neither a declared component nor a subject"
             );
+        }
+        for rel in &r.releases {
+            assert!(r.components.contains(&rel.component), "{}", rel.component);
         }
     }
 }

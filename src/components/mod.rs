@@ -158,3 +158,32 @@ pub fn catalog() -> &'static Catalog {
         validate: validate_all,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_component_is_declared_in_the_rules_file() {
+        let rules = crate::compat::rules();
+        for c in all() {
+            assert!(
+                rules.components.contains(c.name()),
+                "add `{}` under `components:` in src/compat/rules.yaml",
+                c.name()
+            );
+        }
+    }
+
+    #[test]
+    fn roles_are_unique_and_belong_to_their_component() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in all() {
+            for r in c.roles() {
+                assert_eq!(r.component, c.name(), "{}", r.name);
+                assert!(seen.insert(r.name), "role {} defined twice", r.name);
+            }
+        }
+        assert_eq!(catalog().role_names().count(), seen.len());
+    }
+}
