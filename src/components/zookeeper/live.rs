@@ -1,0 +1,337 @@
+//! ZooKeeper's live part: the quorum gate (`srvr` on every server) and `verify`'s checks
+//! (server states, quorum, synced followers, ensemble, versions), probed from this machine.
+
+use super::*;
+
+impl ZooKeeper {
+    pub(super) fn live_health(
+        &self,
+        cl: &Cluster,
+        _role: &str,
+        _hosts: &[&Host],
+    ) -> anyhow::Result<String> {
+        let inv = cl.inv;
+        // A quorum is a property of the whole ensemble, whichever hosts this stage touched.
+        let spec = inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no zookeeper"))?;
+        let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        let mut modes = Vec::new();
+        for h in &servers {
+            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+            let srvr = crate::remote::zk::four_letter(&addr, "srvr", PROBE_TIMEOUT)
+                .and_then(|a| crate::remote::zk::parse_srvr(&a))
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", h.name))?;
+            modes.push((h.name.clone(), srvr.mode));
+        }
+        let leaders = modes.iter().filter(|(_, m)| m == "leader").count();
+        let ok = if servers.len() == 1 {
+            modes[0].1 == "standalone" || leaders == 1
+        } else {
+            leaders == 1
+                && modes
+                    .iter()
+                    .all(|(_, m)| matches!(m.as_str(), "leader" | "follower" | "observer"))
+        };
+        let list = modes
+            .iter()
+            .map(|(h, m)| format!("{h} {m}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !ok {
+            anyhow::bail!("no single leader yet: {list}");
+        }
+        Ok(list)
+    }
+
+    pub(super) fn live_verify(&self, cx: &VerifyCx) -> Vec<Check> {
+        let inv = cx.cl.inv;
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let t = PROBE_TIMEOUT;
+        let servers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
+        let n = servers.len();
+        let mut out = Vec::new();
+        let mut answers: Vec<(&Host, crate::remote::zk::Srvr)> = Vec::new();
+        let addr = |h: &Host| format!("{}:{}", h.address, Self::client_port(spec, h));
+        for h in &servers {
+            match crate::remote::zk::four_letter(&addr(h), "srvr", t)
+                .and_then(|a| crate::remote::zk::parse_srvr(&a))
+            {
+                Ok(s) => {
+                    out.push(Check::pass(
+                        &h.name,
+                        ROLE,
+                        "state",
+                        format!("{}, zxid {}, version {}", s.mode, s.zxid, s.version),
+                    ));
+                    answers.push((h, s));
+                }
+                Err(e) => out.push(Check::fail(&h.name, ROLE, "state", format!("{e:#}"))),
+            }
+        }
+        // Quorum: one leader, and how many more failures the ensemble survives.
+        let voters: Vec<&(&Host, crate::remote::zk::Srvr)> = answers
+            .iter()
+            .filter(|(_, s)| matches!(s.mode.as_str(), "leader" | "follower" | "standalone"))
+            .collect();
+        let observers = answers.iter().filter(|(_, s)| s.mode == "observer").count();
+        let leaders: Vec<&str> = answers
+            .iter()
+            .filter(|(_, s)| s.mode == "leader" || s.mode == "standalone")
+            .map(|(h, _)| h.name.as_str())
+            .collect();
+        let majority = n / 2 + 1;
+        let obs = if observers > 0 {
+            format!(", {observers} observer(s)")
+        } else {
+            String::new()
+        };
+        match leaders.len() {
+            0 => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "quorum",
+                format!(
+                    "quorum lost: no leader; {} of {n} servers serving, a majority needs {majority}",
+                    voters.len()
+                ),
+            )),
+            1 if n > 1 && answers.iter().any(|(_, s)| s.mode == "standalone") => {
+                out.push(Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "quorum",
+                    format!(
+                        "{} runs standalone, but the inventory has {n} servers: it is not part of the ensemble",
+                        leaders[0]
+                    ),
+                ))
+            }
+            1 if voters.len() < majority => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "quorum",
+                format!(
+                    "quorum lost: {} still says leader, but only {} of {n} servers answer and a majority needs {majority}",
+                    leaders[0],
+                    voters.len()
+                ),
+            )),
+            1 => {
+                let up = voters.len();
+                let spare = up.saturating_sub(majority);
+                let msg = format!(
+                    "leader {}; {up} of {n} servers up{obs}; survives {spare} more failure{}",
+                    leaders[0],
+                    if spare == 1 { "" } else { "s" }
+                );
+                out.push(if up == n {
+                    Check::pass(CLUSTER, ROLE, "quorum", msg)
+                } else {
+                    Check::warn(CLUSTER, ROLE, "quorum", format!("quorum holds: {msg}"))
+                });
+            }
+            _ => out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "quorum",
+                format!("{} servers claim to lead: {}", leaders.len(), leaders.join(", ")),
+            )),
+        }
+        // The leader's view of its followers.
+        if let (1, Some((lh, _))) = (
+            leaders.len(),
+            answers.iter().find(|(_, s)| s.mode == "leader"),
+        ) {
+            match Self::mntr(spec, lh, t) {
+                Ok((m, via)) => {
+                    let field = |k: &str| {
+                        m.lines().find_map(|l| {
+                            l.strip_prefix(k)
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                        })
+                    };
+                    let synced = field("zk_synced_followers").unwrap_or(0);
+                    let want = n - 1;
+                    let msg = format!(
+                        "leader {} reports {synced} of {want} followers synced{via}",
+                        lh.name
+                    );
+                    out.push(Check::pass_if(
+                        synced >= want,
+                        CLUSTER,
+                        ROLE,
+                        "synced followers",
+                        msg,
+                    ));
+                }
+                Err(e) => out.push(Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "synced followers",
+                    format!("{}: {e:#}", lh.name),
+                )),
+            }
+        }
+        // The ensemble each server runs with (`conf` lists it from 3.5 on) against the inventory.
+        if spec.version.at_least("3.5.0") && !answers.is_empty() {
+            let peer = Self::port_setting(spec, "peer_port", DEFAULT_PEER_PORT);
+            let election = Self::port_setting(spec, "election_port", DEFAULT_ELECTION_PORT);
+            let want: std::collections::BTreeSet<String> = servers
+                .iter()
+                .map(|h| {
+                    format!(
+                        "server.{}={}:{peer}:{election}",
+                        cx.cl.id("zookeeper_id", h).unwrap_or(0),
+                        h.address
+                    )
+                })
+                .collect();
+            let mut bad = Vec::new();
+            for (h, _) in &answers {
+                match crate::remote::zk::four_letter(&addr(h), "conf", t) {
+                    Ok(conf) => {
+                        let have: std::collections::BTreeSet<String> = conf
+                            .lines()
+                            .filter(|l| l.starts_with("server."))
+                            .map(|l| {
+                                // server.1=10.0.0.1:2888:3888:participant[;0.0.0.0:2181]
+                                let l = l.split(';').next().unwrap_or(l);
+                                l.trim_end_matches(":participant").to_string()
+                            })
+                            .collect();
+                        if have != want {
+                            bad.push(format!(
+                                "{} runs with {}",
+                                h.name,
+                                have.into_iter().collect::<Vec<_>>().join(" ")
+                            ));
+                        }
+                    }
+                    Err(e) => bad.push(format!("{}: {e:#}", h.name)),
+                }
+            }
+            if bad.is_empty() {
+                out.push(Check::pass(
+                    CLUSTER,
+                    ROLE,
+                    "ensemble",
+                    format!(
+                        "{} answering server(s) run with the inventory's {n}",
+                        answers.len()
+                    ),
+                ));
+            } else {
+                out.push(Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "ensemble",
+                    format!(
+                        "{}; the inventory says {}",
+                        bad.join("; "),
+                        want.into_iter().collect::<Vec<_>>().join(" ")
+                    ),
+                ));
+            }
+        }
+        // One version, the inventory's.
+        let mut by_version: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (h, s) in &answers {
+            by_version
+                .entry(s.version.as_str())
+                .or_default()
+                .push(h.name.as_str());
+        }
+        if let Some((v, _)) = by_version.iter().max_by_key(|(_, hs)| hs.len()) {
+            if let Ok(v) = crate::version::Version::parse(v) {
+                cx.report_version(NAME, v);
+            }
+        }
+        let list = by_version
+            .iter()
+            .map(|(v, hs)| format!("{v} on {}", hs.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if by_version.len() == 1 && by_version.contains_key(spec.version.raw.as_str()) {
+            out.push(Check::pass(
+                CLUSTER,
+                ROLE,
+                "versions",
+                format!("all answering servers run {}", spec.version),
+            ));
+        } else if !by_version.is_empty() {
+            out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "versions",
+                format!("servers run {list}; the inventory says {}", spec.version),
+            ));
+        }
+        out
+    }
+
+    /// `mntr` as four-letter word, or from the AdminServer (`/commands/mntr`, as `zk_<key>\t<value>`
+    /// lines) when the word is refused by the whitelist and the AdminServer is on. The second
+    /// value says which ("" or " (AdminServer)").
+    fn mntr(
+        spec: &ComponentSpec,
+        h: &Host,
+        t: std::time::Duration,
+    ) -> anyhow::Result<(String, &'static str)> {
+        let props = Self::props(spec, h);
+        let word = crate::remote::zk::four_letter(
+            &format!("{}:{}", h.address, Self::client_port(spec, h)),
+            "mntr",
+            t,
+        );
+        let refused = matches!(&word, Err(e) if format!("{e:#}").contains("whitelist"));
+        if !refused || props.get("admin.enableServer").map(str::trim) != Some("true") {
+            return word.map(|w| (w, ""));
+        }
+        let port = props
+            .get("admin.serverPort")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or(8080);
+        let v =
+            crate::remote::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
+        let lines = v
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "zk_{k}\t{}",
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        Ok((lines, " (AdminServer)"))
+    }
+
+    /// A read-only session with the first server of the ensemble that accepts one (what Kafka's
+    /// and HBase's registries are read through). The error names the last server tried.
+    pub fn session(
+        inv: &Inventory,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<crate::remote::zk::Session> {
+        let spec = inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no zookeeper in the inventory"))?;
+        let mut last = anyhow::anyhow!("no ZooKeeper server in the inventory");
+        for h in inv.hosts_with_role(ROLE) {
+            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+            match crate::remote::zk::Session::open(&addr, timeout) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e.context(h.name.clone()),
+            }
+        }
+        Err(last)
+    }
+}
