@@ -137,7 +137,7 @@ pub enum Restart {
     Rolling,
 }
 
-pub trait Component: Sync {
+pub trait Component: Live + Sync {
     fn name(&self) -> &'static str;
     fn roles(&self) -> &'static [RoleDef];
     fn settings(&self) -> &'static [SettingDef];
@@ -210,14 +210,15 @@ pub trait Component: Sync {
     fn restart(&self, _role: &str) -> Restart {
         Restart::Together
     }
+}
 
-    // --- the live part: probes from this machine (health gates and `verify`).
-
+/// A component's live part: probes from this machine, for health gates and `verify`. Each
+/// component implements it in its own `live.rs`, beside the pure part.
+pub trait Live {
     /// Whether `role` is healthy on `hosts` (the stage's members), checked from this machine.
-    /// Ok carries one line of evidence; Err says what is still missing.
-    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
-        port_probe(self, cl.inv, role, hosts)
-    }
+    /// Ok carries one line of evidence; Err says what is still missing. `port_probe` is the
+    /// fallback for a service with nothing better to ask.
+    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String>;
     /// `verify`: this component's own checks of the live cluster, probed from this machine
     /// (processes, JDKs and installed versions are checked for every component alike).
     fn verify(&self, _cx: &VerifyCx) -> Vec<Check> {

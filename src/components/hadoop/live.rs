@@ -2,14 +2,24 @@
 //! safe mode, live DataNodes, ResourceManager, NodeManagers), probed from this machine.
 
 use super::*;
+use crate::components::core::Live;
 
 impl Hadoop {
-    pub(super) fn live_health(
-        &self,
-        cl: &Cluster,
-        role: &str,
-        hosts: &[&Host],
-    ) -> anyhow::Result<String> {
+    /// The worker list file: `slaves` in 2.x, `workers` in 3.x.
+    /// The first host with `role` (the NameNode, the ResourceManager) and its web UI address,
+    /// where the health gates and `verify` read JMX and REST.
+    fn web_ui<'a>(inv: &'a Inventory, role: &'a str) -> anyhow::Result<(&'a Host, String)> {
+        let h = inv
+            .first_with_role(role)
+            .ok_or_else(|| anyhow::anyhow!("no {role} in the inventory"))?;
+        let addr = endpoint(&Hadoop, inv, h, role, "web UI")
+            .ok_or_else(|| anyhow::anyhow!("no web UI port for the {role}"))?;
+        Ok((h, addr))
+    }
+}
+
+impl Live for Hadoop {
+    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         let t = PROBE_TIMEOUT;
         let nn_http = || Self::web_ui(inv, NAMENODE).map(|(_, a)| a);
@@ -63,8 +73,7 @@ impl Hadoop {
             _ => port_probe(self, inv, role, hosts),
         }
     }
-
-    pub(super) fn live_verify(&self, cx: &VerifyCx) -> Vec<Check> {
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let t = PROBE_TIMEOUT;
         let mut out = Vec::new();
@@ -257,17 +266,5 @@ impl Hadoop {
             }
         }
         out
-    }
-
-    /// The worker list file: `slaves` in 2.x, `workers` in 3.x.
-    /// The first host with `role` (the NameNode, the ResourceManager) and its web UI address,
-    /// where the health gates and `verify` read JMX and REST.
-    fn web_ui<'a>(inv: &'a Inventory, role: &'a str) -> anyhow::Result<(&'a Host, String)> {
-        let h = inv
-            .first_with_role(role)
-            .ok_or_else(|| anyhow::anyhow!("no {role} in the inventory"))?;
-        let addr = endpoint(&Hadoop, inv, h, role, "web UI")
-            .ok_or_else(|| anyhow::anyhow!("no web UI port for the {role}"))?;
-        Ok((h, addr))
     }
 }

@@ -787,12 +787,6 @@ impl Component for Hadoop {
             .collect()
     }
 
-    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
-        self.live_health(cl, role, hosts)
-    }
-    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
-        self.live_verify(cx)
-    }
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         listing.detect_jars(
             &[("share/hadoop/common", "hadoop-common")],

@@ -2,14 +2,10 @@
 //! master, live RegionServers, ZooKeeper quorum in use), probed from this machine.
 
 use super::*;
+use crate::components::core::Live;
 
-impl HBase {
-    pub(super) fn live_health(
-        &self,
-        cl: &Cluster,
-        role: &str,
-        _hosts: &[&Host],
-    ) -> anyhow::Result<String> {
+impl Live for HBase {
+    fn health(&self, cl: &Cluster, role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // The active master's view: it may be any of the masters.
         let mut last = anyhow::anyhow!("no HBase master answered");
@@ -47,8 +43,7 @@ impl HBase {
         }
         Err(last)
     }
-
-    pub(super) fn live_verify(&self, cx: &VerifyCx) -> Vec<Check> {
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let mut out = Vec::new();
         let mut active: Option<(String, serde_json::Value)> = None;

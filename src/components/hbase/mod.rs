@@ -390,12 +390,6 @@ impl Component for HBase {
         .collect()
     }
 
-    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
-        self.live_health(cl, role, hosts)
-    }
-    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
-        self.live_verify(cx)
-    }
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         listing.detect_jars(
             &[("lib", "hbase-server")],

@@ -2,14 +2,10 @@
 //! (registry, controller, Metadata from every broker, `zookeeper.connect`), probed from this machine.
 
 use super::*;
+use crate::components::core::Live;
 
-impl Kafka {
-    pub(super) fn live_health(
-        &self,
-        cl: &Cluster,
-        _role: &str,
-        hosts: &[&Host],
-    ) -> anyhow::Result<String> {
+impl Live for Kafka {
+    fn health(&self, cl: &Cluster, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // Registered means an ephemeral node under <chroot>/brokers/ids per broker.
         let spec = inv
@@ -37,8 +33,7 @@ impl Kafka {
             have.into_iter().collect::<Vec<_>>().join(", ")
         ))
     }
-
-    pub(super) fn live_verify(&self, cx: &VerifyCx) -> Vec<Check> {
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let (Some(spec), Some(_)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
             return vec![];

@@ -426,12 +426,6 @@ impl Component for Kafka {
         }]
     }
 
-    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
-        self.live_health(cl, role, hosts)
-    }
-    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
-        self.live_verify(cx)
-    }
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // libs/kafka_<scala>-<version>.jar is the broker; kafka-clients etc. are not.
         let top = listing.top_dir();

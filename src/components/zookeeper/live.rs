@@ -2,14 +2,75 @@
 //! (server states, quorum, synced followers, ensemble, versions), probed from this machine.
 
 use super::*;
+use crate::components::core::Live;
 
 impl ZooKeeper {
-    pub(super) fn live_health(
-        &self,
-        cl: &Cluster,
-        _role: &str,
-        _hosts: &[&Host],
-    ) -> anyhow::Result<String> {
+    /// `mntr` as four-letter word, or from the AdminServer (`/commands/mntr`, as `zk_<key>\t<value>`
+    /// lines) when the word is refused by the whitelist and the AdminServer is on. The second
+    /// value says which ("" or " (AdminServer)").
+    fn mntr(
+        spec: &ComponentSpec,
+        h: &Host,
+        t: std::time::Duration,
+    ) -> anyhow::Result<(String, &'static str)> {
+        let props = Self::props(spec, h);
+        let word = crate::remote::zk::four_letter(
+            &format!("{}:{}", h.address, Self::client_port(spec, h)),
+            "mntr",
+            t,
+        );
+        let refused = matches!(&word, Err(e) if format!("{e:#}").contains("whitelist"));
+        if !refused || props.get("admin.enableServer").map(str::trim) != Some("true") {
+            return word.map(|w| (w, ""));
+        }
+        let port = props
+            .get("admin.serverPort")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or(8080);
+        let v =
+            crate::remote::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
+        let lines = v
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "zk_{k}\t{}",
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        Ok((lines, " (AdminServer)"))
+    }
+
+    /// A read-only session with the first server of the ensemble that accepts one (what Kafka's
+    /// and HBase's registries are read through). The error names the last server tried.
+    pub fn session(
+        inv: &Inventory,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<crate::remote::zk::Session> {
+        let spec = inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no zookeeper in the inventory"))?;
+        let mut last = anyhow::anyhow!("no ZooKeeper server in the inventory");
+        for h in inv.hosts_with_role(ROLE) {
+            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+            match crate::remote::zk::Session::open(&addr, timeout) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e.context(h.name.clone()),
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Live for ZooKeeper {
+    fn health(&self, cl: &Cluster, _role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // A quorum is a property of the whole ensemble, whichever hosts this stage touched.
         let spec = inv
@@ -43,8 +104,7 @@ impl ZooKeeper {
         }
         Ok(list)
     }
-
-    pub(super) fn live_verify(&self, cx: &VerifyCx) -> Vec<Check> {
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let Some(spec) = inv.component(NAME) else {
             return vec![];
@@ -270,68 +330,5 @@ impl ZooKeeper {
             ));
         }
         out
-    }
-
-    /// `mntr` as four-letter word, or from the AdminServer (`/commands/mntr`, as `zk_<key>\t<value>`
-    /// lines) when the word is refused by the whitelist and the AdminServer is on. The second
-    /// value says which ("" or " (AdminServer)").
-    fn mntr(
-        spec: &ComponentSpec,
-        h: &Host,
-        t: std::time::Duration,
-    ) -> anyhow::Result<(String, &'static str)> {
-        let props = Self::props(spec, h);
-        let word = crate::remote::zk::four_letter(
-            &format!("{}:{}", h.address, Self::client_port(spec, h)),
-            "mntr",
-            t,
-        );
-        let refused = matches!(&word, Err(e) if format!("{e:#}").contains("whitelist"));
-        if !refused || props.get("admin.enableServer").map(str::trim) != Some("true") {
-            return word.map(|w| (w, ""));
-        }
-        let port = props
-            .get("admin.serverPort")
-            .and_then(|p| p.trim().parse::<u16>().ok())
-            .unwrap_or(8080);
-        let v =
-            crate::remote::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
-        let lines = v
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| {
-                        format!(
-                            "zk_{k}\t{}",
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string())
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
-        Ok((lines, " (AdminServer)"))
-    }
-
-    /// A read-only session with the first server of the ensemble that accepts one (what Kafka's
-    /// and HBase's registries are read through). The error names the last server tried.
-    pub fn session(
-        inv: &Inventory,
-        timeout: std::time::Duration,
-    ) -> anyhow::Result<crate::remote::zk::Session> {
-        let spec = inv
-            .component(NAME)
-            .ok_or_else(|| anyhow::anyhow!("no zookeeper in the inventory"))?;
-        let mut last = anyhow::anyhow!("no ZooKeeper server in the inventory");
-        for h in inv.hosts_with_role(ROLE) {
-            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
-            match crate::remote::zk::Session::open(&addr, timeout) {
-                Ok(s) => return Ok(s),
-                Err(e) => last = e.context(h.name.clone()),
-            }
-        }
-        Err(last)
     }
 }

@@ -384,12 +384,6 @@ impl Component for ZooKeeper {
         }]
     }
 
-    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
-        self.live_health(cl, role, hosts)
-    }
-    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
-        self.live_verify(cx)
-    }
     fn detect(&self, listing: &Listing) -> Option<Detected> {
         // 3.4 (and the ant-built 3.5.0-3.5.4) keep the jar at the top; 3.5.5+ under lib/.
         listing.detect_jars(&[("", "zookeeper"), ("lib", "zookeeper")], &[])
