@@ -1,7 +1,7 @@
 //! Health probes over the daemons' own HTTP endpoints (JMX servlet, YARN REST), from this
 //! machine. A plain HTTP/1.0 GET is all they need; every call has a timeout.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,14 @@ pub fn read_until(
             bail!("answer larger than {cap} bytes");
         }
         let take = room.min(chunk.len());
-        let n = s.read(&mut chunk[..take])?;
+        let n = match s.read(&mut chunk[..take]) {
+            Ok(n) => n,
+            // The socket's read timeout is the deadline: say so, whatever the OS calls it.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                bail!("timed out after {} bytes", out.len())
+            }
+            Err(e) => return Err(e.into()),
+        };
         if n == 0 {
             if want.is_some() {
                 bail!("connection closed after {} bytes", out.len());
