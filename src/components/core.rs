@@ -11,7 +11,7 @@ use crate::compat::detect::{Detected, Listing};
 pub use crate::compat::Link;
 use crate::compat::{self, ComponentVersions, Release, Verdict};
 use crate::diag::{Diagnostic, Diagnostics, Pos};
-pub use crate::inventory::catalog::{IdDef, RoleDef, SettingDef, SettingKind};
+pub use crate::inventory::catalog::{ComponentDef, IdDef, RoleDef, SettingDef, SettingKind};
 use crate::inventory::{ComponentSpec, Host, Inventory, Prop};
 pub use crate::lock::Ids;
 use crate::remote::facts::HostFacts;
@@ -138,11 +138,17 @@ pub enum Restart {
 }
 
 pub trait Component: Live + Sync {
-    fn name(&self) -> &'static str;
-    fn roles(&self) -> &'static [RoleDef];
-    fn settings(&self) -> &'static [SettingDef];
-    /// A version to suggest in error messages.
-    fn example_version(&self) -> &'static str;
+    /// Name, roles, settings and an example version: what the inventory loader checks against.
+    fn def(&self) -> &'static ComponentDef;
+    fn name(&self) -> &'static str {
+        self.def().name
+    }
+    fn roles(&self) -> &'static [RoleDef] {
+        self.def().roles
+    }
+    fn settings(&self) -> &'static [SettingDef] {
+        self.def().settings
+    }
     /// Component-specific rules; runs after the generic inventory checks passed.
     fn validate(&self, _inv: &Inventory, _diags: &mut Diagnostics) {}
     fn ports(&self, inv: &Inventory, host: &Host) -> Vec<PortUse>;

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 pub use self::core::*;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::inventory::catalog::{Catalog, ComponentDef};
+use crate::inventory::catalog::Catalog;
 use crate::inventory::{Host, Inventory};
 
 static ALL: [&dyn Component; 4] = [
@@ -146,15 +146,7 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| Catalog {
-        components: ALL
-            .iter()
-            .map(|c| ComponentDef {
-                name: c.name(),
-                roles: c.roles(),
-                settings: c.settings(),
-                example_version: c.example_version(),
-            })
-            .collect(),
+        components: ALL.iter().map(|c| c.def()).collect(),
         validate: validate_all,
     })
 }

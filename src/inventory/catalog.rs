@@ -59,14 +59,14 @@ pub struct ComponentDef {
 
 /// Everything the loader checks an inventory against.
 pub struct Catalog {
-    pub components: Vec<ComponentDef>,
+    pub components: Vec<&'static ComponentDef>,
     /// Component-specific rules, run after the generic checks passed.
     pub validate: fn(&Inventory, &mut Diagnostics),
 }
 
 impl Catalog {
-    pub fn component(&self, name: &str) -> Option<&ComponentDef> {
-        self.components.iter().find(|c| c.name == name)
+    pub fn component(&self, name: &str) -> Option<&'static ComponentDef> {
+        self.components.iter().copied().find(|c| c.name == name)
     }
     pub fn names(&self) -> Vec<&'static str> {
         self.components.iter().map(|c| c.name).collect()

@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
-    Check, Cluster, Component, FileSpec, PortUse, Props, RoleDef, Service, SettingDef, SettingKind,
-    VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, RoleDef, Service,
+    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -423,18 +423,16 @@ pub fn heap_mb(s: &str) -> Option<u64> {
     }
 }
 
+static DEF: ComponentDef = ComponentDef {
+    name: NAME,
+    roles: &ROLES,
+    settings: &SETTINGS,
+    example_version: "3.3.6",
+};
+
 impl Component for Hadoop {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn roles(&self) -> &'static [RoleDef] {
-        &ROLES
-    }
-    fn settings(&self) -> &'static [SettingDef] {
-        &SETTINGS
-    }
-    fn example_version(&self) -> &'static str {
-        "3.3.6"
+    fn def(&self) -> &'static ComponentDef {
+        &DEF
     }
 
     fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
-    Component, FileSpec, Link, PortUse, Props, RoleDef, Service, SettingDef, SettingKind, VerifyCx,
-    CLUSTER, PROBE_TIMEOUT,
+    Component, ComponentDef, FileSpec, Link, PortUse, Props, RoleDef, Service, SettingDef,
+    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
@@ -124,18 +124,16 @@ impl HBase {
     }
 }
 
+static DEF: ComponentDef = ComponentDef {
+    name: NAME,
+    roles: &ROLES,
+    settings: &SETTINGS,
+    example_version: "2.5.10",
+};
+
 impl Component for HBase {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn roles(&self) -> &'static [RoleDef] {
-        &ROLES
-    }
-    fn settings(&self) -> &'static [SettingDef] {
-        &SETTINGS
-    }
-    fn example_version(&self) -> &'static str {
-        "2.5.10"
+    fn def(&self) -> &'static ComponentDef {
+        &DEF
     }
 
     fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
-    FileSpec, IdDef, IdentityFile, Link, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, Props, Restart, RoleDef, Service,
+    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
@@ -187,18 +187,16 @@ impl Kafka {
     }
 }
 
+static DEF: ComponentDef = ComponentDef {
+    name: NAME,
+    roles: &ROLES,
+    settings: &SETTINGS,
+    example_version: "3.6.2",
+};
+
 impl Component for Kafka {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn roles(&self) -> &'static [RoleDef] {
-        &ROLES
-    }
-    fn settings(&self) -> &'static [SettingDef] {
-        &SETTINGS
-    }
-    fn example_version(&self) -> &'static str {
-        "3.6.2"
+    fn def(&self) -> &'static ComponentDef {
+        &DEF
     }
 
     fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {

@@ -9,9 +9,9 @@ mod live;
 use serde_json::json;
 
 use super::core::{
-    base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, FileSpec,
-    IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef, SettingKind,
-    VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, ComponentDef,
+    FileSpec, IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef,
+    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -146,18 +146,16 @@ impl ZooKeeper {
     }
 }
 
+static DEF: ComponentDef = ComponentDef {
+    name: NAME,
+    roles: &ROLES,
+    settings: &SETTINGS,
+    example_version: "3.8.4",
+};
+
 impl Component for ZooKeeper {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn roles(&self) -> &'static [RoleDef] {
-        &ROLES
-    }
-    fn settings(&self) -> &'static [SettingDef] {
-        &SETTINGS
-    }
-    fn example_version(&self) -> &'static str {
-        "3.8.4"
+    fn def(&self) -> &'static ComponentDef {
+        &DEF
     }
 
     fn validate(&self, inv: &Inventory, diags: &mut Diagnostics) {
