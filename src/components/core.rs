@@ -230,6 +230,25 @@ pub trait Live {
     fn verify(&self, _cx: &VerifyCx) -> Vec<Check> {
         Vec::new()
     }
+    /// The order a rolling restart takes through `hosts`: a leader or controller last, so it
+    /// moves once, not once per restarted member. Unknown (a probe failed): as given.
+    fn restart_order<'h>(&self, _cl: &Cluster, _role: &str, hosts: Vec<&'h Host>) -> Vec<&'h Host> {
+        hosts
+    }
+    /// What must hold after one instance of a rolling restart came back, before the next goes
+    /// down (Kafka: registered and no partition under-replicated). Default: its health gate.
+    fn restarted(&self, cl: &Cluster, role: &str, host: &Host) -> anyhow::Result<String> {
+        self.health(cl, role, &[host])
+    }
+}
+
+/// Moves the host `last` names to the end of `hosts`, keeping the others' order.
+pub fn put_last<'h>(mut hosts: Vec<&'h Host>, last: Option<&str>) -> Vec<&'h Host> {
+    if let Some(i) = last.and_then(|n| hosts.iter().position(|h| h.name == n)) {
+        let h = hosts.remove(i);
+        hosts.push(h);
+    }
+    hosts
 }
 
 /// Where a property's value came from, so errors can point at the operator's own line.

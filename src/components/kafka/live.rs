@@ -2,9 +2,48 @@
 //! (registry, controller, Metadata from every broker, `zookeeper.connect`), probed from this machine.
 
 use super::*;
-use crate::components::core::Live;
+use crate::components::core::{put_last, Live};
 
 impl Live for Kafka {
+    fn restart_order<'h>(&self, cl: &Cluster, _role: &str, hosts: Vec<&'h Host>) -> Vec<&'h Host> {
+        // The controller last: it moves once, not with every broker.
+        let controller = Self::controller(cl).ok().flatten();
+        let name = hosts
+            .iter()
+            .find(|h| controller.is_some() && cl.id("broker_id", h) == controller)
+            .map(|h| h.name.clone());
+        put_last(hosts, name.as_deref())
+    }
+
+    fn restarted(&self, cl: &Cluster, role: &str, host: &Host) -> anyhow::Result<String> {
+        // Registered is not enough: the next broker may go down only once this one has caught up
+        // on every partition it holds, or a partition with replicas on both would lose its ISR.
+        let registered = self.health(cl, role, &[host])?;
+        let spec = cl
+            .inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no kafka"))?;
+        let addr = format!("{}:{}", host.address, Self::port(spec));
+        let m = crate::remote::kafka_wire::metadata_all(&addr, PROBE_TIMEOUT)?;
+        let lagging: Vec<String> = m
+            .partitions
+            .iter()
+            .filter(|p| p.under_replicated() || p.offline())
+            .map(|p| format!("{}-{}", p.topic, p.partition))
+            .collect();
+        if !lagging.is_empty() {
+            anyhow::bail!(
+                "{} partition(s) not fully in sync yet: {}",
+                lagging.len(),
+                lagging.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(format!(
+            "{registered}; all {} partitions in sync",
+            m.partitions.len()
+        ))
+    }
+
     fn health(&self, cl: &Cluster, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // Registered means an ephemeral node under <chroot>/brokers/ids per broker.
@@ -249,5 +288,27 @@ impl Live for Kafka {
             }
         }
         out
+    }
+}
+
+impl Kafka {
+    /// The broker id in `<chroot>/controller`, if there is one.
+    fn controller(cl: &Cluster) -> anyhow::Result<Option<u64>> {
+        let spec = cl
+            .inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no kafka"))?;
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let mut s = ZooKeeper::session(cl.inv, PROBE_TIMEOUT)?;
+        let data = s.data(&format!("{chroot}/controller"));
+        s.close();
+        Ok(data?.and_then(|bytes| {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["brokerid"].as_u64())
+        }))
     }
 }

@@ -2,7 +2,7 @@
 //! (server states, quorum, synced followers, ensemble, versions), probed from this machine.
 
 use super::*;
-use crate::components::core::Live;
+use crate::components::core::{put_last, Live};
 
 impl ZooKeeper {
     /// `mntr` as four-letter word, or from the AdminServer (`/commands/mntr`, as `zk_<key>\t<value>`
@@ -70,6 +70,20 @@ impl ZooKeeper {
 }
 
 impl Live for ZooKeeper {
+    fn restart_order<'h>(&self, cl: &Cluster, _role: &str, hosts: Vec<&'h Host>) -> Vec<&'h Host> {
+        // The leader last: every follower restart then costs no election.
+        let Some(spec) = cl.inv.component(NAME) else {
+            return hosts;
+        };
+        let leader = hosts.iter().find(|h| {
+            let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+            crate::remote::zk::four_letter(&addr, "srvr", PROBE_TIMEOUT)
+                .and_then(|a| crate::remote::zk::parse_srvr(&a))
+                .is_ok_and(|s| s.mode == "leader")
+        });
+        let leader = leader.map(|h| h.name.clone());
+        put_last(hosts, leader.as_deref())
+    }
     fn health(&self, cl: &Cluster, _role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // A quorum is a property of the whole ensemble, whichever hosts this stage touched.
