@@ -11,12 +11,9 @@ pub mod session;
 pub mod walk;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::anyhow;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 pub use self::changes::HostChanges;
 pub use self::session::{DeployError, UpOptions};
@@ -72,35 +69,26 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         hosts: targets.len(),
         ..Default::default()
     };
-    // Install and configure, hosts in parallel.
-    ev.status(None, "installing and configuring");
-    let sem = Arc::new(Semaphore::new(opts.forks.max(1)));
-    let futs = targets.iter().zip(&changes).map(|(t, ch)| {
-        let (sem, ev, archives) = (sem.clone(), ev.clone(), &archives);
-        async move {
-            let _p = sem.acquire().await;
-            apply::install_host(inv, t, archives, ch, &ev).await
-        }
-    });
-    let mut errors = Vec::new();
-    for r in futures_util::future::join_all(futs).await {
-        match r {
-            Ok(s) => {
-                summary.uploaded_bytes += s.uploaded_bytes;
-                summary.archives_uploaded += s.archives_uploaded;
-                summary.archives_unpacked += s.archives_unpacked;
-                summary.files_written += s.files_written;
-            }
-            Err(e) => errors.push(format!("{e:#}")),
-        }
-    }
-    if !errors.is_empty() {
-        session::close_all(targets).await;
-        return Err(DeployError::Failed(anyhow!(errors.join("\n"))));
-    }
-    let walked = walk::walk(inv, plan, &targets, &changes, opts.gate_timeout, &ev).await;
+    // Installs and roles as one graph: each role starts once its hosts are installed and the
+    // roles it needs are healthy.
+    ev.status(None, "installing, configuring and starting");
+    let walked = walk::walk(
+        inv,
+        plan,
+        &targets,
+        &changes,
+        &archives,
+        opts.forks,
+        opts.gate_timeout,
+        &ev,
+    )
+    .await;
     session::close_all(targets).await;
     let walked = walked?;
+    summary.uploaded_bytes = walked.install.uploaded_bytes;
+    summary.archives_uploaded = walked.install.archives_uploaded;
+    summary.archives_unpacked = walked.install.archives_unpacked;
+    summary.files_written = walked.install.files_written;
     summary.started = walked.started;
     summary.restarted = walked.restarted;
     summary.seconds = started_at.elapsed().as_secs_f64();

@@ -1,82 +1,354 @@
-//! The start walk: stage by stage in dependency order, each stage's restarts (rolling where
-//! the component asks for it) and starts, then its health gate. What runs is exactly
-//! `changes::steps`, the pure order `plan --live` and the tests see.
+//! The start walk as a graph, Terraform's way: one node per host's install (uploads, unpacks,
+//! files) and one per role (its restarts, its starts, then its health gate). A role starts as
+//! soon as the roles it needs are healthy and its own hosts are installed; nothing waits for
+//! what it does not need. A failed node marks its dependents "skipped: upstream failed", and the
+//! error names only the root causes. Every role's gate runs even when nothing changed, so an
+//! `up` that returns 0 means every service answered, not merely that the files matched.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::Semaphore;
 
-use super::changes::{self, HostChanges, StageStep};
+use super::apply::{self, InstallStats};
+use super::changes::{self, Archives, HostChanges, StageStep};
 use super::session::{DeployError, Target};
-use crate::components::{self, Cluster, Restart, Service};
+use crate::components::{self, Cluster, Component, Restart, Service};
 use crate::events::Events;
 use crate::inventory::{Host, Inventory};
 use crate::lock::Ids;
 use crate::plan::{Plan, Stage};
 use crate::shell::shell_quote;
 
-/// What the walk did, by "role on host".
+/// What the walk did.
 #[derive(Debug, Default)]
 pub struct Walked {
+    pub install: InstallStats,
+    /// "role on host".
     pub started: Vec<String>,
     pub restarted: Vec<String>,
 }
 
+/// A node of the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Node {
+    /// Index into the targets.
+    Install(usize),
+    /// Index into the plan's stages.
+    Role(usize),
+}
+
+#[derive(Debug)]
+enum Done {
+    Ok,
+    Failed(String),
+    Skipped(String),
+}
+
+/// One role's part of the walk as data: what it waits for and what it does. Pure, so the
+/// graph is tested without hosts (and `plan` can show it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleNode {
+    pub role: String,
+    /// Roles whose gates must pass first.
+    pub after: Vec<String>,
+    /// Hosts (selected ones) that run the role: their installs come first, the gate covers them.
+    pub hosts: Vec<String>,
+    pub step: Option<StageStep>,
+}
+
+/// The role nodes in plan order, for the selected hosts.
+pub fn role_nodes(plan: &Plan, selected: &[&str], changes: &[HostChanges]) -> Vec<RoleNode> {
+    let steps: BTreeMap<String, StageStep> = changes::steps(plan, changes)
+        .into_iter()
+        .map(|s| (s.role.clone(), s))
+        .collect();
+    plan.stages
+        .iter()
+        .map(|s| RoleNode {
+            role: s.role.clone(),
+            after: s.after.clone(),
+            hosts: s
+                .hosts
+                .iter()
+                .filter(|h| selected.contains(&h.as_str()))
+                .cloned()
+                .collect(),
+            step: steps.get(&s.role).cloned(),
+        })
+        .collect()
+}
+
+type NodeFuture<'a> = Pin<Box<dyn Future<Output = (Node, Result<NodeOut>)> + Send + 'a>>;
+
+#[derive(Debug, Default)]
+struct NodeOut {
+    install: InstallStats,
+    started: Vec<String>,
+    restarted: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn walk(
     inv: &Inventory,
     plan: &Plan,
     targets: &[Target<'_>],
     changes: &[HostChanges],
+    archives: &Archives<'_>,
+    forks: usize,
     gate_timeout: Duration,
     ev: &Events,
 ) -> Result<Walked, DeployError> {
     let ids = plan.ids();
-    let mut done = Walked::default();
-    let find = |name: &String| {
-        targets
-            .iter()
-            .find(|t| t.host.name == *name)
-            .expect("steps name targets")
-    };
-    for step in changes::steps(plan, changes) {
-        let stage = plan
-            .stages
-            .iter()
-            .find(|s| s.role == step.role)
-            .expect("steps come from stages");
-        let StageStep {
-            role,
-            restart,
-            start: to_start,
-            gate: members,
-            ..
-        } = &step;
-        let rolling = changes::restart_policy(stage) == Restart::Rolling;
-        for name in restart {
-            let t = find(name);
-            restart_one(t, role, ev)
-                .await
-                .map_err(DeployError::Failed)?;
-            if rolling {
-                // One host at a time, so the quorum and the partitions stay available.
-                gate(inv, &ids, stage, &[t], gate_timeout, ev)
-                    .await
-                    .map_err(DeployError::Failed)?;
-            }
-            done.restarted.push(format!("{role} on {name}"));
-        }
-        let starts = to_start.iter().map(|n| start(find(n), role, ev));
-        for r in futures_util::future::join_all(starts).await {
-            r.map_err(DeployError::Failed)?;
-        }
-        done.started
-            .extend(to_start.iter().map(|n| format!("{role} on {n}")));
-        let all: Vec<&Target> = members.iter().map(find).collect();
-        gate(inv, &ids, stage, &all, gate_timeout, ev)
-            .await
-            .map_err(DeployError::Failed)?;
+    let selected: Vec<&str> = targets.iter().map(|t| t.host.name.as_str()).collect();
+    let roles = role_nodes(plan, &selected, changes);
+    let index_of = |name: &str| targets.iter().position(|t| t.host.name == name);
+    // What each node waits for.
+    let mut deps: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
+    for i in 0..targets.len() {
+        deps.insert(Node::Install(i), vec![]);
     }
-    Ok(done)
+    for (r, node) in roles.iter().enumerate() {
+        let mut d: Vec<Node> = node
+            .hosts
+            .iter()
+            .filter_map(|h| index_of(h))
+            .map(Node::Install)
+            .collect();
+        d.extend(
+            node.after
+                .iter()
+                .filter_map(|a| roles.iter().position(|x| x.role == *a))
+                .map(Node::Role),
+        );
+        deps.insert(Node::Role(r), d);
+    }
+    let sem = Arc::new(Semaphore::new(forks.max(1)));
+    let mut done: BTreeMap<Node, Done> = BTreeMap::new();
+    let mut running: FuturesUnordered<NodeFuture> = FuturesUnordered::new();
+    let mut out = Walked::default();
+    let mut launched: std::collections::BTreeSet<Node> = Default::default();
+    loop {
+        // Launch (or skip) every node whose dependencies are all finished; skipping one can
+        // settle others, so repeat until nothing changes.
+        let mut progress = true;
+        while progress {
+            progress = false;
+            for (node, d) in &deps {
+                if launched.contains(node) || !d.iter().all(|x| done.contains_key(x)) {
+                    continue;
+                }
+                launched.insert(*node);
+                progress = true;
+                if let Some(up) = d.iter().find(|x| !matches!(done[x], Done::Ok)) {
+                    let why = format!("after {}", describe(*up, targets, &roles));
+                    ev.emit(
+                        None,
+                        "skipped",
+                        &format!(
+                            "{}: skipped, upstream failed ({why})",
+                            describe(*node, targets, &roles)
+                        ),
+                    );
+                    done.insert(*node, Done::Skipped(why));
+                    continue;
+                }
+                let fut: NodeFuture = match *node {
+                    Node::Install(i) => {
+                        let (t, ch, sem) = (&targets[i], &changes[i], sem.clone());
+                        Box::pin(async move {
+                            let _p = sem.acquire().await;
+                            let r = apply::install_host(inv, t, archives, ch, ev).await;
+                            (
+                                *node,
+                                r.map(|install| NodeOut {
+                                    install,
+                                    ..Default::default()
+                                }),
+                            )
+                        })
+                    }
+                    Node::Role(r) => {
+                        let stage = &plan.stages[r];
+                        let rn = &roles[r];
+                        let members: Vec<&Target> = rn
+                            .hosts
+                            .iter()
+                            .filter_map(|h| index_of(h))
+                            .map(|i| &targets[i])
+                            .collect();
+                        let ids = &ids;
+                        Box::pin(async move {
+                            let res =
+                                run_role(inv, ids, stage, rn, &members, gate_timeout, ev).await;
+                            (*node, res)
+                        })
+                    }
+                };
+                running.push(fut);
+            }
+        }
+        let Some((node, res)) = running.next().await else {
+            break;
+        };
+        match res {
+            Ok(o) => {
+                out.install.uploaded_bytes += o.install.uploaded_bytes;
+                out.install.archives_uploaded += o.install.archives_uploaded;
+                out.install.archives_unpacked += o.install.archives_unpacked;
+                out.install.files_written += o.install.files_written;
+                out.started.extend(o.started);
+                out.restarted.extend(o.restarted);
+                done.insert(node, Done::Ok);
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                ev.emit(
+                    None,
+                    "failed",
+                    &format!("{}: {}", describe(node, targets, &roles), first_line(&msg)),
+                );
+                done.insert(node, Done::Failed(msg));
+            }
+        }
+    }
+    let failed: Vec<String> = done
+        .iter()
+        .filter_map(|(n, d)| match d {
+            Done::Failed(m) => Some(format!("{}: {m}", describe(*n, targets, &roles))),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        return Ok(out);
+    }
+    let skipped: Vec<String> = done
+        .iter()
+        .filter_map(|(n, d)| match d {
+            Done::Skipped(why) => Some(format!("{} ({why})", describe(*n, targets, &roles))),
+            _ => None,
+        })
+        .collect();
+    let mut msg = failed.join("\n");
+    if !skipped.is_empty() {
+        msg.push_str(&format!(
+            "\nskipped, upstream failed: {}",
+            skipped.join(", ")
+        ));
+    }
+    if !out.started.is_empty() || !out.restarted.is_empty() {
+        msg.push_str(&format!(
+            "\ndone before that: started {}; restarted {}",
+            list_or_none(&out.started),
+            list_or_none(&out.restarted)
+        ));
+    }
+    Err(DeployError::Failed(anyhow!(msg)))
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+fn describe(n: Node, targets: &[Target], roles: &[RoleNode]) -> String {
+    match n {
+        Node::Install(i) => format!("installing on {}", targets[i].host.name),
+        Node::Role(r) => roles[r].role.clone(),
+    }
+}
+
+fn component_of(role: &str) -> Option<&'static dyn Component> {
+    components::role(role).and_then(|r| components::find(r.component))
+}
+
+/// One role: its restarts (rolling ones in the component's order, each behind its gate), its
+/// starts, then the gate over all its hosts.
+async fn run_role(
+    inv: &Inventory,
+    ids: &Ids,
+    stage: &Stage,
+    node: &RoleNode,
+    members: &[&Target<'_>],
+    timeout: Duration,
+    ev: &Events,
+) -> Result<NodeOut> {
+    let mut out = NodeOut::default();
+    if members.is_empty() {
+        return Ok(out);
+    }
+    let find = |name: &str| {
+        members
+            .iter()
+            .find(|t| t.host.name == name)
+            .copied()
+            .ok_or_else(|| anyhow!("internal: {name} is not a member of {}", stage.role))
+    };
+    let role = stage.role.as_str();
+    if let Some(step) = &node.step {
+        let rolling = changes::restart_policy(stage) == Restart::Rolling;
+        if rolling && !step.restart.is_empty() {
+            // One host at a time, in the component's order (leader or controller last), each
+            // back and caught up before the next goes down.
+            let order = blocking(inv, ids, role, &step.restart, |c, cl, role, hosts| {
+                Ok(c.restart_order(cl, role, hosts)
+                    .into_iter()
+                    .map(|h| h.name.clone())
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .unwrap_or_else(|_| step.restart.clone());
+            for name in &order {
+                let t = find(name)?;
+                restart_one(t, role, ev).await?;
+                wait(
+                    inv,
+                    ids,
+                    stage,
+                    std::slice::from_ref(name),
+                    timeout,
+                    ev,
+                    true,
+                    members,
+                )
+                .await?;
+                out.restarted.push(format!("{role} on {name}"));
+            }
+        } else {
+            let restarts = step
+                .restart
+                .iter()
+                .map(|n| async move { restart_one(find(n)?, role, ev).await });
+            for r in futures_util::future::join_all(restarts).await {
+                r?;
+            }
+            out.restarted
+                .extend(step.restart.iter().map(|n| format!("{role} on {n}")));
+        }
+        let starts = step
+            .start
+            .iter()
+            .map(|n| async move { start(find(n)?, role, ev).await });
+        for r in futures_util::future::join_all(starts).await {
+            r?;
+        }
+        out.started
+            .extend(step.start.iter().map(|n| format!("{role} on {n}")));
+    }
+    wait(inv, ids, stage, &node.hosts, timeout, ev, false, members).await?;
+    Ok(out)
 }
 
 async fn start(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
@@ -120,26 +392,58 @@ async fn restart_one(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
     Ok(())
 }
 
-/// Waits until the stage's hosts are healthy, or fails with the last lines of their logs.
-async fn gate(
+/// Runs a component's blocking probe (`f`) off the async threads, on owned copies.
+async fn blocking<T: Send + 'static>(
+    inv: &Inventory,
+    ids: &Ids,
+    role: &str,
+    hosts: &[String],
+    f: impl FnOnce(&dyn Component, &Cluster, &str, Vec<&Host>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (inv, ids, role, hosts) = (inv.clone(), ids.clone(), role.to_string(), hosts.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let c = component_of(&role).ok_or_else(|| anyhow!("unknown role {role}"))?;
+        let hosts: Vec<&Host> = hosts.iter().filter_map(|n| inv.host(n)).collect();
+        f(c, &Cluster::new(&inv, &ids), &role, hosts)
+    })
+    .await
+    .map_err(|e| anyhow!("{e}"))?
+}
+
+/// Waits until `hosts` pass the role's gate (`restarted`: the per-instance gate of a rolling
+/// restart), or fails with the last lines of the members' logs.
+#[allow(clippy::too_many_arguments)]
+async fn wait(
     inv: &Inventory,
     ids: &Ids,
     stage: &Stage,
-    members: &[&Target<'_>],
+    hosts: &[String],
     timeout: Duration,
     ev: &Events,
+    restarted: bool,
+    members: &[&Target<'_>],
 ) -> Result<()> {
     let deadline = Instant::now() + timeout;
-    let names: Vec<&str> = members.iter().map(|t| t.host.name.as_str()).collect();
     ev.status(
         None,
-        &format!("waiting for {} on {}", stage.service, names.join(", ")),
+        &format!("waiting for {} on {}", stage.service, hosts.join(", ")),
     );
     let mut last = String::new();
     let mut polls = 0u32;
     while Instant::now() < deadline && polls < 10_000 {
         polls += 1;
-        match check_stage(inv, ids, &stage.role, members).await {
+        let r = blocking(
+            inv,
+            ids,
+            &stage.role,
+            hosts,
+            move |c, cl, role, hosts| match (restarted, hosts.as_slice()) {
+                (true, [h]) => c.restarted(cl, role, h),
+                _ => c.health(cl, role, &hosts),
+            },
+        )
+        .await;
+        match r {
             Ok(msg) => {
                 ev.emit(None, "healthy", &format!("{}: {msg}", stage.service));
                 return Ok(());
@@ -153,10 +457,8 @@ async fn gate(
         stage.service,
         timeout.as_secs()
     );
-    for t in members {
-        let comp = components::role(&stage.role)
-            .map(|r| r.component)
-            .unwrap_or("");
+    let comp = component_of(&stage.role).map(|c| c.name()).unwrap_or("");
+    for t in members.iter().filter(|t| hosts.contains(&t.host.name)) {
         let log = Service::log_file(t.host, comp, &stage.role);
         if let Ok(out) = t
             .remote
@@ -173,19 +475,6 @@ async fn gate(
     bail!(msg)
 }
 
-async fn check_stage(
-    inv: &Inventory,
-    ids: &Ids,
-    role: &str,
-    members: &[&Target<'_>],
-) -> Result<String> {
-    let (inv, ids, role) = (inv.clone(), ids.clone(), role.to_string());
-    let names: Vec<String> = members.iter().map(|t| t.host.name.clone()).collect();
-    tokio::task::spawn_blocking(move || check_stage_blocking(&inv, &ids, &role, &names))
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-}
-
 /// The health checks, from this machine to the hosts: each component's own probe.
 pub fn check_stage_blocking(
     inv: &Inventory,
@@ -193,8 +482,7 @@ pub fn check_stage_blocking(
     role: &str,
     hosts: &[String],
 ) -> Result<String> {
-    let def = components::role(role).ok_or_else(|| anyhow!("unknown role {role}"))?;
-    let c = components::find(def.component).expect("roles belong to components");
+    let c = component_of(role).ok_or_else(|| anyhow!("unknown role {role}"))?;
     let hosts: Vec<&Host> = hosts.iter().filter_map(|n| inv.host(n)).collect();
     c.health(&Cluster::new(inv, ids), role, &hosts)
 }

@@ -40,7 +40,8 @@ static ROLES: [RoleDef; 5] = [
         short: "NN",
         max_per_cluster: Some(1),
         why_single: Some(HA),
-        after: &["zookeeper"],
+        // Without HA the NameNode needs nobody; HBase and YARN wait for HDFS, not the reverse.
+        after: &[],
         gate: "NameNode RPC answering (formatted once, never again)",
         id: None,
     },
@@ -62,7 +63,7 @@ static ROLES: [RoleDef; 5] = [
         short: "SNN",
         max_per_cluster: Some(1),
         why_single: Some("one checkpointing SecondaryNameNode serves the one NameNode"),
-        after: &[DATANODE],
+        after: &[NAMENODE],
         gate: "SecondaryNameNode HTTP answering",
         id: None,
     },
@@ -73,7 +74,8 @@ static ROLES: [RoleDef; 5] = [
         short: "RM",
         max_per_cluster: Some(1),
         why_single: Some(HA),
-        after: &[SECONDARY],
+        // YARN does not need HDFS to start: it runs beside it.
+        after: &[],
         gate: "ResourceManager RPC answering",
         id: None,
     },

@@ -36,7 +36,8 @@ static ROLES: [RoleDef; 2] = [
         short: "HMASTER",
         max_per_cluster: None,
         why_single: None,
-        after: &[hadoop::NODEMANAGER, hadoop::DATANODE, zookeeper::ROLE],
+        // HBase stores in HDFS and coordinates through ZooKeeper; it does not need YARN.
+        after: &[hadoop::DATANODE, zookeeper::ROLE],
         gate: "an active master registered in ZooKeeper",
         id: None,
     },

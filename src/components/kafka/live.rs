@@ -35,7 +35,12 @@ impl Live for Kafka {
             anyhow::bail!(
                 "{} partition(s) not fully in sync yet: {}",
                 lagging.len(),
-                lagging.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+                lagging
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         Ok(format!(
