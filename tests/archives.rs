@@ -4,6 +4,8 @@ mod common;
 
 use std::path::Path;
 
+use common::inv::{line_of, Inventory};
+
 /// A gzipped tarball holding empty files at `paths`: detection reads names, not contents.
 fn tarball(path: &Path, paths: &[&str]) {
     let f = std::fs::File::create(path).unwrap();
@@ -26,15 +28,16 @@ fn zk_kafka(
     kafka_version: &str,
     scala: &str,
 ) -> std::path::PathBuf {
-    let inv = dir.join("inventory.yml");
-    std::fs::write(
-        &inv,
-        format!(
-            "cluster: t\ndefaults: {{ java_home: /j, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {zk_archive} }}\n  kafka: {{ version: \"{kafka_version}\", scala: \"{scala}\", archive: {kafka_archive} }}\nhosts:\n  - {{ name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }}\n"
-        ),
-    )
-    .unwrap();
-    inv
+    Inventory::new("t")
+        .java_home("/j")
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(zk_archive)
+        .component("kafka", kafka_version)
+        .scala(scala)
+        .archive(kafka_archive)
+        .host("a", "10.0.0.1", &["zookeeper", "kafka"])
+        .write_to(&dir.join("inventory.yml"))
 }
 
 const ZK356: &[&str] = &[
@@ -94,8 +97,12 @@ fn a_declared_version_that_disagrees_with_the_archive_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     let text = common::stdout(&out);
     assert!(text.contains("error: version 2.4.0 disagrees with the archive, which holds kafka 2.3.1 (kafka_2.12-2.3.1/libs/kafka_2.12-2.3.1.jar)"), "{text}");
+    let version_line = line_of(
+        &std::fs::read_to_string(&inv).unwrap(),
+        "version: \"2.4.0\"",
+    );
     assert!(
-        text.contains("inventory.yml:5:"),
+        text.contains(&format!("inventory.yml:{version_line}:")),
         "points at the version line:\n{text}"
     );
 }
@@ -132,8 +139,15 @@ fn a_swapped_zookeeper_jar_is_judged_by_what_is_in_libs() {
     std::fs::create_dir_all(zkdir.join("lib")).unwrap();
     std::fs::write(zkdir.join("zookeeper-3.4.14.jar"), "").unwrap();
     std::fs::write(zkdir.join("lib/slf4j-api-1.7.25.jar"), "").unwrap();
-    let inv = d.path().join("inventory.yml");
-    std::fs::write(&inv, "cluster: t\ndefaults: { java_home: /j, java_version: \"8\" }\ncomponents:\n  zookeeper: { version: \"3.4.14\", archive: zookeeper-3.4.14 }\n  kafka: { version: \"2.4.0\", archive: kafka.tgz }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n").unwrap();
+    let inv = Inventory::new("t")
+        .java_home("/j")
+        .java_version("8")
+        .component("zookeeper", "3.4.14")
+        .archive("zookeeper-3.4.14")
+        .component("kafka", "2.4.0")
+        .archive("kafka.tgz")
+        .host("a", "10.0.0.1", &["zookeeper", "kafka"])
+        .write_to(&d.path().join("inventory.yml"));
     let out = common::stackctl(&["plan", "-i", inv.to_str().unwrap()]);
     let text = common::stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");

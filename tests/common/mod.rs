@@ -1,7 +1,9 @@
-//! Helpers shared by the integration tests: run the real binary, make throwaway inventories.
+//! Helpers shared by the integration tests: run the real binary, make throwaway inventories
+//! (`inv` builds them), and drive the test bed (`bed`).
 #![allow(dead_code)]
 
 pub mod bed;
+pub mod inv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
