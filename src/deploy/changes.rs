@@ -335,7 +335,21 @@ pub fn data_dirs(cl: &Cluster, h: &Host) -> Vec<String> {
     for c in declared(cl.inv) {
         dirs.extend(c.data_dirs(cl, h));
     }
-    dirs.into_iter()
-        .filter(|d| inventory::plain_abs_path(d) && d.matches('/').count() >= 2)
+    let dirs: BTreeSet<String> = dirs
+        .into_iter()
+        .map(|d| d.trim_end_matches('/').to_string())
+        .filter(|d| {
+            // Two real levels at least: `//data` is `/data`.
+            inventory::plain_abs_path(d) && d.split('/').filter(|c| !c.is_empty()).count() >= 2
+        })
+        .collect();
+    // A directory inside another one on the list goes with it.
+    dirs.iter()
+        .filter(|d| {
+            !dirs
+                .iter()
+                .any(|o| o != *d && d.starts_with(o.as_str()) && d[o.len()..].starts_with('/'))
+        })
+        .cloned()
         .collect()
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
-    Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, RoleDef, Service,
+    Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, Restart, RoleDef, Service,
     SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
@@ -839,13 +839,33 @@ impl Component for Hadoop {
     }
 
     fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
-        if cl.inv.component(NAME).is_none() {
+        let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
-        }
-        ["hdfs", "yarn", "hadoop"]
+        };
+        let mut dirs: Vec<String> = ["hdfs", "yarn", "hadoop"]
             .iter()
             .map(|d| format!("{}/{d}", host.data_dir))
-            .collect()
+            .collect();
+        // Directories an override moved elsewhere.
+        let site = Self::site_props(cl.inv, spec, host);
+        for key in ["dfs.namenode.name.dir", "dfs.datanode.data.dir"] {
+            for d in site.hdfs.get(key).unwrap_or_default().split(',') {
+                let d = d.trim().trim_start_matches("file://");
+                if !d.is_empty() {
+                    dirs.push(d.to_string());
+                }
+            }
+        }
+        dirs
+    }
+
+    fn restart(&self, role: &str) -> Restart {
+        // DataNodes one at a time: blocks stay readable from the other replicas.
+        if role == DATANODE {
+            Restart::Rolling
+        } else {
+            Restart::Together
+        }
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
-    Component, ComponentDef, FileSpec, Link, PortUse, Props, RoleDef, Service, SettingDef,
+    Component, ComponentDef, FileSpec, Link, PortUse, Props, Restart, RoleDef, Service, SettingDef,
     SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
 };
 use super::hadoop::{self, Hadoop};
@@ -425,6 +425,15 @@ impl Component for HBase {
                 "hadoop"
             },
         )
+    }
+
+    fn restart(&self, role: &str) -> Restart {
+        // RegionServers one at a time: their regions move to the others meanwhile.
+        if role == REGIONSERVER {
+            Restart::Rolling
+        } else {
+            Restart::Together
+        }
     }
 
     fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {

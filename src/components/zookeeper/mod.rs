@@ -399,10 +399,13 @@ impl Component for ZooKeeper {
     }
 
     fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
-        cl.inv
-            .component(NAME)
-            .map(|spec| vec![Self::data_dir(spec, host)])
-            .unwrap_or_default()
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        let props = Self::props(spec, host);
+        let mut dirs = vec![Self::data_dir(spec, host)];
+        dirs.extend(props.get("dataLogDir").map(str::to_string));
+        dirs
     }
 
     fn restart(&self, _role: &str) -> Restart {
