@@ -110,6 +110,10 @@ pub struct RemoteArgs {
     /// Seconds a health gate may wait
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub gate_timeout: u64,
+    /// Remove the cluster lock of a run that is gone (one on another machine; a dead run on
+    /// this machine is taken over without it)
+    #[arg(long)]
+    pub force_unlock: bool,
 }
 
 #[derive(Debug, Args)]

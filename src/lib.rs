@@ -39,4 +39,6 @@ pub mod exit {
     pub const INVALID: i32 = 2;
     /// Preflight failed (hosts unreachable, wrong JDK): nothing was changed.
     pub const PREFLIGHT: i32 = 3;
+    /// Another `up`/`down` holds the cluster lock: nothing was changed.
+    pub const LOCKED: i32 = 4;
 }

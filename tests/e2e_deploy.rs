@@ -117,14 +117,34 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
         "plan --live changed nothing"
     );
 
-    // The change: only the brokers restart, one at a time.
+    // The change: only the brokers restart, one at a time, the controller last (broker k runs
+    // on host k).
+    let controller = zk
+        .data("/controller")
+        .unwrap()
+        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap()["brokerid"].as_u64())
+        .expect("a controller before the roll")
+        .expect("a broker id");
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = summary(&out)["summary"].clone();
+    let restarted: Vec<&str> = s["restarted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut sorted = restarted.clone();
+    sorted.sort();
     assert_eq!(
-        s["restarted"],
-        serde_json::json!(["kafka on host1", "kafka on host2", "kafka on host3"]),
+        sorted,
+        ["kafka on host1", "kafka on host2", "kafka on host3"],
         "{s}"
+    );
+    assert_eq!(
+        restarted.last().copied(),
+        Some(format!("kafka on host{controller}").as_str()),
+        "the controller restarts last: {s}"
     );
     assert_eq!(s["files_written"], 3, "{s}");
     let after: Vec<String> = ["host1", "host2", "host3"]

@@ -64,10 +64,11 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((6, 0), &["plan"]),
     // 7: deploying a plan: the pure core lowest, then connecting, applying, walking.
     ((7, 0), &["deploy::changes"]),
-    ((7, 1), &["deploy::session"]),
-    ((7, 2), &["deploy::apply"]),
-    ((7, 3), &["deploy::walk"]),
-    ((7, 4), &["deploy"]),
+    ((7, 0), &["deploy::guard"]),
+    ((7, 2), &["deploy::session"]),
+    ((7, 3), &["deploy::apply"]),
+    ((7, 4), &["deploy::walk"]),
+    ((7, 5), &["deploy"]),
     // 8: checking a running cluster.
     ((8, 0), &["verify"]),
     // 9: turning results into text.
@@ -1158,8 +1159,8 @@ fn rules_on_a_small_tree() {
             "src/compat/mod.rs imports crate::components (src/components/mod.rs, rank 4) from rank 3: imports must point down",
             "src/compat/mod.rs imports crate::components::kafka (src/components/kafka.rs, rank 4) from rank 3: imports must point down",
             "src/components/kafka.rs imports crate::components (src/components/mod.rs, rank 4.2) from rank 4.1: imports must point down",
-            "src/deploy/changes.rs imports crate::deploy (src/deploy/mod.rs, rank 7.4) from rank 7.0: imports must point down",
-            "src/deploy/changes.rs imports crate::deploy::walk (src/deploy/walk.rs, rank 7.3) from rank 7.0: imports must point down",
+            "src/deploy/changes.rs imports crate::deploy (src/deploy/mod.rs, rank 7.5) from rank 7.0: imports must point down",
+            "src/deploy/changes.rs imports crate::deploy::walk (src/deploy/walk.rs, rank 7.4) from rank 7.0: imports must point down",
             "src/compat/mod.rs imports crate::Cluster (src/lib.rs, the crate root): import it from the module that defines it; re-exports at the root hide the layering",
             "src/stray.rs (module `stray`) is not in the rank table: add it to LAYERS at the top of tests/layering.rs",
             // zookeeper/mod.rs -> live.rs -> mod.rs is no cycle: a parent naming its child

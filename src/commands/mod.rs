@@ -152,6 +152,7 @@ pub fn remote_options(
         limit,
         json,
         gate_timeout: Duration::from_secs(gate_timeout.max(1)),
+        force_unlock: false,
     }
 }
 

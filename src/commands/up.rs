@@ -6,14 +6,17 @@ use crate::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use crate::output::summary;
 
 fn options(a: &RemoteArgs) -> UpOptions {
-    remote_options(
-        &a.inv,
-        &a.ssh,
-        a.forks,
-        a.limit.clone(),
-        a.json,
-        a.gate_timeout,
-    )
+    UpOptions {
+        force_unlock: a.force_unlock,
+        ..remote_options(
+            &a.inv,
+            &a.ssh,
+            a.forks,
+            a.limit.clone(),
+            a.json,
+            a.gate_timeout,
+        )
+    }
 }
 
 pub fn up(args: UpArgs) -> Result<(), Error> {

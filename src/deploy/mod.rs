@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod changes;
+pub mod guard;
 pub mod session;
 pub mod walk;
 
@@ -59,7 +60,8 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     let ids = plan.ids();
     let cl = Cluster::new(inv, &ids);
     ev.status(None, "connecting and gathering facts");
-    let (targets, archives) = session::gather(&cl, plan, opts, &ev, false).await?;
+    let me = guard::Holder::me("up");
+    let (targets, archives) = session::gather(&cl, plan, opts, &ev, false, Some(&me)).await?;
     ev.emit(None, "preflight", "preflight passed");
     let changes: Vec<HostChanges> = targets
         .iter()
@@ -83,6 +85,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         &ev,
     )
     .await;
+    session::release_all(&targets, &inv.cluster, &me).await;
     session::close_all(targets).await;
     let walked = walked?;
     summary.uploaded_bytes = walked.install.uploaded_bytes;
@@ -110,7 +113,9 @@ pub fn live(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Vec<LiveHo
     rt.block_on(async {
         let ids = plan.ids();
         let cl = Cluster::new(inv, &ids);
-        let (targets, archives) = session::gather(&cl, plan, opts, &Events::quiet(), true).await?;
+        // Read only: no lock.
+        let (targets, archives) =
+            session::gather(&cl, plan, opts, &Events::quiet(), true, None).await?;
         let out = targets
             .iter()
             .map(|t| {
@@ -144,6 +149,18 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
         let cl = Cluster::new(inv, &ids);
         let pairs = session::selected(inv, plan, &opts.up.limit);
         let connected = session::connect_all(&pairs, &opts.up, &ev).await?;
+        let me = guard::Holder::me("down");
+        let remotes: Vec<(&str, &crate::remote::transport::Remote)> = connected
+            .iter()
+            .map(|(h, _, r)| (h.name.as_str(), r))
+            .collect();
+        if let Err(e) = guard::acquire(&remotes, &inv.cluster, &me, opts.up.force_unlock, &ev).await
+        {
+            for (_, _, r) in connected {
+                r.close().await;
+            }
+            return Err(e.into());
+        }
         let mut summary = Summary {
             hosts: connected.len(),
             ..Default::default()
@@ -194,6 +211,7 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
             Ok::<_, anyhow::Error>(())
         }
         .await;
+        guard::release(&remotes, &inv.cluster, &me).await;
         for (_, _, r) in connected {
             r.close().await;
         }

@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use tokio::sync::Semaphore;
 
 use super::changes::{self, Archives, HostState};
+use super::guard::{self, Holder};
 use crate::components::Cluster;
 use crate::events::Events;
 use crate::inventory::{Host, Inventory};
@@ -30,6 +31,8 @@ pub struct UpOptions {
     pub json: bool,
     /// How long a health gate may wait.
     pub gate_timeout: Duration,
+    /// Remove a cluster lock left by a run that is gone (on another machine).
+    pub force_unlock: bool,
 }
 
 /// Why `up`, `down` or `plan --live` stopped; each kind has its documented exit code.
@@ -39,8 +42,19 @@ pub enum DeployError {
     Invalid(PlanError),
     /// Something is wrong on the hosts; nothing was changed (exit 3).
     Preflight(Vec<String>),
+    /// Another run holds the cluster lock; nothing was changed (exit 4).
+    Locked(String),
     /// A step failed (exit 1).
     Failed(anyhow::Error),
+}
+
+impl From<guard::Refused> for DeployError {
+    fn from(r: guard::Refused) -> Self {
+        match r {
+            guard::Refused::Locked(m) => DeployError::Locked(m),
+            guard::Refused::Failed(e) => DeployError::Failed(e),
+        }
+    }
 }
 
 impl DeployError {
@@ -48,6 +62,7 @@ impl DeployError {
         match self {
             DeployError::Invalid(e) => e.exit_code(),
             DeployError::Preflight(_) => crate::exit::PREFLIGHT,
+            DeployError::Locked(_) => crate::exit::LOCKED,
             DeployError::Failed(_) => crate::exit::FAILED,
         }
     }
@@ -64,6 +79,7 @@ impl std::fmt::Display for DeployError {
                 }
                 Ok(())
             }
+            DeployError::Locked(m) => write!(f, "error: {m}"),
             DeployError::Failed(e) => write!(f, "error: {e:#}"),
         }
     }
@@ -191,10 +207,24 @@ pub async fn gather<'a>(
     opts: &UpOptions,
     ev: &Events,
     read_planned: bool,
+    lock: Option<&Holder>,
 ) -> Result<(Vec<Target<'a>>, Archives<'a>), DeployError> {
     let inv = cl.inv;
     let pairs = selected(inv, plan, &opts.limit);
     let connected = connect_all(&pairs, opts, ev).await?;
+    // The lock comes before the facts: what we read must not be changing under us.
+    if let Some(me) = lock {
+        let remotes: Vec<(&str, &Remote)> = connected
+            .iter()
+            .map(|(h, _, r)| (h.name.as_str(), r))
+            .collect();
+        if let Err(e) = guard::acquire(&remotes, &inv.cluster, me, opts.force_unlock, ev).await {
+            for (_, _, r) in connected {
+                r.close().await;
+            }
+            return Err(e.into());
+        }
+    }
     let mut tasks = Vec::new();
     for (h, hp, r) in connected {
         let services = changes::services(cl, h);
@@ -231,10 +261,24 @@ pub async fn gather<'a>(
     let states: Vec<HostState> = targets.iter().map(|t| t.state.clone()).collect();
     problems.extend(changes::preflight(cl, &states, &archives));
     if !problems.is_empty() {
+        if let Some(me) = lock {
+            // Hosts whose facts failed were closed already: they keep a lock naming a dead
+            // process, which the next run here takes over.
+            release_all(&targets, &inv.cluster, me).await;
+        }
         close_all(targets).await;
         return Err(DeployError::Preflight(problems));
     }
     Ok((targets, archives))
+}
+
+/// Releases our cluster lock on every target.
+pub async fn release_all(targets: &[Target<'_>], cluster: &str, me: &Holder) {
+    let remotes: Vec<(&str, &Remote)> = targets
+        .iter()
+        .map(|t| (t.host.name.as_str(), &t.remote))
+        .collect();
+    guard::release(&remotes, cluster, me).await;
 }
 
 pub async fn close_all(targets: Vec<Target<'_>>) {

@@ -19,6 +19,36 @@ impl Hadoop {
 }
 
 impl Live for Hadoop {
+    fn restarted(&self, cl: &Cluster, role: &str, host: &Host) -> anyhow::Result<String> {
+        if role != DATANODE {
+            return self.health(cl, role, &[host]);
+        }
+        // The NameNode keeps a stopped DataNode "live" for minutes: ask the new DataNode itself
+        // whether it has registered with its NameNode again, before the next one goes down.
+        let addr = endpoint(self, cl.inv, host, DATANODE, "web UI")
+            .ok_or_else(|| anyhow::anyhow!("no web UI port for the DataNode on {}", host.name))?;
+        let b = crate::remote::probe::jmx_bean(
+            &addr,
+            "Hadoop:service=DataNode,name=DataNodeInfo",
+            PROBE_TIMEOUT,
+        )?;
+        let actors: serde_json::Value = b["BPServiceActorInfo"]
+            .as_str()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        let running = actors
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["ActorState"] == "RUNNING"));
+        if !running {
+            anyhow::bail!(
+                "the DataNode on {} has not registered with the NameNode yet",
+                host.name
+            );
+        }
+        let all = self.health(cl, role, &[host])?;
+        Ok(format!("DataNode on {} registered again; {all}", host.name))
+    }
+
     fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         let t = PROBE_TIMEOUT;

@@ -1,0 +1,353 @@
+//! One operator at a time: `up` and `down` hold a cluster lock on every host they change, a
+//! file created with O_EXCL (`set -C`) that says who holds it, since when and from where. A
+//! second run refuses, naming the holder; a holder that died on this same machine (its pid gone
+//! or reused) is taken over with a warning, so `kill -9` then `up` just works; a holder on
+//! another machine is released only with `--force-unlock`. Read-only commands never lock.
+
+use anyhow::{anyhow, Result};
+
+use crate::events::Events;
+use crate::remote::transport::Remote;
+use crate::shell::shell_quote;
+
+/// Who we are, as written into the lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder {
+    pub user: String,
+    pub machine: String,
+    pub pid: u32,
+    /// The process's start time in clock ticks since boot (/proc/PID/stat field 22), so a
+    /// reused pid is told apart.
+    pub started: u64,
+    pub since: String,
+    pub command: String,
+    /// Unique per run: only the run that wrote a lock removes it.
+    pub token: String,
+}
+
+impl Holder {
+    pub fn me(command: &str) -> Holder {
+        let pid = std::process::id();
+        Holder {
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_else(|_| "unknown".into()),
+            machine: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "unknown".into()),
+            pid,
+            started: start_time(pid).unwrap_or(0),
+            since: now_utc(),
+            command: command.to_string(),
+            token: crate::remote::facts::mark()
+                .trim_start_matches("@@stackctl-")
+                .to_string(),
+        }
+    }
+
+    /// The lock file's text: one `key=value` per line.
+    pub fn render(&self) -> String {
+        format!(
+            "user={}\nmachine={}\npid={}\nstarted={}\nsince={}\ncommand={}\ntoken={}\n",
+            self.user, self.machine, self.pid, self.started, self.since, self.command, self.token
+        )
+    }
+
+    pub fn parse(text: &str) -> Option<Holder> {
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+                .map(|v| v.trim().to_string())
+        };
+        Some(Holder {
+            user: get("user")?,
+            machine: get("machine")?,
+            pid: get("pid")?.parse().ok()?,
+            started: get("started")?.parse().ok()?,
+            since: get("since")?,
+            command: get("command").unwrap_or_default(),
+            token: get("token")?,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "`stackctl {}` by {} on {} (pid {}) since {}",
+            self.command, self.user, self.machine, self.pid, self.since
+        )
+    }
+
+    /// A holder that ran on this machine and whose process is gone (or is another process
+    /// under the same pid) cannot release its lock any more.
+    pub fn is_dead_here(&self, me: &Holder) -> bool {
+        self.machine == me.machine && start_time(self.pid) != Some(self.started)
+    }
+}
+
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn lock_path(cluster: &str) -> String {
+    format!("/var/lib/stackctl/{cluster}.lock")
+}
+
+/// Creates the lock unless it exists (O_EXCL); prints ACQUIRED, or HELD and the holder's text.
+/// With `take_from`, a lock holding exactly that token is replaced first.
+fn acquire_script(path: &str, text: &str, take_from: Option<&str>) -> String {
+    let p = shell_quote(path);
+    let t = shell_quote(text);
+    let take = take_from
+        .map(|tok| {
+            format!(
+                "if grep -qx {} {p} 2>/dev/null; then rm -f {p}; fi; ",
+                shell_quote(&format!("token={tok}"))
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "mkdir -p \"$(dirname {p})\" && {take}if (set -C; printf '%s' {t} > {p}) 2>/dev/null; then echo ACQUIRED; else echo HELD; cat {p}; fi"
+    )
+}
+
+fn release_script(path: &str, token: &str) -> String {
+    let p = shell_quote(path);
+    format!(
+        "if grep -qx {} {p} 2>/dev/null; then rm -f {p}; fi",
+        shell_quote(&format!("token={token}"))
+    )
+}
+
+/// What a host answered to an acquire.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    Acquired,
+    Held(Option<Holder>, String),
+}
+
+pub fn parse_answer(out: &str) -> Answer {
+    match out.split_once('\n') {
+        _ if out.trim() == "ACQUIRED" => Answer::Acquired,
+        Some(("HELD", rest)) => Answer::Held(Holder::parse(rest), rest.to_string()),
+        _ => Answer::Held(None, out.to_string()),
+    }
+}
+
+/// Why the lock was not taken.
+#[derive(Debug)]
+pub enum Refused {
+    /// Another run holds it: the message names the holder.
+    Locked(String),
+    /// A host could not be asked.
+    Failed(anyhow::Error),
+}
+
+/// Takes the cluster lock on every target, in name order (two runs meet at the same first host,
+/// so neither holds half the cluster); on refusal, releases what it took and says who holds it.
+pub async fn acquire(
+    targets: &[(&str, &Remote)],
+    cluster: &str,
+    me: &Holder,
+    force: bool,
+    ev: &Events,
+) -> Result<(), Refused> {
+    let path = lock_path(cluster);
+    let mut order: Vec<&(&str, &Remote)> = targets.iter().collect();
+    order.sort_by(|a, b| a.0.cmp(b.0));
+    let mut taken: Vec<(&str, &Remote)> = Vec::new();
+    for &(name, remote) in order {
+        let mut take_from: Option<String> = None;
+        let mut tries = 0;
+        let refusal = loop {
+            tries += 1;
+            let script = if force {
+                format!(
+                    "rm -f {}; {}",
+                    shell_quote(&path),
+                    acquire_script(&path, &me.render(), None)
+                )
+            } else {
+                acquire_script(&path, &me.render(), take_from.as_deref())
+            };
+            let out = remote
+                .run_ok(&script, "taking the cluster lock")
+                .await
+                .map_err(Refused::Failed)?;
+            match parse_answer(&out) {
+                Answer::Acquired => break None,
+                Answer::Held(Some(h), _) if h.token == me.token => break None,
+                Answer::Held(Some(h), _) if h.is_dead_here(me) && tries == 1 => {
+                    ev.emit(
+                        Some(name),
+                        "lock",
+                        &format!(
+                            "taking over the cluster lock of {}: that process is gone",
+                            h.describe()
+                        ),
+                    );
+                    take_from = Some(h.token.clone());
+                }
+                Answer::Held(Some(h), _) => break Some(h.describe()),
+                Answer::Held(None, raw) => {
+                    break Some(format!("an unreadable lock ({})", raw.trim()))
+                }
+            }
+            if tries >= 2 {
+                break Some("a lock that could not be taken over".into());
+            }
+        };
+        match refusal {
+            None => taken.push((name, remote)),
+            Some(who) => {
+                release(&taken, cluster, me).await;
+                return Err(Refused::Locked(format!(
+                    "{name}: the cluster is locked by {who} ({path}); wait for it to finish, or if that run is gone, add --force-unlock"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes our lock wherever we hold it (never someone else's). Best effort: a host that cannot
+/// be reached keeps a lock that names a dead process, which the next run on this machine takes.
+pub async fn release(targets: &[(&str, &Remote)], cluster: &str, me: &Holder) {
+    let path = lock_path(cluster);
+    let script = release_script(&path, &me.token);
+    let runs = targets
+        .iter()
+        .map(|(_, r)| r.run_ok(&script, "releasing the cluster lock"));
+    for r in futures_util::future::join_all(runs).await {
+        let _ = r.map_err(|e: anyhow::Error| anyhow!("{e:#}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holder_round_trips_and_describes_itself() {
+        let me = Holder::me("up");
+        assert_eq!(Holder::parse(&me.render()), Some(me.clone()));
+        assert!(me.describe().contains(&format!("pid {}", me.pid)));
+        assert!(
+            me.since.ends_with('Z') && me.since.len() == 20,
+            "{}",
+            me.since
+        );
+        // We are alive: not dead here.
+        assert!(!me.is_dead_here(&me));
+        // Same machine, another start time for the pid: dead (pid reused).
+        let reused = Holder {
+            started: me.started + 1,
+            ..me.clone()
+        };
+        assert!(reused.is_dead_here(&me));
+        // Another machine: never judged from here.
+        let other = Holder {
+            machine: "elsewhere".into(),
+            started: 0,
+            ..me.clone()
+        };
+        assert!(!other.is_dead_here(&me));
+    }
+
+    #[test]
+    fn answers_are_parsed() {
+        assert_eq!(parse_answer("ACQUIRED\n"), Answer::Acquired);
+        let me = Holder::me("down");
+        match parse_answer(&format!("HELD\n{}", me.render())) {
+            Answer::Held(Some(h), _) => assert_eq!(h.token, me.token),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_answer("HELD\ngarbage"),
+            Answer::Held(None, _)
+        ));
+    }
+
+    #[test]
+    fn scripts_are_valid_shell_and_quote_everything() {
+        let me = Holder {
+            user: "o'brien $(id)".into(),
+            ..Holder::me("up")
+        };
+        for s in [
+            acquire_script("/var/lib/stackctl/c.lock", &me.render(), Some("abc")),
+            release_script("/var/lib/stackctl/c.lock", &me.token),
+        ] {
+            let st = std::process::Command::new("sh")
+                .args(["-n", "-c", &s])
+                .status()
+                .unwrap();
+            assert!(st.success(), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_on_a_real_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.lock").display().to_string();
+        let run = |s: String| {
+            let o = std::process::Command::new("sh")
+                .args(["-c", &s])
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let a = Holder::me("up");
+        let b = Holder {
+            token: "other".into(),
+            pid: 1,
+            ..a.clone()
+        };
+        assert_eq!(
+            parse_answer(&run(acquire_script(&path, &a.render(), None))),
+            Answer::Acquired
+        );
+        match parse_answer(&run(acquire_script(&path, &b.render(), None))) {
+            Answer::Held(Some(h), _) => assert_eq!(h.token, a.token),
+            other => panic!("{other:?}"),
+        }
+        // Only the holder's token releases it.
+        run(release_script(&path, &b.token));
+        assert!(std::path::Path::new(&path).exists());
+        run(release_script(&path, &a.token));
+        assert!(!std::path::Path::new(&path).exists());
+        // A named stale holder is replaced in the same step.
+        run(acquire_script(&path, &b.render(), None));
+        assert_eq!(
+            parse_answer(&run(acquire_script(&path, &a.render(), Some(&b.token)))),
+            Answer::Acquired
+        );
+    }
+}
