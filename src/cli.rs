@@ -90,6 +90,10 @@ pub struct SshArgs {
     /// Trust host keys that are not in known_hosts yet (never keys that changed)
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// Seconds one remote command may take before it is stopped and its step fails naming the
+    /// host; an upload gets this plus one second per MiB it sends
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub command_timeout: u64,
 }
 
 #[derive(Debug, Args)]

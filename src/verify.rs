@@ -124,11 +124,13 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
                     Ok(remote) => {
                         let f = session::facts_of(&remote, script).await;
                         remote.close().await;
-                        f.map_err(|e| match e.to_string().as_str() {
-                            "the answer was cut short" => {
+                        f.map_err(|e| {
+                            let text = format!("{e:#}");
+                            if text.ends_with("the answer was cut short") {
                                 "its answer to the facts script was cut short".to_string()
+                            } else {
+                                text
                             }
-                            _ => format!("{e:#}"),
                         })
                     }
                 };

@@ -131,6 +131,7 @@ pub fn ssh_options(ssh: &SshArgs, master_idle: Duration) -> SshOptions {
         config: ssh.ssh_config.clone(),
         accept_new_host_keys: ssh.accept_new_host_keys,
         master_idle,
+        command_timeout: Duration::from_secs(ssh.command_timeout.max(1)),
         ..Default::default()
     }
 }

@@ -139,12 +139,19 @@ pub async fn connect_each(hosts: &[&Host], ssh: &SshOptions, forks: usize) -> Ve
     out
 }
 
-/// Runs a facts script and parses the answer; a cut-off answer is an error, not facts.
+/// The step name of the facts round trip, in errors ("host2: gathering facts: ...").
+pub const GATHERING_FACTS: &str = "gathering facts";
+
+/// Runs a facts script and parses the answer; a cut-off answer is an error, not facts. Every
+/// error names the host and the step.
 pub async fn facts_of(remote: &Remote, script: &str) -> Result<HostFacts> {
-    let out = remote.run(script).await?;
+    let out = remote.run(script, GATHERING_FACTS).await?;
     let f = facts::parse(&out.stdout);
     if !f.complete {
-        return Err(anyhow!("the answer was cut short"));
+        return Err(anyhow!(
+            "{}: {GATHERING_FACTS}: the answer was cut short",
+            remote.name
+        ));
     }
     Ok(f)
 }
@@ -252,7 +259,8 @@ pub async fn gather<'a>(
                 remote,
             }),
             Err(e) => {
-                problems.push(format!("{}: gathering facts: {e:#}", h.name));
+                // The error names the host and the step already.
+                problems.push(format!("{e:#}"));
                 remote.close().await;
             }
         }

@@ -462,7 +462,10 @@ async fn wait(
         let log = Service::log_file(t.host, comp, &stage.role);
         if let Ok(out) = t
             .remote
-            .run(&format!("tail -n 20 {}", shell_quote(&log)))
+            .run(
+                &format!("tail -n 20 {}", shell_quote(&log)),
+                &format!("reading {log}"),
+            )
             .await
         {
             msg.push_str(&format!(

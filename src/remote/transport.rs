@@ -4,7 +4,15 @@
 //! Every command is one `sh -c` script whose variable parts are quoted with `shell_quote`; every
 //! file is written to a temporary name beside its target and renamed, so an interrupted run
 //! never leaves half a file.
+//!
+//! Every command is bounded: it has a deadline (`SshOptions::command_timeout`, more for an
+//! upload in proportion to its size) and its output a cap (`STDOUT_CAP`, `STDERR_CAP`). Past
+//! either, the command's channel is closed and the step fails naming the host and the step.
+//! On the host the script also runs under coreutils `timeout` (when there is one), a little
+//! longer than our own deadline, so a command we gave up on does not run on forever: sshd does
+//! not signal a command without a terminal when its channel closes.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +20,8 @@ use anyhow::{anyhow, Context, Result};
 use std::num::NonZeroUsize;
 
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
 use crate::inventory::Host;
 use crate::shell::shell_quote;
@@ -28,6 +37,13 @@ pub struct SshOptions {
     /// processes: if stackctl is killed they would otherwise stay forever. Must exceed the
     /// longest quiet spell of a run (a health gate's timeout).
     pub master_idle: Duration,
+    /// How long one remote command may take, from opening its channel to its exit, before it
+    /// is stopped and its step fails. Commands that carry data on stdin (uploads, file
+    /// batches) get this plus the time their data takes at `transfer_rate`.
+    pub command_timeout: Duration,
+    /// The slowest link an upload is allowed to be on, in bytes per second: an upload of N
+    /// bytes may take `command_timeout + N / transfer_rate`.
+    pub transfer_rate: u64,
 }
 
 impl Default for SshOptions {
@@ -37,9 +53,26 @@ impl Default for SshOptions {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
             master_idle: Duration::from_secs(300),
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            transfer_rate: DEFAULT_TRANSFER_RATE,
         }
     }
 }
+
+/// Long enough for the slowest ordinary step (unpacking a 700 MB Hadoop on a slow disk, a
+/// service's stop with its own 30 s grace), short enough that a hung host is noticed.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// 1 MiB/s: a Hadoop archive (~700 MB) may take 120 s + ~12 min before it counts as hung.
+pub const DEFAULT_TRANSFER_RATE: u64 = 1 << 20;
+/// The most a remote command may print on stdout (facts read files of up to 1 MiB each).
+pub const STDOUT_CAP: usize = 16 << 20;
+/// The most a remote command may print on stderr (only its last lines are ever shown).
+pub const STDERR_CAP: usize = 1 << 20;
+/// How much longer the host's own `timeout` guard gives a command than we wait for it, so our
+/// deadline fires first and says so; then `timeout` ends the script's whole process group,
+/// with SIGKILL `REMOTE_KILL_AFTER` seconds after SIGTERM.
+const REMOTE_GRACE_SECS: u64 = 2;
+const REMOTE_KILL_AFTER: u64 = 5;
 
 /// The output of a remote script.
 #[derive(Debug, Clone)]
@@ -76,6 +109,8 @@ pub struct Remote {
     /// The inventory name, for messages.
     pub name: String,
     session: Session,
+    command_timeout: Duration,
+    transfer_rate: u64,
 }
 
 /// Removes this process's (empty) control directory; the sockets inside went with the sessions.
@@ -128,28 +163,27 @@ impl Remote {
         Ok(Remote {
             name: host.name.clone(),
             session,
+            command_timeout: opts.command_timeout,
+            transfer_rate: opts.transfer_rate.max(1),
         })
     }
 
-    /// Runs `script` with `sh -c` and collects its output.
-    pub async fn run(&self, script: &str) -> Result<RunOutput> {
-        let out = self
-            .session
-            .raw_command(format!("sh -c {}", shell_quote(script)))
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .with_context(|| format!("{}: running a command", self.name))?;
-        Ok(RunOutput {
-            status: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+    /// Runs `script` with `sh -c` and collects its output; `what` names the step in errors.
+    /// Fails (naming host and step) when the command takes longer than the command timeout or
+    /// prints more than the caps; a non-zero exit is an answer, not an error.
+    pub async fn run(&self, script: &str, what: &str) -> Result<RunOutput> {
+        self.exec(
+            script,
+            None::<&mut tokio::io::Empty>,
+            self.command_timeout,
+            what,
+        )
+        .await
     }
 
     /// Runs `script` and fails with its stderr unless it exits 0.
     pub async fn run_ok(&self, script: &str, what: &str) -> Result<String> {
-        let out = self.run(script).await?;
+        let out = self.run(script, what).await?;
         if !out.success() {
             return Err(out.error(&format!("{}: {what}", self.name)));
         }
@@ -170,7 +204,8 @@ impl Remote {
     /// Runs `script` with `data` on its stdin; fails with its stderr unless it exits 0.
     pub async fn run_with_input(&self, script: &str, data: &[u8], what: &str) -> Result<String> {
         let mut data = data;
-        self.run_with_reader(script, &mut data, what).await
+        let timeout = self.transfer_timeout(data.len() as u64);
+        self.run_with_reader(script, &mut data, timeout, what).await
     }
 
     /// Streams a local file to `dest` atomically.
@@ -178,51 +213,262 @@ impl Remote {
         let mut file = tokio::fs::File::open(local)
             .await
             .with_context(|| format!("cannot open {}", local.display()))?;
+        let size = file
+            .metadata()
+            .await
+            .with_context(|| format!("cannot read {}", local.display()))?
+            .len();
         self.run_with_reader(
             &atomic_write_script(dest, mode),
             &mut file,
+            self.transfer_timeout(size),
             &format!("uploading {} to {dest}", local.display()),
         )
         .await
         .map(|_| ())
     }
 
+    /// The deadline of a command that sends `bytes` on its stdin.
+    pub fn transfer_timeout(&self, bytes: u64) -> Duration {
+        transfer_timeout(self.command_timeout, self.transfer_rate, bytes)
+    }
+
     /// Runs `script` with everything `input` yields on its stdin.
-    async fn run_with_reader<R: tokio::io::AsyncRead + Unpin>(
+    async fn run_with_reader<R: AsyncRead + Unpin>(
         &self,
         script: &str,
         input: &mut R,
+        timeout: Duration,
         what: &str,
     ) -> Result<String> {
-        let mut child = self
-            .session
-            .raw_command(format!("sh -c {}", shell_quote(script)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .await
-            .with_context(|| format!("{}: {what}", self.name))?;
-        let mut stdin = child.stdin().take().ok_or_else(|| anyhow!("no stdin"))?;
-        tokio::io::copy(input, &mut stdin)
-            .await
-            .with_context(|| format!("{}: {what}: sending data", self.name))?;
-        stdin.shutdown().await.ok();
-        drop(stdin);
-        let out = child.wait_with_output().await?;
-        if !out.status.success() {
-            return Err(anyhow!(
-                "{}: {what} failed: {}",
-                self.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+        let out = self.exec(script, Some(input), timeout, what).await?;
+        if !out.success() {
+            return Err(out.error(&format!("{}: {what}", self.name)));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
+    }
+
+    /// Every remote command goes through here: spawned under the host's `timeout` guard, its
+    /// stdin fed and its stdout/stderr read concurrently, all of it before one deadline.
+    /// Returning early (deadline, cap) drops the child, which closes its channel.
+    async fn exec<R: AsyncRead + Unpin>(
+        &self,
+        script: &str,
+        input: Option<&mut R>,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<RunOutput> {
+        let deadline = Instant::now() + timeout;
+        let fail = |e: Bounded| e.into_error(&self.name, what, timeout);
+        let mut cmd = self
+            .session
+            .raw_command(guarded_command(script, remote_limit(timeout)));
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = match tokio::time::timeout_at(deadline, cmd.spawn()).await {
+            Err(_) => return Err(fail(Bounded::TimedOut)),
+            Ok(Err(e)) => {
+                return Err(fail(Bounded::Io(anyhow!(
+                    "cannot start the command: {}",
+                    ssh_error_text(&e)
+                ))))
+            }
+            Ok(Ok(c)) => c,
+        };
+        let stdin = child.stdin().take();
+        let stdout = child.stdout().take();
+        let stderr = child.stderr().take();
+        let exit = async move {
+            match child.wait().await {
+                Ok(s) => Ok(s.code()),
+                // Killed by a signal: no exit code.
+                Err(openssh::Error::RemoteProcessTerminated) => Ok(None),
+                // openssh reads exit 127 as "command not found": still an exit code here.
+                Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(Some(127))
+                }
+                Err(e) => Err(anyhow!("{}", ssh_error_text(&e))),
+            }
+        };
+        let input = match (input, stdin) {
+            (Some(i), Some(s)) => Some((i, s)),
+            _ => None,
+        };
+        bounded(
+            input,
+            stdout,
+            stderr,
+            exit,
+            Limits {
+                deadline,
+                stdout_cap: STDOUT_CAP,
+                stderr_cap: STDERR_CAP,
+            },
+        )
+        .await
+        .map_err(fail)
     }
 
     pub async fn close(self) {
         let _ = self.session.close().await;
     }
+}
+
+/// How long a command that sends `bytes` may take: the command timeout plus the time the data
+/// takes at `rate` bytes per second, in whole seconds.
+pub fn transfer_timeout(command_timeout: Duration, rate: u64, bytes: u64) -> Duration {
+    command_timeout + Duration::from_secs(bytes.div_ceil(rate.max(1)))
+}
+
+/// The host's own limit for a command we wait `timeout` for: a little longer, whole seconds.
+fn remote_limit(timeout: Duration) -> u64 {
+    timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + REMOTE_GRACE_SECS
+}
+
+/// The command line that runs `script` with `sh -c`, under `timeout -k 5 SECS` when the host
+/// has a `timeout` that takes `-k` (coreutils, recent busybox), else bare. The script is passed
+/// as one argument (`$1`), quoted once: the guard is fixed text around it.
+pub fn guarded_command(script: &str, secs: u64) -> String {
+    let k = REMOTE_KILL_AFTER;
+    let guard = format!(
+        "if command -v timeout >/dev/null 2>&1 && timeout -k {k} 1 true >/dev/null 2>&1; then exec timeout -k {k} {secs} sh -c \"$1\"; fi; exec sh -c \"$1\""
+    );
+    format!("sh -c {} sh {}", shell_quote(&guard), shell_quote(script))
+}
+
+/// Why a bounded command did not give an answer.
+#[derive(Debug)]
+pub enum Bounded {
+    /// The deadline passed.
+    TimedOut,
+    /// A stream went past its cap.
+    TooLarge { stream: &'static str, cap: usize },
+    /// Anything else (the channel failed, stdin could not be written to a command that then
+    /// exited 0).
+    Io(anyhow::Error),
+}
+
+impl Bounded {
+    /// `<host>: <step>: <why>`.
+    pub fn into_error(self, host: &str, what: &str, timeout: Duration) -> anyhow::Error {
+        match self {
+            Bounded::TimedOut => anyhow!("{host}: {what}: no answer within {}", secs(timeout)),
+            Bounded::TooLarge { stream, cap } => {
+                anyhow!("{host}: {what}: output larger than {cap} bytes (on {stream})")
+            }
+            Bounded::Io(e) => anyhow!("{host}: {what}: {e:#}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Bounded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bounded::TimedOut => write!(f, "no answer before the deadline"),
+            Bounded::TooLarge { stream, cap } => {
+                write!(f, "output larger than {cap} bytes (on {stream})")
+            }
+            Bounded::Io(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+/// "120 s", "0.5 s".
+fn secs(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// The bounds of one command.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub deadline: Instant,
+    pub stdout_cap: usize,
+    pub stderr_cap: usize,
+}
+
+/// Feeds `input` (source, the child's stdin) and reads `stdout`/`stderr` concurrently, each to
+/// its cap, then awaits `exit` (the child's exit code, `None` for a signal), all before
+/// `limits.deadline`. Stdin is closed once the source is exhausted. Past the deadline or a cap
+/// it returns at once; the caller then drops the child, which ends it (an ssh channel closes,
+/// a local child with `kill_on_drop` is killed). Output is read to the end before the exit is
+/// awaited: a finished exit may cut off output still in flight.
+///
+/// A command that exits non-zero is an answer (with its stderr), even if it stopped reading
+/// its stdin early; one that exits 0 without taking all of its stdin is an error.
+pub async fn bounded<I, W, O, E, F>(
+    input: Option<(I, W)>,
+    stdout: Option<O>,
+    stderr: Option<E>,
+    exit: F,
+    limits: Limits,
+) -> Result<RunOutput, Bounded>
+where
+    I: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+    O: AsyncRead + Unpin,
+    E: AsyncRead + Unpin,
+    F: Future<Output = Result<Option<i32>>>,
+{
+    let work = async {
+        // Never an Err for try_join: a failed send must not hide what the command said.
+        let send = async {
+            let Some((mut src, mut dst)) = input else {
+                return Ok::<_, Bounded>(Ok(()));
+            };
+            let r = tokio::io::copy(&mut src, &mut dst).await;
+            let _ = dst.shutdown().await;
+            drop(dst);
+            Ok(r.map(|_| ()))
+        };
+        let (sent, out, err) = tokio::try_join!(
+            send,
+            read_capped(stdout, limits.stdout_cap, "stdout"),
+            read_capped(stderr, limits.stderr_cap, "stderr"),
+        )?;
+        let status = exit.await.map_err(Bounded::Io)?;
+        if let (Err(e), Some(0)) = (&sent, status) {
+            return Err(Bounded::Io(anyhow!("sending data: {e}")));
+        }
+        Ok(RunOutput {
+            status,
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+        })
+    };
+    match tokio::time::timeout_at(limits.deadline, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Bounded::TimedOut),
+    }
+}
+
+/// Reads `r` to its end, at most `cap` bytes: one byte more is an error, and nothing past it
+/// is read or kept.
+async fn read_capped<R: AsyncRead + Unpin>(
+    r: Option<R>,
+    cap: usize,
+    stream: &'static str,
+) -> Result<Vec<u8>, Bounded> {
+    let Some(r) = r else {
+        return Ok(Vec::new());
+    };
+    let mut buf = Vec::new();
+    r.take(cap as u64 + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(|e| Bounded::Io(anyhow!("reading {stream}: {e}")))?;
+    if buf.len() > cap {
+        return Err(Bounded::TooLarge { stream, cap });
+    }
+    Ok(buf)
 }
 
 /// A script that reads stdin into a temporary file beside `dest` and renames it into place.
@@ -253,6 +499,280 @@ fn ssh_error_text(e: &openssh::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Stdio as PStdio;
+    use tokio::process::{Child, Command};
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A local child read by `bounded` exactly as a remote one is; killed when dropped.
+    fn spawn(prog: &str, args: &[&str], stdin: bool) -> Child {
+        Command::new(prog)
+            .args(args)
+            .stdin(if stdin {
+                PStdio::piped()
+            } else {
+                PStdio::null()
+            })
+            .stdout(PStdio::piped())
+            .stderr(PStdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    }
+
+    async fn run_local(
+        mut child: Child,
+        input: Option<&[u8]>,
+        timeout: Duration,
+        caps: (usize, usize),
+    ) -> Result<RunOutput, Bounded> {
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let exit = async move { Ok(child.wait().await?.code()) };
+        let input = input.zip(stdin);
+        bounded(
+            input,
+            stdout,
+            stderr,
+            exit,
+            Limits {
+                deadline: Instant::now() + timeout,
+                stdout_cap: caps.0,
+                stderr_cap: caps.1,
+            },
+        )
+        .await
+    }
+
+    /// Gone, or a zombie: either way no longer running.
+    fn wait_gone(pid: u32) -> bool {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(5) {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => return true,
+                Ok(st)
+                    if st
+                        .rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z') =>
+                {
+                    return true
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn endless_output_stops_at_the_cap_and_the_command_is_killed() {
+        rt().block_on(async {
+            // `yes` prints forever: at the real cap (16 MiB) the read stops, the child dies.
+            let child = spawn("yes", &[], false);
+            let pid = child.id().unwrap();
+            let t0 = std::time::Instant::now();
+            let r = run_local(
+                child,
+                None,
+                Duration::from_secs(20),
+                (STDOUT_CAP, STDERR_CAP),
+            )
+            .await;
+            match r {
+                Err(Bounded::TooLarge { stream, cap }) => {
+                    assert_eq!((stream, cap), ("stdout", STDOUT_CAP))
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+            assert!(wait_gone(pid), "yes ({pid}) still runs");
+            // The same on stderr, with its own (smaller) cap.
+            let child = spawn("sh", &["-c", "exec yes >&2"], false);
+            let pid = child.id().unwrap();
+            match run_local(child, None, Duration::from_secs(20), (1 << 20, 4096)).await {
+                Err(Bounded::TooLarge { stream, cap }) => {
+                    assert_eq!((stream, cap), ("stderr", 4096))
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(wait_gone(pid), "yes ({pid}) still runs");
+        });
+    }
+
+    #[test]
+    fn a_command_that_never_answers_ends_at_the_deadline_and_is_killed() {
+        rt().block_on(async {
+            let child = spawn("sleep", &["600"], false);
+            let pid = child.id().unwrap();
+            let t0 = std::time::Instant::now();
+            let r = run_local(child, None, Duration::from_millis(300), (1 << 20, 1 << 20)).await;
+            assert!(matches!(r, Err(Bounded::TimedOut)), "{r:?}");
+            let took = t0.elapsed();
+            assert!(took >= Duration::from_millis(300), "{took:?}");
+            assert!(took < Duration::from_secs(3), "{took:?}");
+            assert!(wait_gone(pid), "sleep ({pid}) still runs");
+            // One that does not read its stdin and does not exit: the deadline, not a hang on
+            // the write.
+            let child = spawn("sleep", &["600"], true);
+            let pid = child.id().unwrap();
+            let data = vec![b'x'; 4 << 20];
+            let r = run_local(
+                child,
+                Some(&data),
+                Duration::from_millis(300),
+                (1 << 20, 1 << 20),
+            )
+            .await;
+            assert!(matches!(r, Err(Bounded::TimedOut)), "{r:?}");
+            assert!(wait_gone(pid), "sleep ({pid}) still runs");
+        });
+    }
+
+    #[test]
+    fn an_ordinary_command_gives_its_output_and_exit_code() {
+        rt().block_on(async {
+            let child = spawn("sh", &["-c", "echo out; echo err >&2; exit 3"], false);
+            let out = run_local(child, None, Duration::from_secs(10), (1 << 20, 1 << 20))
+                .await
+                .unwrap();
+            assert_eq!(
+                (out.status, out.stdout.as_str(), out.stderr.as_str()),
+                (Some(3), "out\n", "err\n")
+            );
+            // Exactly the cap is still an answer.
+            let child = spawn("head", &["-c", "4096", "/dev/zero"], false);
+            let out = run_local(child, None, Duration::from_secs(10), (4096, 16))
+                .await
+                .unwrap();
+            assert_eq!(out.stdout.len(), 4096);
+            // Input and output at once: 4 MiB through `cat` (far past any pipe buffer) would
+            // deadlock if stdin were written before stdout is read.
+            let data: Vec<u8> = (0..4u32 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+            let child = spawn("cat", &[], true);
+            let out = run_local(
+                child,
+                Some(&data),
+                Duration::from_secs(20),
+                (8 << 20, 1 << 20),
+            )
+            .await
+            .unwrap();
+            assert!(out.success());
+            assert_eq!(out.stdout.as_bytes(), &data[..]);
+            // A command that fails before reading its input: its own error, not a broken pipe.
+            let child = spawn("sh", &["-c", "echo 'no space left' >&2; exit 1"], true);
+            let out = run_local(
+                child,
+                Some(&data),
+                Duration::from_secs(10),
+                (1 << 20, 1 << 20),
+            )
+            .await
+            .unwrap();
+            assert_eq!(out.status, Some(1));
+            assert!(out.stderr.contains("no space left"));
+        });
+    }
+
+    #[test]
+    fn errors_name_the_host_and_the_step() {
+        let t = Duration::from_secs(5);
+        assert_eq!(
+            Bounded::TimedOut
+                .into_error("host2", "gathering facts", t)
+                .to_string(),
+            "host2: gathering facts: no answer within 5 s"
+        );
+        assert_eq!(
+            Bounded::TooLarge {
+                stream: "stdout",
+                cap: 16
+            }
+            .into_error("host1", "reading /x", t)
+            .to_string(),
+            "host1: reading /x: output larger than 16 bytes (on stdout)"
+        );
+        assert_eq!(
+            Bounded::TimedOut
+                .into_error("h", "s", Duration::from_millis(1500))
+                .to_string(),
+            "h: s: no answer within 1.5 s"
+        );
+    }
+
+    #[test]
+    fn uploads_get_time_in_proportion_to_their_size() {
+        let base = Duration::from_secs(120);
+        assert_eq!(transfer_timeout(base, 1 << 20, 0), base);
+        assert_eq!(
+            transfer_timeout(base, 1 << 20, 1),
+            base + Duration::from_secs(1)
+        );
+        assert_eq!(
+            transfer_timeout(base, 1 << 20, 700 << 20),
+            base + Duration::from_secs(700)
+        );
+        assert_eq!(
+            transfer_timeout(base, 0, 10),
+            base + Duration::from_secs(10)
+        );
+        assert_eq!(remote_limit(Duration::from_secs(5)), 5 + REMOTE_GRACE_SECS);
+        assert_eq!(
+            remote_limit(Duration::from_millis(4100)),
+            5 + REMOTE_GRACE_SECS
+        );
+    }
+
+    /// Runs a guarded command line as sshd would: the login shell's `-c`.
+    fn sh_c(cmd: &str, path: Option<&Path>) -> std::process::Output {
+        let mut c = std::process::Command::new("/bin/sh");
+        c.arg("-c").arg(cmd).stdin(PStdio::null());
+        if let Some(p) = path {
+            c.env("PATH", p);
+        }
+        c.output().unwrap()
+    }
+
+    #[test]
+    fn the_host_side_guard_runs_the_script_verbatim_and_ends_it_with_its_children() {
+        // Quoting: the script reaches `sh -c` as it was written.
+        let script =
+            "x='it'\\''s'; printf '%s|%s\\n' \"$x\" \"$0\"; printf '%s\\n' \"$(echo '$HOME')\"";
+        let guarded = sh_c(&guarded_command(script, 30), None);
+        assert!(guarded.status.success(), "{guarded:?}");
+        assert_eq!(String::from_utf8_lossy(&guarded.stdout), "it's|sh\n$HOME\n");
+        // Exit codes come through.
+        assert_eq!(
+            sh_c(&guarded_command("exit 7", 30), None).status.code(),
+            Some(7)
+        );
+        // Past its limit the script and what it started in the background are ended.
+        let t0 = std::time::Instant::now();
+        let out = sh_c(
+            &guarded_command("sleep 30 & echo $!; wait; echo not-reached", 1),
+            None,
+        );
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+        assert_eq!(out.status.code(), Some(124), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("not-reached"), "{text}");
+        let pid: u32 = text.trim().parse().unwrap();
+        assert!(wait_gone(pid), "the background sleep ({pid}) still runs");
+        // Without `timeout` on the host: the script runs bare.
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/bin/sh", dir.path().join("sh")).unwrap();
+        let out = sh_c(&guarded_command("echo bare", 1), Some(dir.path()));
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "bare\n");
+    }
 
     #[test]
     fn atomic_write_quotes_the_destination() {

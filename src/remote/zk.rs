@@ -2,7 +2,8 @@
 //! read-only `getChildren`/`getData` over the jute wire protocol.
 //!
 //! A JVM client per check would cost seconds; these are one TCP round trip each. Every call has
-//! a timeout.
+//! a timeout, and it is one deadline for the whole call: frames the call skips (notifications,
+//! pings, stale replies) do not extend it, and no frame may claim more than `MAX_FRAME` bytes.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -123,8 +124,16 @@ const OP_GET_CHILDREN: i32 = 8;
 const OP_CLOSE: i32 = -11;
 const ERR_NO_NODE: i32 = -101;
 
+/// The largest frame a reply may announce (ZooKeeper's own `jute.maxbuffer` default is 1 MiB
+/// of data; a children list of a big znode stays well under this). A larger length prefix is
+/// an error before anything is read or allocated for it.
+pub const MAX_FRAME: usize = 16 << 20;
+
 impl Session {
+    /// Connects and opens a session, all of it within `timeout`; every later call gets
+    /// `timeout` of its own.
     pub fn open(addr: &str, timeout: Duration) -> Result<Session> {
+        let deadline = Instant::now() + timeout;
         let mut stream = connect(addr, timeout)?;
         let mut req = Vec::new();
         put_i32(&mut req, 0); // protocol version
@@ -135,7 +144,7 @@ impl Session {
         req.extend_from_slice(&[0u8; 16]); // password
         req.push(1); // read-only allowed
         send(&mut stream, &req)?;
-        let reply = recv(&mut stream, timeout)?;
+        let reply = recv(&mut stream, deadline).with_context(|| format!("{addr}: handshake"))?;
         let mut r = Reader(&reply);
         let _proto = r.i32()?;
         let negotiated = r.i32()?;
@@ -149,7 +158,9 @@ impl Session {
         })
     }
 
+    /// One request and its reply, within one `timeout` however many other frames come first.
     fn call(&mut self, op: i32, path: &str) -> Result<Option<Vec<u8>>> {
+        let deadline = Instant::now() + self.timeout;
         self.xid += 1;
         let mut req = Vec::new();
         put_i32(&mut req, self.xid);
@@ -157,14 +168,24 @@ impl Session {
         put_str(&mut req, path);
         req.push(0); // no watch
         send(&mut self.stream, &req)?;
+        let mut skipped = 0u64;
         loop {
-            let reply = recv(&mut self.stream, self.timeout)?;
+            if Instant::now() >= deadline {
+                bail!(
+                    "no reply to {path} within {} ms ({skipped} other frames)",
+                    self.timeout.as_millis()
+                );
+            }
+            let reply = recv(&mut self.stream, deadline).with_context(|| {
+                format!("waiting for the reply to {path} ({skipped} other frames before it)")
+            })?;
             let mut r = Reader(&reply);
             let xid = r.i32()?;
             let _zxid = r.i64()?;
             let err = r.i32()?;
             if xid != self.xid {
-                continue; // a ping or notification
+                skipped += 1;
+                continue; // a ping, a notification or a stale reply
             }
             return match err {
                 0 => Ok(Some(r.0.to_vec())),
@@ -219,19 +240,179 @@ fn send(s: &mut TcpStream, body: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn recv(s: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>> {
-    let deadline = Instant::now() + timeout;
+/// One length-prefixed frame, before `deadline`. The length is checked before anything is read
+/// for it, and the body is read as it arrives (never allocated ahead from the prefix).
+fn recv(s: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>> {
     let len = read_until(s, Some(4), 4, deadline).context("reading from ZooKeeper")?;
     let n = i32::from_be_bytes(len[..4].try_into().expect("4 bytes"));
-    if !(0..=(16 << 20)).contains(&n) {
-        bail!("implausible ZooKeeper frame length {n}");
-    }
-    read_until(s, Some(n as usize), n as usize, deadline).context("reading from ZooKeeper")
+    let n = usize::try_from(n)
+        .ok()
+        .filter(|n| *n <= MAX_FRAME)
+        .ok_or_else(|| anyhow!("implausible ZooKeeper frame length {n}"))?;
+    read_until(s, Some(n), n, deadline).context("reading from ZooKeeper")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    /// Reads one length-prefixed frame (the fake server's side).
+    fn read_frame(c: &mut TcpStream) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        c.read_exact(&mut len).unwrap();
+        let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+        c.read_exact(&mut body).unwrap();
+        body
+    }
+
+    fn frame(body: &[u8]) -> Vec<u8> {
+        let mut f = (body.len() as i32).to_be_bytes().to_vec();
+        f.extend_from_slice(body);
+        f
+    }
+
+    /// The answer to a connect request: protocol 0, a 4 s session, id 7, an empty password.
+    fn handshake_reply() -> Vec<u8> {
+        let mut b = Vec::new();
+        put_i32(&mut b, 0);
+        put_i32(&mut b, 4000);
+        put_i64(&mut b, 7);
+        put_i32(&mut b, 16);
+        b.extend_from_slice(&[0u8; 16]);
+        frame(&b)
+    }
+
+    /// A fake server on 127.0.0.1:0 that answers the handshake, reads one request and then runs
+    /// `then` on the connection (bounded by the test's own loops).
+    fn fake_server(
+        then: impl FnOnce(&mut TcpStream) + Send + 'static,
+    ) -> (String, std::thread::JoinHandle<()>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let t = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+            read_frame(&mut c);
+            c.write_all(&handshake_reply()).unwrap();
+            read_frame(&mut c);
+            then(&mut c);
+        });
+        (addr, t)
+    }
+
+    #[test]
+    fn endless_foreign_frames_end_at_the_call_deadline() {
+        // After the request: notifications (xid -1), pings (-2) and stale replies (xid 0),
+        // as fast as the socket takes them, for 10 s at most or until the client hangs up.
+        let (addr, server) = fake_server(|c| {
+            let t0 = Instant::now();
+            let mut n = 0u64;
+            while t0.elapsed() < Duration::from_secs(10) {
+                let xid = [-1i32, -2, 0][(n % 3) as usize];
+                let mut b = Vec::new();
+                put_i32(&mut b, xid);
+                put_i64(&mut b, n as i64);
+                put_i32(&mut b, 0);
+                put_i32(&mut b, 3); // a WatcherEvent: type, state, path
+                put_i32(&mut b, 3);
+                put_str(&mut b, "/brokers/ids");
+                if c.write_all(&frame(&b)).is_err() {
+                    return;
+                }
+                n += 1;
+            }
+            panic!("the client kept reading foreign frames for 10 s");
+        });
+        let timeout = Duration::from_millis(700);
+        let mut s = Session::open(&addr, timeout).unwrap();
+        let t0 = Instant::now();
+        let e = s.children("/brokers/ids").unwrap_err();
+        let took = t0.elapsed();
+        drop(s);
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("timed out") || text.contains("no reply to /brokers/ids within"),
+            "{text}"
+        );
+        assert!(text.contains("other frames"), "{text}");
+        assert!(took >= timeout, "{took:?}");
+        assert!(took < timeout + Duration::from_secs(1), "{took:?}");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_hostile_length_prefix_is_refused_before_reading() {
+        // 2 GB, then nothing: reading (or allocating) that much would wait for the deadline;
+        // the length alone is the error, at once.
+        for len in [0x7fff_ffffu32, 0x8000_0000, (MAX_FRAME as u32) + 1] {
+            let (addr, server) = fake_server(move |c| {
+                c.write_all(&len.to_be_bytes()).unwrap();
+                // Hold the connection until the client gives up (bounded by the read timeout).
+                let _ = c.read(&mut [0u8; 1]);
+            });
+            let mut s = Session::open(&addr, Duration::from_secs(5)).unwrap();
+            let t0 = Instant::now();
+            let e = s.children("/x").unwrap_err();
+            assert!(
+                t0.elapsed() < Duration::from_secs(1),
+                "{len:#x}: {:?}",
+                t0.elapsed()
+            );
+            assert!(
+                format!("{e:#}").contains("implausible ZooKeeper frame length"),
+                "{len:#x}: {e:#}"
+            );
+            drop(s);
+            server.join().unwrap();
+        }
+        // In the handshake too.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            read_frame(&mut c);
+            c.write_all(&0x7fff_fff0u32.to_be_bytes()).unwrap();
+            let _ = c.read(&mut [0u8; 1]);
+        });
+        let t0 = Instant::now();
+        let e = Session::open(&addr, Duration::from_secs(5)).err().unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        assert!(format!("{e:#}").contains("implausible"), "{e:#}");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_reply_after_foreign_frames_is_still_found() {
+        let (addr, server) = fake_server(|c| {
+            for xid in [-1i32, -2, 0] {
+                let mut b = Vec::new();
+                put_i32(&mut b, xid);
+                put_i64(&mut b, 0);
+                put_i32(&mut b, 0);
+                c.write_all(&frame(&b)).unwrap();
+            }
+            let mut b = Vec::new();
+            put_i32(&mut b, 1); // the first call's xid
+            put_i64(&mut b, 5);
+            put_i32(&mut b, 0);
+            put_i32(&mut b, 3);
+            for child in ["10", "2", "a"] {
+                put_str(&mut b, child);
+            }
+            c.write_all(&frame(&b)).unwrap();
+        });
+        let mut s = Session::open(&addr, Duration::from_secs(2)).unwrap();
+        assert_eq!(
+            s.children("/brokers/ids").unwrap(),
+            Some(vec!["a".to_string(), "2".into(), "10".into()])
+        );
+        drop(s);
+        server.join().unwrap();
+    }
 
     #[test]
     fn srvr_answers() {
