@@ -41,4 +41,6 @@ pub mod exit {
     pub const PREFLIGHT: i32 = 3;
     /// Another `up`/`down` holds the cluster lock: nothing was changed.
     pub const LOCKED: i32 = 4;
+    /// Interrupted (Ctrl-C, SIGTERM) and stopped at a safe point; `up` again resumes.
+    pub const INTERRUPTED: i32 = 130;
 }

@@ -74,6 +74,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     // Installs and roles as one graph: each role starts once its hosts are installed and the
     // roles it needs are healthy.
     ev.status(None, "installing, configuring and starting");
+    let (stop, listener) = session::Interrupt::listen(&ev);
     let walked = walk::walk(
         inv,
         plan,
@@ -83,8 +84,10 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         opts.forks,
         opts.gate_timeout,
         &ev,
+        &stop,
     )
     .await;
+    listener.abort();
     session::release_all(&targets, &inv.cluster, &me).await;
     session::close_all(targets).await;
     let walked = walked?;

@@ -44,6 +44,8 @@ pub enum DeployError {
     Preflight(Vec<String>),
     /// Another run holds the cluster lock; nothing was changed (exit 4).
     Locked(String),
+    /// Ctrl-C or SIGTERM: stopped at a safe point (exit 130).
+    Interrupted(String),
     /// A step failed (exit 1).
     Failed(anyhow::Error),
 }
@@ -63,6 +65,7 @@ impl DeployError {
             DeployError::Invalid(e) => e.exit_code(),
             DeployError::Preflight(_) => crate::exit::PREFLIGHT,
             DeployError::Locked(_) => crate::exit::LOCKED,
+            DeployError::Interrupted(_) => crate::exit::INTERRUPTED,
             DeployError::Failed(_) => crate::exit::FAILED,
         }
     }
@@ -80,8 +83,71 @@ impl std::fmt::Display for DeployError {
                 Ok(())
             }
             DeployError::Locked(m) => write!(f, "error: {m}"),
+            DeployError::Interrupted(m) => write!(f, "{m}"),
             DeployError::Failed(e) => write!(f, "error: {e:#}"),
         }
+    }
+}
+
+/// Ctrl-C and SIGTERM during a run that changes hosts: the first asks it to stop at the next
+/// safe point (no service left half-restarted, no batch half-written: every remote step is one
+/// command that runs to its end), the second ends the process at once.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    pub fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Starts listening on the current runtime; stop by aborting the returned task.
+    pub fn listen(ev: &Events) -> (Interrupt, tokio::task::JoinHandle<()>) {
+        let me = Interrupt::default();
+        let (flag, ev) = (me.clone(), ev.clone());
+        let task = tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => Some(s),
+                    Err(_) => None,
+                };
+            for n in 0..2 {
+                #[cfg(unix)]
+                let got = async {
+                    match term.as_mut() {
+                        Some(t) => {
+                            tokio::select! {
+                                _ = tokio::signal::ctrl_c() => {},
+                                _ = t.recv() => {},
+                            }
+                        }
+                        None => {
+                            let _ = tokio::signal::ctrl_c().await;
+                        }
+                    }
+                };
+                #[cfg(not(unix))]
+                let got = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                got.await;
+                if n == 0 {
+                    flag.0.store(true, std::sync::atomic::Ordering::SeqCst);
+                    ev.emit(
+                        None,
+                        "interrupted",
+                        "interrupted: stopping at the next safe point (again to abort at once)",
+                    );
+                } else {
+                    crate::remote::transport::cleanup();
+                    eprintln!(
+                        "aborted: steps under way were cut off; `stackctl up` again converges"
+                    );
+                    std::process::exit(crate::exit::INTERRUPTED);
+                }
+            }
+        });
+        (me, task)
     }
 }
 

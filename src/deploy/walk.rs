@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::apply::{self, InstallStats};
 use super::changes::{self, Archives, HostChanges, StageStep};
-use super::session::{DeployError, Target};
+use super::session::{DeployError, Interrupt, Target};
 use crate::components::{self, Cluster, Component, Restart, Service};
 use crate::events::Events;
 use crate::inventory::{Host, Inventory};
@@ -103,6 +103,7 @@ pub async fn walk(
     forks: usize,
     gate_timeout: Duration,
     ev: &Events,
+    stop: &Interrupt,
 ) -> Result<Walked, DeployError> {
     let ids = plan.ids();
     let selected: Vec<&str> = targets.iter().map(|t| t.host.name.as_str()).collect();
@@ -145,6 +146,10 @@ pub async fn walk(
                 }
                 launched.insert(*node);
                 progress = true;
+                if stop.requested() {
+                    done.insert(*node, Done::Skipped("interrupted".into()));
+                    continue;
+                }
                 if let Some(up) = d.iter().find(|x| !matches!(done[x], Done::Ok)) {
                     let why = format!("after {}", describe(*up, targets, &roles));
                     ev.emit(
@@ -185,7 +190,8 @@ pub async fn walk(
                         let ids = &ids;
                         Box::pin(async move {
                             let res =
-                                run_role(inv, ids, stage, rn, &members, gate_timeout, ev).await;
+                                run_role(inv, ids, stage, rn, &members, gate_timeout, ev, stop)
+                                    .await;
                             (*node, res)
                         })
                     }
@@ -224,6 +230,19 @@ pub async fn walk(
             _ => None,
         })
         .collect();
+    if failed.is_empty() && stop.requested() {
+        let not_run: Vec<String> = done
+            .iter()
+            .filter(|(_, d)| matches!(d, Done::Skipped(_)))
+            .map(|(n, _)| describe(*n, targets, &roles))
+            .collect();
+        return Err(DeployError::Interrupted(format!(
+            "interrupted: stopped at a safe point (every step under way finished); not run: {}; done: started {}; restarted {}\n   = help: run `stackctl up` again to resume",
+            list_or_none(&not_run),
+            list_or_none(&out.started),
+            list_or_none(&out.restarted)
+        )));
+    }
     if failed.is_empty() {
         return Ok(out);
     }
@@ -276,6 +295,7 @@ fn component_of(role: &str) -> Option<&'static dyn Component> {
 
 /// One role: its restarts (rolling ones in the component's order, each behind its gate), its
 /// starts, then the gate over all its hosts.
+#[allow(clippy::too_many_arguments)]
 async fn run_role(
     inv: &Inventory,
     ids: &Ids,
@@ -284,6 +304,7 @@ async fn run_role(
     members: &[&Target<'_>],
     timeout: Duration,
     ev: &Events,
+    stop: &Interrupt,
 ) -> Result<NodeOut> {
     let mut out = NodeOut::default();
     if members.is_empty() {
@@ -311,6 +332,10 @@ async fn run_role(
             .await
             .unwrap_or_else(|_| step.restart.clone());
             for name in &order {
+                if stop.requested() {
+                    // Between two instances is a safe point: the restarted ones are back.
+                    bail!("interrupted before restarting {role} on {name}");
+                }
                 let t = find(name)?;
                 restart_one(t, role, ev).await?;
                 wait(

@@ -115,19 +115,46 @@ pub struct Remote {
 
 /// Removes this process's (empty) control directory; the sockets inside went with the sessions.
 pub fn cleanup() {
-    let _ = std::fs::remove_dir(format!("/tmp/stk-{}", std::process::id()));
+    if let Some(Ok(dir)) = CONTROL_DIR.get() {
+        // Only sockets of closed sessions (or of masters about to exit) are left inside.
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
-/// A short control directory: unix socket paths are limited to about 100 bytes.
-fn control_dir() -> Result<PathBuf> {
-    let dir = PathBuf::from(format!("/tmp/stk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+static CONTROL_DIR: std::sync::OnceLock<std::result::Result<PathBuf, String>> =
+    std::sync::OnceLock::new();
+
+/// This process's control directory for the SSH masters: short (unix socket paths are limited
+/// to about 100 bytes), created fresh with 0700, never one that already exists (someone could
+/// have made it, or a symlink, to watch or hijack our connections).
+pub fn control_dir() -> Result<PathBuf> {
+    CONTROL_DIR
+        .get_or_init(|| {
+            let tag = &crate::remote::facts::mark()["@@stackctl-".len()..][..8];
+            let dir = PathBuf::from(format!("/tmp/stk-{}-{tag}", std::process::id()));
+            fresh_private_dir(&dir).map(|()| dir)
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+fn fresh_private_dir(dir: &Path) -> std::result::Result<(), String> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create the control directory {}: {e}", dir.display()))?;
+        // create() fails on an existing path, symlink or not; check what we made anyway.
+        let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+        if !meta.is_dir() || meta.file_type().is_symlink() {
+            return Err(format!("{} is not a fresh directory", dir.display()));
+        }
     }
-    Ok(dir)
+    #[cfg(not(unix))]
+    std::fs::create_dir(dir).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 impl Remote {
@@ -499,6 +526,30 @@ fn ssh_error_text(e: &openssh::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_control_directory_is_fresh_private_and_refuses_an_existing_path() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("stk");
+        fresh_private_dir(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        // Already there (pre-created by someone else): refused.
+        assert!(fresh_private_dir(&dir).is_err());
+        // A symlink planted at the path: refused, and the target is left alone.
+        let target = base.path().join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let link = base.path().join("stk-link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(fresh_private_dir(&link).is_err());
+        // Ours: created once per process, the same path every time.
+        let a = control_dir().unwrap();
+        assert_eq!(a, control_dir().unwrap());
+        assert!(a.display().to_string().len() < 40, "{}", a.display());
+    }
     use std::process::Stdio as PStdio;
     use tokio::process::{Child, Command};
 
