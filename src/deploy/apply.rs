@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use super::changes::{archive_dest, manifest_path, Archives, HostChanges};
+use super::changes::{archive_dest, journal_path, manifest_path, Archives, HostChanges};
 use super::session::Target;
 use crate::components;
 use crate::events::Events;
@@ -43,15 +43,10 @@ pub async fn install_host(
                 "upload",
                 &format!("uploading {} ({} MiB)", local.display(), size / (1 << 20)),
             );
-            t.remote.put_file(&dest, 0o644, local).await?;
-            // Record the checksum with the size and mtime it belongs to (read back by facts).
-            let rec = shell_quote(&format!("{dest}.sha256"));
-            let q = shell_quote(&dest);
+            // Checked whole on the host before it replaces anything; the checksum record (read
+            // back by facts) is written in the same step.
             t.remote
-                .run_ok(
-                    &format!("printf '%s %s\\n' {sum} \"$(stat -c '%s %Y' {q})\" > {rec}"),
-                    "recording the archive checksum",
-                )
+                .put_file_verified(&dest, 0o644, local, size, sum)
                 .await?;
             stats.uploaded_bytes += size;
             stats.archives_uploaded += 1;
@@ -96,7 +91,15 @@ pub async fn install_host(
             .map(|f| (f.path.clone(), f.mode, f.content.as_bytes().to_vec()))
             .collect();
         entries.push((manifest_path(inv), 0o644, manifest.into_bytes()));
-        let (tar, script) = file_batch(&entries)?;
+        let planned: Vec<String> = t
+            .plan
+            .files
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(std::iter::once(manifest_path(inv)))
+            .collect();
+        let token = &crate::remote::facts::mark()["@@stackctl-".len()..];
+        let (tar, script) = file_batch(&entries, &planned, &journal_path(&inv.cluster), token)?;
         t.remote
             .run_with_input(&script, &tar, "writing configuration files")
             .await?;
@@ -114,14 +117,47 @@ pub async fn install_host(
     Ok(stats)
 }
 
-/// A tar of the files (named by index) and a script that puts each in place atomically:
-/// copied next to its target under a temporary name, then renamed.
-pub fn file_batch(entries: &[(String, u32, Vec<u8>)]) -> Result<(Vec<u8>, String)> {
+/// A tar of the files (named by index) and a script that commits them as a whole:
+/// 1. leftovers of runs that died before their commit point are removed (`planned`: every path
+///    stackctl writes on the host);
+/// 2. each file is staged beside its target under a name unique to this run (`token`), its
+///    sha256 checked, everything fsynced; any failure (a full disk) removes what was staged and
+///    leaves every target as it was;
+/// 3. the commit point: a journal of the renames is written and fsynced, then replayed and
+///    removed. A run killed after the commit point leaves the journal, which the next run (or
+///    `recover_script`) replays, so the host never keeps a mix of two generations.
+pub fn file_batch(
+    entries: &[(String, u32, Vec<u8>)],
+    planned: &[String],
+    journal: &str,
+    token: &str,
+) -> Result<(Vec<u8>, String)> {
+    use sha2::Digest;
     let mut b = tar::Builder::new(Vec::new());
-    let mut script = String::from(
-        "set -e; umask 022; s=$(mktemp -d /var/tmp/.stackctl-batch.XXXXXX); trap 'rm -rf \"$s\"' EXIT; tar -xf - -C \"$s\"\n",
+    let j = shell_quote(journal);
+    let staged: Vec<String> = entries
+        .iter()
+        .map(|(p, _, _)| format!("{p}.stackctl-new-{token}"))
+        .collect();
+    let quoted_staged: Vec<String> = staged.iter().map(|s| shell_quote(s)).collect();
+    let mut script = format!(
+        "set -e; umask 022; J={j}; mkdir -p \"$(dirname \"$J\")\"\n\
+         if [ -f \"$J\" ]; then sh \"$J\"; rm -f \"$J\"; fi\n\
+         s=$(mktemp -d /var/tmp/.stackctl-batch.XXXXXX)\n\
+         cleanup() {{ rm -rf \"$s\"; rm -f -- {}; }}\n\
+         trap cleanup EXIT\n",
+        quoted_staged.join(" ")
     );
-    for (i, (path, mode, data)) in entries.iter().enumerate() {
+    for p in planned {
+        if !inventory::plain_abs_path(p) {
+            bail!("refusing to write {p}: not a plain absolute path");
+        }
+        let q = shell_quote(p);
+        script.push_str(&format!("rm -f -- {q}.stackctl-new-* {q}.stackctl-tmp\n"));
+    }
+    script.push_str("tar -xf - -C \"$s\"\n");
+    let mut journal_lines = String::new();
+    for (i, ((path, mode, data), st)) in entries.iter().zip(&quoted_staged).enumerate() {
         if !inventory::plain_abs_path(path) {
             bail!("refusing to write {path}: not a plain absolute path");
         }
@@ -131,10 +167,23 @@ pub fn file_batch(entries: &[(String, u32, Vec<u8>)]) -> Result<(Vec<u8>, String
         h.set_cksum();
         b.append_data(&mut h, format!("{i}"), data.as_slice())?;
         let q = shell_quote(path);
+        let sum = hex::encode(sha2::Sha256::digest(data));
         script.push_str(&format!(
-            "mkdir -p \"$(dirname {q})\"; cp \"$s/{i}\" {q}.stackctl-tmp; chmod {mode:o} {q}.stackctl-tmp; mv -f {q}.stackctl-tmp {q}\n"
+            "mkdir -p \"$(dirname {q})\"; cp \"$s/{i}\" {st}; chmod {mode:o} {st}; \
+             [ \"$(sha256sum < {st} | cut -d' ' -f1)\" = {sum} ] || {{ echo {msg} >&2; exit 1; }}\n",
+            msg = shell_quote(&format!("{path}: the staged copy does not match what was sent")),
         ));
+        journal_lines.push_str(&format!("if [ -e {st} ]; then mv -f {st} {q}; fi\n"));
     }
+    let eof = format!("STACKCTL_JOURNAL_{token}");
+    script.push_str(&format!(
+        "sync -- {staged} 2>/dev/null || sync\n\
+         cat > \"$J.tmp\" <<'{eof}'\n{journal_lines}{eof}\n\
+         sync -- \"$J.tmp\" 2>/dev/null || sync; mv -f \"$J.tmp\" \"$J\"\n\
+         trap - EXIT; rm -rf \"$s\"\n\
+         sh \"$J\"; sync; rm -f \"$J\"\n",
+        staged = quoted_staged.join(" "),
+    ));
     Ok((b.into_inner()?, script))
 }
 
@@ -151,4 +200,191 @@ pub fn unpack_script(archive: &str, home: &str, top: &str, sum: &str, install_di
          tar -xf {a} -C \"$tmp\"; [ -d \"$tmp\"/{t} ] || {{ echo \"the archive has no {top}/ directory\" >&2; exit 1; }}; \
          echo {s} > \"$tmp\"/{t}/.stackctl-unpacked; if [ -e {d} ]; then mv {d} \"$tmp/previous\"; fi; mv \"$tmp\"/{t} {d}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::changes::recover_script;
+    use std::path::Path;
+
+    /// Runs `script` with `stdin` under `sh`, with `fake_bin` first on PATH.
+    fn run(script: &str, stdin: &[u8], fake_bin: Option<&Path>) -> bool {
+        use std::io::Write;
+        let path = match fake_bin {
+            Some(b) => format!("{}:{}", b.display(), std::env::var("PATH").unwrap()),
+            None => std::env::var("PATH").unwrap(),
+        };
+        let mut c = std::process::Command::new("sh")
+            .args(["-c", script])
+            .env("PATH", path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _ = c.stdin.take().unwrap().write_all(stdin);
+        c.wait().unwrap().success()
+    }
+
+    fn fake(dir: &Path, name: &str, body: &str) {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    struct Host {
+        _dir: tempfile::TempDir,
+        files: Vec<String>,
+        journal: String,
+        bin: std::path::PathBuf,
+    }
+
+    impl Host {
+        fn new() -> Host {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("it's etc");
+            std::fs::create_dir_all(&root).unwrap();
+            let files: Vec<String> = ["zoo.cfg", "myid", "server.properties"]
+                .iter()
+                .map(|f| root.join(f).display().to_string())
+                .collect();
+            let bin = dir.path().join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            let journal = dir.path().join("c.batch").display().to_string();
+            let h = Host {
+                _dir: dir,
+                files,
+                journal,
+                bin,
+            };
+            h.set_all("old");
+            h
+        }
+        fn set_all(&self, generation: &str) {
+            for (i, f) in self.files.iter().enumerate() {
+                std::fs::write(f, format!("{generation}-{i}")).unwrap();
+            }
+        }
+        fn batch(&self, generation: &str, token: &str) -> (Vec<u8>, String) {
+            let entries: Vec<(String, u32, Vec<u8>)> = self
+                .files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.clone(), 0o644, format!("{generation}-{i}").into_bytes()))
+                .collect();
+            file_batch(&entries, &self.files, &self.journal, token).unwrap()
+        }
+        fn contents(&self) -> Vec<String> {
+            self.files
+                .iter()
+                .map(|f| std::fs::read_to_string(f).unwrap())
+                .collect()
+        }
+        fn leftovers(&self) -> Vec<String> {
+            let dir = Path::new(&self.files[0]).parent().unwrap();
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".stackctl-"))
+                .collect()
+        }
+        fn generation(&self, g: &str) -> Vec<String> {
+            (0..3).map(|i| format!("{g}-{i}")).collect()
+        }
+    }
+
+    #[test]
+    fn a_batch_commits_whole_and_cleans_up() {
+        let h = Host::new();
+        let (tar, script) = h.batch("new", "t1");
+        assert!(run(&script, &tar, None));
+        assert_eq!(h.contents(), h.generation("new"));
+        assert!(h.leftovers().is_empty(), "{:?}", h.leftovers());
+        assert!(!Path::new(&h.journal).exists());
+    }
+
+    #[test]
+    fn killed_before_the_commit_point_the_old_generation_stays_whole() {
+        let h = Host::new();
+        // The first fsync (after staging) kills the batch: a controller or host dying there.
+        fake(&h.bin, "sync", "kill -9 $PPID");
+        let (tar, script) = h.batch("new", "t1");
+        assert!(!run(&script, &tar, Some(&h.bin)));
+        assert_eq!(
+            h.contents(),
+            h.generation("old"),
+            "nothing of the new generation"
+        );
+        assert!(!Path::new(&h.journal).exists(), "no commit, no journal");
+        assert!(!h.leftovers().is_empty(), "the kill left staged copies");
+        // The next batch (another run, another token) removes them and commits whole.
+        let (tar, script) = h.batch("newer", "t2");
+        assert!(run(&script, &tar, None));
+        assert_eq!(h.contents(), h.generation("newer"));
+        assert!(h.leftovers().is_empty(), "{:?}", h.leftovers());
+    }
+
+    #[test]
+    fn killed_during_the_commit_the_journal_finishes_it() {
+        let h = Host::new();
+        // `mv` works for the commit point (the journal's own rename) and the first replayed
+        // rename, then kills the replay and the batch: one file new, two old.
+        let count = h.bin.join("count");
+        fake(
+            &h.bin,
+            "mv",
+            &format!(
+                "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+                 if [ $n -ge 3 ]; then gp=$(cut -d' ' -f4 /proc/$PPID/stat); kill -9 $PPID $gp; exit 1; fi\n\
+                 exec /bin/mv \"$@\"",
+                c = crate::shell::shell_quote(&count.display().to_string())
+            ),
+        );
+        let (tar, script) = h.batch("new", "t1");
+        assert!(!run(&script, &tar, Some(&h.bin)));
+        let mixed = h.contents();
+        assert_eq!(
+            mixed.iter().filter(|c| c.starts_with("new")).count(),
+            1,
+            "{mixed:?}"
+        );
+        assert!(
+            Path::new(&h.journal).exists(),
+            "the commit point was passed"
+        );
+        // What the next `up` does before reading facts: replay the journal.
+        assert!(run(&recover_script(&h.journal), b"", None));
+        assert_eq!(
+            h.contents(),
+            h.generation("new"),
+            "the whole new generation"
+        );
+        assert!(!Path::new(&h.journal).exists());
+        assert!(h.leftovers().is_empty(), "{:?}", h.leftovers());
+    }
+
+    #[test]
+    fn a_failed_staging_copy_leaves_every_target_alone() {
+        let h = Host::new();
+        // The third copy fails (a full disk): nothing is renamed, the staged ones are removed.
+        let count = h.bin.join("count");
+        fake(
+            &h.bin,
+            "cp",
+            &format!(
+                "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+                 if [ $n -ge 3 ]; then echo 'No space left on device' >&2; exit 1; fi\n\
+                 exec /bin/cp \"$@\"",
+                c = crate::shell::shell_quote(&count.display().to_string())
+            ),
+        );
+        let (tar, script) = h.batch("new", "t1");
+        assert!(!run(&script, &tar, Some(&h.bin)));
+        assert_eq!(h.contents(), h.generation("old"));
+        assert!(h.leftovers().is_empty(), "{:?}", h.leftovers());
+        assert!(!Path::new(&h.journal).exists());
+    }
 }

@@ -12,6 +12,7 @@ use crate::components::{self, Cluster, Restart, Service};
 use crate::inventory::{self, Host, Inventory};
 use crate::plan::{HostPlan, Plan, Stage};
 use crate::remote::facts::{FactRequest, HostFacts};
+use crate::shell::shell_quote;
 
 /// One host as the engine sees it after gathering: what is planned for it, the services it
 /// runs, and what it reported.
@@ -41,6 +42,18 @@ pub fn archive_dest(host: &Host, local: &Path) -> String {
 /// The list of every file stackctl wrote on a host, with their checksums.
 pub fn manifest_path(inv: &Inventory) -> String {
     format!("/var/lib/stackctl/{}.manifest", inv.cluster)
+}
+
+/// Where a host keeps the commit journal of a file batch while it is being committed.
+pub fn journal_path(cluster: &str) -> String {
+    format!("/var/lib/stackctl/{cluster}.batch")
+}
+
+/// Finishes a batch whose commit was interrupted (its journal is complete once it exists): the
+/// renames are replayed, so the host holds the whole new generation. Prints RECOVERED if so.
+pub fn recover_script(journal: &str) -> String {
+    let j = shell_quote(journal);
+    format!("J={j}; if [ -f \"$J\" ]; then sh \"$J\" && rm -f \"$J\" && echo RECOVERED; fi")
 }
 
 /// The services `host` runs, from every declared component.

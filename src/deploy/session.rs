@@ -297,6 +297,32 @@ pub async fn gather<'a>(
             }
             return Err(e.into());
         }
+        // A batch whose commit was cut short is finished before anything is read: the facts
+        // then describe one generation, never a mix.
+        let script = changes::recover_script(&changes::journal_path(&inv.cluster));
+        let runs = remotes.iter().map(|(name, r)| async {
+            (
+                *name,
+                r.run_ok(&script, "finishing an interrupted batch").await,
+            )
+        });
+        for (name, out) in futures_util::future::join_all(runs).await {
+            match out {
+                Ok(o) if o.contains("RECOVERED") => ev.emit(
+                    Some(name),
+                    "recovered",
+                    "finished the file batch an interrupted run had committed",
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    guard::release(&remotes, &inv.cluster, me).await;
+                    for (_, _, r) in connected {
+                        r.close().await;
+                    }
+                    return Err(DeployError::Failed(e));
+                }
+            }
+        }
     }
     let mut tasks = Vec::new();
     for (h, hp, r) in connected {

@@ -255,6 +255,31 @@ impl Remote {
         .map(|_| ())
     }
 
+    /// Streams a local file to `dest` and commits it only whole: the host checks its size and
+    /// sha256 against `size`/`sha256`, fsyncs it, renames it into place and records the checksum
+    /// beside it (`<dest>.sha256`, with the size and mtime it belongs to). A cut stream, a full
+    /// disk or a corrupted byte leaves `dest` as it was and no temporary file behind.
+    pub async fn put_file_verified(
+        &self,
+        dest: &str,
+        mode: u32,
+        local: &Path,
+        size: u64,
+        sha256: &str,
+    ) -> Result<()> {
+        let mut file = tokio::fs::File::open(local)
+            .await
+            .with_context(|| format!("cannot open {}", local.display()))?;
+        self.run_with_reader(
+            &verified_write_script(dest, mode, size, sha256),
+            &mut file,
+            self.transfer_timeout(size),
+            &format!("uploading {} to {dest}", local.display()),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// The deadline of a command that sends `bytes` on its stdin.
     pub fn transfer_timeout(&self, bytes: u64) -> Duration {
         transfer_timeout(self.command_timeout, self.transfer_rate, bytes)
@@ -508,6 +533,22 @@ pub fn atomic_write_script(dest: &str, mode: u32) -> String {
     )
 }
 
+/// Like `atomic_write_script`, but the temporary file must have exactly `size` bytes and the
+/// `sha256` before it is fsynced and renamed; then the checksum record is written beside it.
+pub fn verified_write_script(dest: &str, mode: u32, size: u64, sha256: &str) -> String {
+    let d = shell_quote(dest);
+    let rec = shell_quote(&format!("{dest}.sha256"));
+    let sum = shell_quote(sha256);
+    format!(
+        "set -e; f={d}; r={rec}; d=$(dirname \"$f\"); mkdir -p \"$d\"; t=$(mktemp \"$d/.stackctl-tmp.XXXXXX\"); \
+         trap 'rm -f \"$t\" \"$r.tmp\"' EXIT; cat > \"$t\"; \
+         n=$(wc -c < \"$t\"); if [ \"$n\" -ne {size} ]; then echo \"received $n of {size} bytes\" >&2; exit 1; fi; \
+         h=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$h\" != {sum} ]; then echo \"sha256 $h, expected {sum}\" >&2; exit 1; fi; \
+         chmod {mode:o} \"$t\"; sync -- \"$t\" 2>/dev/null || sync; mv -f \"$t\" \"$f\"; \
+         printf '%s %s\\n' {sum} \"$(stat -c '%s %Y' \"$f\")\" > \"$r.tmp\"; mv -f \"$r.tmp\" \"$r\"; trap - EXIT"
+    )
+}
+
 /// openssh's error chain holds ssh's own words ("Host key verification failed.") in a source.
 fn ssh_error_text(e: &openssh::Error) -> String {
     let mut msg = e.to_string();
@@ -526,6 +567,57 @@ fn ssh_error_text(e: &openssh::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verified_upload_commits_only_whole_and_correct_data() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("it's a dist.tgz").display().to_string();
+        let data = b"0123456789".repeat(1000);
+        let sum = hex::encode(sha2::Sha256::digest(&data));
+        let run = |script: &str, input: &[u8]| {
+            use std::io::Write;
+            let mut c = std::process::Command::new("sh")
+                .args(["-c", script])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            c.stdin.take().unwrap().write_all(input).unwrap();
+            let o = c.wait_with_output().unwrap();
+            (
+                o.status.success(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        };
+        let leftovers = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("stackctl-tmp") || n.ends_with(".tmp"))
+                .collect::<Vec<_>>()
+        };
+        let script = verified_write_script(&dest, 0o644, data.len() as u64, &sum);
+        // Cut short (the controller died mid-stream): nothing committed, nothing left.
+        let (ok, err) = run(&script, &data[..4000]);
+        assert!(!ok && err.contains("received 4000 of 10000 bytes"), "{err}");
+        assert!(!std::path::Path::new(&dest).exists());
+        assert!(leftovers().is_empty(), "{:?}", leftovers());
+        // Whole but corrupted: refused too.
+        let mut bad = data.clone();
+        bad[5000] ^= 1;
+        let (ok, err) = run(&script, &bad);
+        assert!(!ok && err.contains("expected"), "{err}");
+        assert!(!std::path::Path::new(&dest).exists() && leftovers().is_empty());
+        // Whole and correct: in place, with its checksum record.
+        let (ok, err) = run(&script, &data);
+        assert!(ok, "{err}");
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+        let rec = std::fs::read_to_string(format!("{dest}.sha256")).unwrap();
+        assert!(rec.starts_with(&format!("{sum} 10000 ")), "{rec}");
+        assert!(leftovers().is_empty(), "{:?}", leftovers());
+    }
 
     #[test]
     fn the_control_directory_is_fresh_private_and_refuses_an_existing_path() {
