@@ -102,7 +102,7 @@ pub struct RemoteArgs {
     pub inv: InventoryArgs,
     #[command(flatten)]
     pub ssh: SshArgs,
-    /// Hosts worked on at once
+    /// Hosts installed on at once (connections and facts use a window of 64)
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub forks: usize,
     /// Only these hosts (comma-separated names)

@@ -114,7 +114,8 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     let forks = opts.forks.max(1);
     let gathered: Vec<(String, Result<HostFacts, String>)> = rt.block_on(async {
         let hosts: Vec<&Host> = requests.iter().map(|(h, _)| h).collect();
-        let remotes = session::connect_each(&hosts, &opts.ssh, forks).await;
+        let remotes =
+            session::connect_each(&hosts, &opts.ssh, forks.max(session::CONNECT_WINDOW)).await;
         let tasks = requests
             .iter()
             .zip(remotes)

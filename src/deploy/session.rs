@@ -185,9 +185,14 @@ pub fn selected<'a>(
         .collect()
 }
 
-/// Connects to every host, at most `forks` at once; one result per host, in order.
-pub async fn connect_each(hosts: &[&Host], ssh: &SshOptions, forks: usize) -> Vec<Result<Remote>> {
-    let sem = Arc::new(Semaphore::new(forks.max(1)));
+/// How many SSH connections are set up at once, whatever `--forks` says: a handshake costs the
+/// hosts almost nothing, and a window smaller than the cluster makes every command's first
+/// step grow with the number of hosts.
+pub const CONNECT_WINDOW: usize = 64;
+
+/// Connects to every host, at most `window` at once; one result per host, in order.
+pub async fn connect_each(hosts: &[&Host], ssh: &SshOptions, window: usize) -> Vec<Result<Remote>> {
+    let sem = Arc::new(Semaphore::new(window.max(1)));
     let tasks: Vec<_> = hosts
         .iter()
         .map(|h| {
@@ -229,7 +234,7 @@ pub async fn connect_all<'a>(
     ev: &Events,
 ) -> Result<Vec<(&'a Host, &'a HostPlan, Remote)>, DeployError> {
     let hosts: Vec<&Host> = pairs.iter().map(|(h, _)| *h).collect();
-    let results = connect_each(&hosts, &opts.ssh, opts.forks).await;
+    let results = connect_each(&hosts, &opts.ssh, opts.forks.max(CONNECT_WINDOW)).await;
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for ((h, p), r) in pairs.iter().zip(results) {
