@@ -331,17 +331,20 @@ fn a_full_disk_during_the_batch_fails_naming_the_host_and_writes_nothing_half() 
     let changed = bed::inventory(dir.path(), &[("num.partitions", "5")], bed::JDK11);
     let out = stackctl(&["up"], &changed);
     let all = text(&out);
+    // Read what the full filesystem holds before it goes away.
+    let after = bed::ssh("host2", &format!("sha256sum {conf}/server.properties"));
+    let left = temporaries();
     let umount = bed::ssh("host2", &format!("umount {conf}; rm -rf /tmp/kafka-etc"));
+    assert!(umount.ok(), "{umount}");
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
         all.contains("host2") && all.contains("No space left on device"),
         "names the host and the cause: {all}"
     );
-    assert!(umount.ok(), "{umount}");
     // Nothing half-written on host2: its file is the old one, no staged copies anywhere.
-    let after = ssh_ok("host2", &format!("sha256sum {conf}/server.properties"));
-    assert_eq!(before, after, "host2's server.properties untouched");
-    assert_eq!(temporaries(), "", "no staged or temporary files");
+    assert!(after.ok(), "{after}");
+    assert_eq!(before, after.stdout, "host2's server.properties untouched");
+    assert_eq!(left, "", "no staged or temporary files");
     // With room again, `up` converges.
     let out = stackctl(&["up"], &changed);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
