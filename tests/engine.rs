@@ -401,6 +401,8 @@ fn fact_request_asks_a_zookeeper_and_kafka_host_for_checksums_identities_and_lau
             "/opt/stack/apache-zookeeper-3.8.4-bin/.stackctl-unpacked",
             MYID,
             META_PROPERTIES,
+            "/var/lib/stackctl/engine.pending-restart.zookeeper",
+            "/var/lib/stackctl/engine.pending-restart.kafka",
         ])
     );
     assert_eq!(req.exists, strings(&[KAFKA_HOME, ZK_HOME]));
@@ -433,7 +435,20 @@ fn fact_request_asks_namenode_and_datanode_hosts_for_their_hdfs_version_files() 
     let master = fx.request("master1");
     let mut want: Vec<&str> = markers.to_vec();
     want.extend([MYID, NN_VERSION]); // no broker here: no meta.properties
-    assert_eq!(master.read, strings(&want));
+    let owed = |roles: &[&str]| -> Vec<String> {
+        roles
+            .iter()
+            .map(|r| format!("/var/lib/stackctl/stack.pending-restart.{r}"))
+            .collect()
+    };
+    let mut want: Vec<String> = strings(&want);
+    want.extend(owed(&[
+        "zookeeper",
+        "namenode",
+        "resourcemanager",
+        "hbase-master",
+    ]));
+    assert_eq!(master.read, want);
     assert_eq!(
         master
             .launchers
@@ -449,7 +464,15 @@ fn fact_request_asks_namenode_and_datanode_hosts_for_their_hdfs_version_files() 
     let worker = fx.request("worker1");
     let mut want: Vec<&str> = markers.to_vec();
     want.extend([MYID, META_PROPERTIES, DN_VERSION]);
-    assert_eq!(worker.read, strings(&want));
+    let mut want: Vec<String> = strings(&want);
+    want.extend(owed(&[
+        "zookeeper",
+        "kafka",
+        "datanode",
+        "nodemanager",
+        "hbase-regionserver",
+    ]));
+    assert_eq!(worker.read, want);
     assert_eq!(
         worker
             .launchers
@@ -1216,4 +1239,19 @@ fn purge_never_names_a_doubled_slash_top_level_directory() {
         changes::data_dirs(&fx.cluster(), fx.host("a")),
         strings(&["/data/stack/run"])
     );
+}
+
+#[test]
+fn a_restart_owed_by_an_earlier_run_is_done_although_the_files_match() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.all("converged");
+    assert!(fx.changes_of(&states).iter().all(|c| c.is_empty()));
+    // An earlier run wrote node2's server.properties but never got to restart the broker.
+    states[1].facts.contents.insert(
+        "/var/lib/stackctl/engine.pending-restart.kafka".into(),
+        "files changed".into(),
+    );
+    let changes = fx.changes_of(&states);
+    assert_eq!(changes[1].restart, strings(&["kafka"]));
+    assert!(changes[1].files.is_empty() && changes[0].is_empty() && changes[2].is_empty());
 }

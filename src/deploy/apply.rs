@@ -3,7 +3,9 @@
 
 use anyhow::{anyhow, bail, Result};
 
-use super::changes::{archive_dest, journal_path, manifest_path, Archives, HostChanges};
+use super::changes::{
+    archive_dest, journal_path, manifest_path, restart_marker, Archives, HostChanges,
+};
 use super::session::Target;
 use crate::components;
 use crate::events::Events;
@@ -91,12 +93,25 @@ pub async fn install_host(
             .map(|f| (f.path.clone(), f.mode, f.content.as_bytes().to_vec()))
             .collect();
         entries.push((manifest_path(inv), 0o644, manifest.into_bytes()));
+        // The restarts these files make owed, committed with them.
+        for role in &ch.restart {
+            entries.push((
+                restart_marker(&inv.cluster, role),
+                0o644,
+                b"files changed; the next restart of this service clears this\n".to_vec(),
+            ));
+        }
         let planned: Vec<String> = t
             .plan
             .files
             .iter()
             .map(|f| f.path.clone())
             .chain(std::iter::once(manifest_path(inv)))
+            .chain(
+                t.services
+                    .iter()
+                    .map(|s| restart_marker(&inv.cluster, s.role)),
+            )
             .collect();
         let token = &crate::remote::facts::mark()["@@stackctl-".len()..];
         let (tar, script) = file_batch(&entries, &planned, &journal_path(&inv.cluster), token)?;

@@ -56,6 +56,14 @@ pub fn recover_script(journal: &str) -> String {
     format!("J={j}; if [ -f \"$J\" ]; then sh \"$J\" && rm -f \"$J\" && echo RECOVERED; fi")
 }
 
+/// A restart owed to a running service: written in the same batch as the files that change
+/// it, removed by the restart itself. A run that wrote the files but never got to the restart
+/// (a failure elsewhere, an interruption, a kill) leaves it, and the next run restarts the
+/// service although its files already match.
+pub fn restart_marker(cluster: &str, role: &str) -> String {
+    format!("/var/lib/stackctl/{cluster}.pending-restart.{role}")
+}
+
 /// The services `host` runs, from every declared component.
 pub fn services(cl: &Cluster, host: &Host) -> Vec<Service> {
     components::all()
@@ -103,6 +111,11 @@ pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Servic
         req.read
             .extend(c.identity_files(cl, host).into_iter().map(|f| f.path));
     }
+    req.read.extend(
+        services
+            .iter()
+            .map(|s| restart_marker(&inv.cluster, s.role)),
+    );
     req
 }
 
@@ -271,7 +284,12 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
         let comp = components::role(svc.role)
             .map(|r| r.component)
             .unwrap_or("");
-        let touched = c.unpack.iter().any(|u| u == comp)
+        let owed = t
+            .facts
+            .contents
+            .contains_key(&restart_marker(&inv.cluster, svc.role));
+        let touched = owed
+            || c.unpack.iter().any(|u| u == comp)
             || c.files.contains(&Service::launcher(h, svc.role))
             || svc.config_files.iter().any(|f| c.files.contains(f));
         match (t.facts.running.contains_key(svc.role), touched) {

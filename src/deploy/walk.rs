@@ -16,7 +16,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Semaphore;
 
 use super::apply::{self, InstallStats};
-use super::changes::{self, Archives, HostChanges, StageStep};
+use super::changes::{self, restart_marker, Archives, HostChanges, StageStep};
 use super::session::{DeployError, Interrupt, Target};
 use crate::components::{self, Cluster, Component, Restart, Service};
 use crate::events::Events;
@@ -337,7 +337,7 @@ async fn run_role(
                     bail!("interrupted before restarting {role} on {name}");
                 }
                 let t = find(name)?;
-                restart_one(t, role, ev).await?;
+                restart_one(t, role, &inv.cluster, ev).await?;
                 wait(
                     inv,
                     ids,
@@ -355,7 +355,7 @@ async fn run_role(
             let restarts = step
                 .restart
                 .iter()
-                .map(|n| async move { restart_one(find(n)?, role, ev).await });
+                .map(|n| async move { restart_one(find(n)?, role, &inv.cluster, ev).await });
             for r in futures_util::future::join_all(restarts).await {
                 r?;
             }
@@ -365,7 +365,7 @@ async fn run_role(
         let starts = step
             .start
             .iter()
-            .map(|n| async move { start(find(n)?, role, ev).await });
+            .map(|n| async move { start(find(n)?, role, &inv.cluster, ev).await });
         for r in futures_util::future::join_all(starts).await {
             r?;
         }
@@ -376,8 +376,9 @@ async fn run_role(
     Ok(out)
 }
 
-async fn start(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
+async fn start(t: &Target<'_>, role: &str, cluster: &str, ev: &Events) -> Result<()> {
     let launcher = Service::launcher(t.host, role);
+    let owed = shell_quote(&restart_marker(cluster, role));
     // A one-time initialisation (the NameNode's format) runs first; the launcher skips it
     // once its marker exists.
     if t.services
@@ -396,7 +397,7 @@ async fn start(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
     let out = t
         .remote
         .run_ok(
-            &format!("{} start", shell_quote(&launcher)),
+            &format!("{} start && rm -f {owed}", shell_quote(&launcher)),
             &format!("starting {role}"),
         )
         .await?;
@@ -404,12 +405,13 @@ async fn start(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
     Ok(())
 }
 
-async fn restart_one(t: &Target<'_>, role: &str, ev: &Events) -> Result<()> {
+async fn restart_one(t: &Target<'_>, role: &str, cluster: &str, ev: &Events) -> Result<()> {
     let launcher = shell_quote(&Service::launcher(t.host, role));
+    let owed = shell_quote(&restart_marker(cluster, role));
     let out = t
         .remote
         .run_ok(
-            &format!("{launcher} stop && {launcher} start"),
+            &format!("{launcher} stop && {launcher} start && rm -f {owed}"),
             &format!("restarting {role}"),
         )
         .await?;
