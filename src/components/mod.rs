@@ -115,20 +115,30 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
             shared: false,
             component: c.name(),
         });
+        let home = cl
+            .inv
+            .component(c.name())
+            .map(|spec| home_dir(host, *c, spec))
+            .unwrap_or_default();
+        // Every word that names a path in the distribution goes through "$DIST", which the
+        // launcher resolves once at start: a JVM keeps the generation it started with.
+        let word = |v: &str| pinned_word(v, &home);
+        let words = |v: &[String]| v.iter().map(|x| word(x)).collect::<Vec<_>>();
         for s in services {
             let ctx = serde_json::json!({
                 "role": s.role,
                 "service": s.service,
                 "main_class": s.main_class,
-                "classpath": s.classpath.join(":"),
-                "args": s.args,
-                "jvm_opts": s.jvm_opts,
-                "env": s.env,
-                "work_dir": s.work_dir,
+                "home": home,
+                "classpath": word(&s.classpath.join(":")),
+                "args": words(&s.args),
+                "jvm_opts": words(&s.jvm_opts),
+                "env": s.env.iter().map(|(k, v)| (k.clone(), word(v))).collect::<Vec<_>>(),
+                "work_dir": word(&s.work_dir),
                 "pid_file": Service::pid_file(host, s.role),
                 "log_file": Service::log_file(host, c.name(), s.role),
                 "stop_timeout_tenths": 300,
-                "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": args })),
+                "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": words(args) })),
             });
             out.push(FileSpec {
                 path: Service::launcher(host, s.role),
@@ -143,6 +153,24 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
     out
 }
 
+/// `value` as one shell word, with every occurrence of `home` written as `"$DIST"`.
+pub fn pinned_word(value: &str, home: &str) -> String {
+    if home.is_empty() || !value.contains(home) {
+        return crate::shell::shell_quote(value);
+    }
+    value
+        .split(home)
+        .map(|piece| {
+            if piece.is_empty() {
+                String::new()
+            } else {
+                crate::shell::shell_quote(piece)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\"$DIST\"")
+}
+
 /// The catalog the inventory loader and the lock file check against, built from the registry.
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
@@ -155,6 +183,24 @@ pub fn catalog() -> &'static Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinned_words_go_through_dist_and_stay_one_word() {
+        let home = "/opt/it's/kafka_2.12-2.4.0";
+        assert_eq!(
+            pinned_word(&format!("{home}/libs/*:{home}/config"), home),
+            "\"$DIST\"'/libs/*:'\"$DIST\"/config"
+        );
+        assert_eq!(pinned_word("-Xmx1g", home), "-Xmx1g");
+        assert_eq!(pinned_word(home, home), "\"$DIST\"");
+        // What sh makes of it: the same string with $DIST's value in place of home.
+        let w = pinned_word(&format!("a b {home}/x"), home);
+        let o = std::process::Command::new("sh")
+            .args(["-c", &format!("DIST='/real gen'; printf '%s|' {w}")])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "a b /real gen/x|");
+    }
 
     #[test]
     fn every_component_is_declared_in_the_rules_file() {

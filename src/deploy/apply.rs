@@ -202,18 +202,44 @@ pub fn file_batch(
     Ok((b.into_inner()?, script))
 }
 
+/// Unpacks an archive *beside* the installed distribution and switches to it: the archive goes
+/// to its own generation directory (`<install_dir>/.stackctl/gen/<dist>-<sha>`, atomically: a
+/// temporary directory renamed into place), then `home` becomes a symlink to it (replaced by a
+/// rename). Launchers resolve that link once when a service starts, so running JVMs keep their
+/// generation until they restart. The previous generation is kept, so going back is a switch,
+/// not a re-upload; older ones are removed unless a running process still uses them. A real
+/// directory at `home` (an older stackctl's) becomes a generation of its own.
 pub fn unpack_script(archive: &str, home: &str, top: &str, sum: &str, install_dir: &str) -> String {
-    let (a, d, t, s, i) = (
+    let dist = std::path::Path::new(home)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let gens = format!("{install_dir}/.stackctl/gen");
+    let generation = format!("{gens}/{dist}-{}", &sum[..sum.len().min(12)]);
+    let (a, h, t, s, g, gd, pat) = (
         shell_quote(archive),
         shell_quote(home),
         shell_quote(top),
         shell_quote(sum),
-        shell_quote(install_dir),
+        shell_quote(&generation),
+        shell_quote(&gens),
+        shell_quote(&format!("{dist}-")),
     );
     format!(
-        "set -e; mkdir -p {i}; tmp=$(mktemp -d {i}/.stackctl-unpack.XXXXXX); trap 'rm -rf \"$tmp\"' EXIT; \
-         tar -xf {a} -C \"$tmp\"; [ -d \"$tmp\"/{t} ] || {{ echo \"the archive has no {top}/ directory\" >&2; exit 1; }}; \
-         echo {s} > \"$tmp\"/{t}/.stackctl-unpacked; if [ -e {d} ]; then mv {d} \"$tmp/previous\"; fi; mv \"$tmp\"/{t} {d}"
+        "set -e; gd={gd}; g={g}; h={h}; mkdir -p \"$gd\"\n\
+         if [ \"$(cat \"$g/.stackctl-unpacked\" 2>/dev/null)\" != {s} ]; then\n\
+           tmp=$(mktemp -d \"$gd/.stackctl-unpack.XXXXXX\"); trap 'rm -rf \"$tmp\"' EXIT\n\
+           tar -xf {a} -C \"$tmp\"; [ -d \"$tmp\"/{t} ] || {{ echo \"the archive has no {top}/ directory\" >&2; exit 1; }}\n\
+           echo {s} > \"$tmp\"/{t}/.stackctl-unpacked; rm -rf \"$g\"; mv \"$tmp\"/{t} \"$g\"\n\
+         fi\n\
+         prev=\n\
+         if [ -L \"$h\" ]; then prev=$(readlink \"$h\"); elif [ -e \"$h\" ]; then prev=\"$gd/\"{pat}\"before-$(date +%s)\"; mv \"$h\" \"$prev\"; fi\n\
+         ln -sfn \"$g\" \"$h.stackctl-link\"; mv -T \"$h.stackctl-link\" \"$h\"\n\
+         for d in \"$gd\"/{pat}*; do\n\
+           [ -d \"$d\" ] || continue; [ \"$d\" = \"$g\" ] && continue; [ \"$d\" = \"$prev\" ] && continue\n\
+           if grep -qsF \"$d/\" /proc/[0-9]*/cmdline; then continue; fi\n\
+           rm -rf \"$d\"\n\
+         done\n"
     )
 }
 
@@ -309,6 +335,97 @@ mod tests {
         fn generation(&self, g: &str) -> Vec<String> {
             (0..3).map(|i| format!("{g}-{i}")).collect()
         }
+    }
+
+    #[test]
+    fn unpacks_go_beside_the_running_distribution_and_keep_one_generation_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let install = dir.path().join("opt stack").display().to_string();
+        std::fs::create_dir_all(&install).unwrap();
+        let home = format!("{install}/pkg-1");
+        // A real directory from an older stackctl, "running" from it.
+        std::fs::create_dir_all(format!("{home}/lib")).unwrap();
+        std::fs::write(format!("{home}/lib/old.jar"), "old").unwrap();
+        let archive = |name: &str, jar: &str| {
+            let src = dir.path().join(format!("src-{name}"));
+            std::fs::create_dir_all(src.join("pkg-1/lib")).unwrap();
+            std::fs::write(src.join("pkg-1/lib").join(jar), jar).unwrap();
+            let a = dir.path().join(format!("{name}.tar")).display().to_string();
+            let st = std::process::Command::new("tar")
+                .args(["-cf", &a, "-C", src.to_str().unwrap(), "pkg-1"])
+                .status()
+                .unwrap();
+            assert!(st.success());
+            a
+        };
+        let gens = |install: &str| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(format!("{install}/.stackctl/gen"))
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let unpack = |a: &str, sum: &str| {
+            assert!(run(
+                &unpack_script(a, &home, "pkg-1", sum, &install),
+                b"",
+                None
+            ))
+        };
+        let (a1, a2, a3) = (
+            archive("one", "v1.jar"),
+            archive("two", "v2.jar"),
+            archive("three", "v3.jar"),
+        );
+        unpack(&a1, "1111111111111111aaaa");
+        assert!(std::fs::symlink_metadata(&home)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(Path::new(&format!("{home}/lib/v1.jar")).exists());
+        // The old real directory is kept as the previous generation, whole.
+        let g = gens(&install);
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert!(g.iter().any(|n| n.starts_with("pkg-1-before-")), "{g:?}");
+        // A process still using the first generation keeps it through two more switches.
+        let g1 = format!("{install}/.stackctl/gen/pkg-1-111111111111");
+        let mut user = std::process::Command::new("sh")
+            .args(["-c", "sleep 20", &format!("{g1}/lib/v1.jar")])
+            .spawn()
+            .unwrap();
+        unpack(&a2, "2222222222222222bbbb");
+        unpack(&a3, "3333333333333333cccc");
+        assert!(Path::new(&format!("{home}/lib/v3.jar")).exists());
+        let g = gens(&install);
+        assert!(
+            g.contains(&"pkg-1-333333333333".to_string()),
+            "current: {g:?}"
+        );
+        assert!(
+            g.contains(&"pkg-1-222222222222".to_string()),
+            "previous: {g:?}"
+        );
+        assert!(
+            g.contains(&"pkg-1-111111111111".to_string()),
+            "in use: {g:?}"
+        );
+        assert!(
+            !g.iter().any(|n| n.starts_with("pkg-1-before-")),
+            "unused and old: {g:?}"
+        );
+        user.kill().unwrap();
+        let _ = user.wait();
+        // Going back to the second archive is a switch: its generation is still there.
+        unpack(&a2, "2222222222222222bbbb");
+        assert!(Path::new(&format!("{home}/lib/v2.jar")).exists());
+        let g = gens(&install);
+        assert_eq!(g, ["pkg-1-222222222222", "pkg-1-333333333333"], "{g:?}");
+        assert!(
+            !g.iter().any(|n| n.starts_with(".stackctl-unpack")),
+            "{g:?}"
+        );
     }
 
     #[test]

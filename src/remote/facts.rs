@@ -114,7 +114,7 @@ pub fn script(req: &FactRequest) -> String {
     for d in &req.jars {
         let q = shell_quote(d);
         s.push_str(&format!(
-            "printf '%s %s\\n' '{mark} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
+            "printf '%s %s\\n' '{mark} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find -H \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
         ));
     }
     s.push_str(&format!("echo '{mark} df'\n"));

@@ -8,8 +8,12 @@ PIDFILE={{ c.pid_file | shell_quote }}
 LOG={{ c.log_file | shell_quote }}
 # The marker identifies our JVM in /proc, so a stale pid file naming another process is ignored.
 MARK=-Dstackctl.service={{ cluster }}.{{ c.role }}
+# The distribution as this start sees it, resolved once: `up` switches the link to a new
+# generation beside the old one, and a running JVM keeps the one it started with.
+DIST_LINK={{ c.home | shell_quote }}
+DIST=$(cd "$DIST_LINK" 2>/dev/null && pwd -P) || DIST=$DIST_LINK
 {%- for e in c.env %}
-export {{ e.0 }}={{ e.1 | shell_quote }}
+export {{ e.0 }}={{ e.1 }}
 {%- endfor %}
 
 running() {
@@ -23,8 +27,9 @@ case "${1:-}" in
   start)
     if running; then echo "$NAME running $pid"; exit 0; fi
     mkdir -p "$(dirname "$PIDFILE")" "$(dirname "$LOG")" || exit 1
-    cd {{ c.work_dir | shell_quote }} || exit 1
-    nohup setsid {{ host.java_home | shell_quote }}/bin/java "$MARK" {% for o in c.jvm_opts %}{{ o | shell_quote }} {% endfor %}-cp {{ c.classpath | shell_quote }} {{ c.main_class }}{% for a in c.args %} {{ a | shell_quote }}{% endfor %} >> "$LOG" 2>&1 < /dev/null &
+    [ -d "$DIST" ] || { echo "$NAME: no distribution at $DIST_LINK" >&2; exit 1; }
+    cd {{ c.work_dir }} || exit 1
+    nohup setsid {{ host.java_home | shell_quote }}/bin/java "$MARK" {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.args %} {{ a }}{% endfor %} >> "$LOG" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
     echo "$NAME started $!"
     ;;
@@ -41,8 +46,8 @@ case "${1:-}" in
 {%- if c.init %}
     if [ -f {{ c.init.marker | shell_quote }} ]; then echo "$NAME already initialised"; exit 0; fi
     mkdir -p "$(dirname "$LOG")" || exit 1
-    cd {{ c.work_dir | shell_quote }} || exit 1
-    {{ host.java_home | shell_quote }}/bin/java {% for o in c.jvm_opts %}{{ o | shell_quote }} {% endfor %}-cp {{ c.classpath | shell_quote }} {{ c.main_class }}{% for a in c.init.args %} {{ a | shell_quote }}{% endfor %} >> "$LOG" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG" >&2; exit 1; }
+    cd {{ c.work_dir }} || exit 1
+    {{ host.java_home | shell_quote }}/bin/java {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.init.args %} {{ a }}{% endfor %} >> "$LOG" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG" >&2; exit 1; }
     [ -f {{ c.init.marker | shell_quote }} ] || { echo "$NAME init did not create "{{ c.init.marker | shell_quote }} >&2; exit 1; }
     echo "$NAME initialised"
 {%- else %}
