@@ -80,7 +80,8 @@ run_tests() {
   eval "$envs"
   cd "$REPO" || return
   # shellcheck disable=SC2086
-  cargo test $TESTS -- --ignored --test-threads=1 "$@"
+  # Every target runs even after one fails: one run shows every failure.
+  cargo test $TESTS --no-fail-fast -- --ignored --test-threads=1 "$@"
 }
 
 phase deps deps
