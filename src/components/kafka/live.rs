@@ -23,8 +23,37 @@ impl Live for Kafka {
             .inv
             .component(NAME)
             .ok_or_else(|| anyhow::anyhow!("no kafka"))?;
-        let addr = format!("{}:{}", host.address, Self::port(spec));
-        let m = crate::remote::kafka_wire::metadata_all(&addr, PROBE_TIMEOUT)?;
+        // Asked of the other brokers: a broker that just started answers from an empty
+        // metadata cache until the controller has sent it the cluster's state, so its own
+        // "no partition lags" would mean nothing. The fullest answer is the one judged.
+        let mut best: Option<crate::remote::kafka_wire::Metadata> = None;
+        let mut errors = Vec::new();
+        for other in cl.inv.hosts_with_role(ROLE).filter(|h| h.name != host.name) {
+            let addr = format!("{}:{}", other.address, Self::port(spec));
+            match crate::remote::kafka_wire::metadata_all(&addr, PROBE_TIMEOUT) {
+                Ok(m)
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| m.partitions.len() > b.partitions.len()) =>
+                {
+                    best = Some(m)
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(format!("{}: {e:#}", other.name)),
+            }
+        }
+        let m = match best {
+            Some(m) => m,
+            // A single broker: nobody else to ask, its own view is all there is.
+            None if errors.is_empty() => {
+                let addr = format!("{}:{}", host.address, Self::port(spec));
+                crate::remote::kafka_wire::metadata_all(&addr, PROBE_TIMEOUT)?
+            }
+            None => anyhow::bail!(
+                "no broker answered a Metadata request: {}",
+                errors.join("; ")
+            ),
+        };
         let lagging: Vec<String> = m
             .partitions
             .iter()
