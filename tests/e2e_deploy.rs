@@ -258,17 +258,7 @@ fn an_unreachable_host_fails_preflight_with_its_name() {
 
 fn full_inventory(dir: &Path) -> PathBuf {
     let c = cache();
-    Inventory::new("full")
-        .ssh_user("root")
-        .java_home(JDK11)
-        .java_version("11")
-        .component("zookeeper", "3.5.6")
-        .archive(c.join(ZK_ARCHIVE))
-        .heap("128m")
-        .component("kafka", "2.4.0")
-        .scala("2.12")
-        .archive(c.join(KAFKA_ARCHIVE))
-        .heap("256m")
+    zk_kafka("full")
         .component("hadoop", "3.3.6")
         .archive(c.join("hadoop-3.3.6.tar.gz"))
         .heap("256m")

@@ -108,6 +108,17 @@ pub fn print(bytes: &[u8]) {
     let _ = std::io::stdout().lock().write_all(bytes);
 }
 
+/// A plan that could not be made: with `--json` its JSON form goes to stdout first.
+pub fn plan_failed(e: PlanError, json: bool) -> Error {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
+        );
+    }
+    Error::Plan(e)
+}
+
 pub fn color_on(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,

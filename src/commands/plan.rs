@@ -1,25 +1,14 @@
 //! `stackctl plan`: the plan offline; with `--live`, the same plan compared with the hosts.
 
-use super::{color_on, plan_options, print, ready, remote_options, Error};
+use super::{color_on, plan_failed, plan_options, print, ready, remote_options, Error};
 use crate::cli::PlanArgs;
 use crate::deploy;
 use crate::output;
 use crate::plan;
 
 pub fn run(args: PlanArgs) -> Result<(), Error> {
-    let (inv, plan) =
-        match plan::load_and_plan(&args.inv.inventory, &plan_options(&args.inv, false)) {
-            Ok(p) => p,
-            Err(e) => {
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
-                    );
-                }
-                return Err(e.into());
-            }
-        };
+    let (inv, plan) = plan::load_and_plan(&args.inv.inventory, &plan_options(&args.inv, false))
+        .map_err(|e| plan_failed(e, args.json))?;
     if let Some(dir) = &args.out {
         let n = plan::write_out(&plan, dir).map_err(Error::Failed)?;
         if !args.json {

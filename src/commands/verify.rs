@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{color_on, print, ssh_options, Error};
+use super::{color_on, plan_failed, print, ssh_options, Error};
 use crate::cli::VerifyArgs;
 use crate::output;
 use crate::verify::{self, VerifyOptions};
@@ -15,18 +15,7 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
         ssh: ssh_options(&args.ssh, Duration::from_secs(60)),
         forks: args.forks.max(1),
     };
-    let report = match verify::verify(&opts) {
-        Ok(r) => r,
-        Err(e) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
-                );
-            }
-            return Err(e.into());
-        }
-    };
+    let report = verify::verify(&opts).map_err(|e| plan_failed(e, args.json))?;
     let out = if args.json {
         serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
     } else {

@@ -41,10 +41,10 @@ pub const KAFKA_ARCHIVE: &str = "kafka_2.12-2.4.0.tgz";
 
 /// ZooKeeper 3.5.6 and Kafka 2.4.0 on all three hosts (`DIR/e2e.yml`), with `kafka_config` as
 /// Kafka's properties and host2 on `java_home_host2`.
-pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &str) -> PathBuf {
+/// The bed's defaults and its ZooKeeper 3.5.6 and Kafka 2.4.0 (small heaps), hosts to add.
+pub fn zk_kafka(cluster: &str) -> Inventory {
     let c = cache();
-    let roles = ["zookeeper", "kafka"];
-    let mut inv = Inventory::new("e2e")
+    Inventory::new(cluster)
         .ssh_user("root")
         .java_home(JDK11)
         .java_version("11")
@@ -54,7 +54,12 @@ pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &st
         .component("kafka", "2.4.0")
         .scala("2.12")
         .archive(c.join(KAFKA_ARCHIVE))
-        .heap("256m");
+        .heap("256m")
+}
+
+pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &str) -> PathBuf {
+    let roles = ["zookeeper", "kafka"];
+    let mut inv = zk_kafka("e2e");
     for (k, v) in kafka_config {
         inv = inv.config(k, *v);
     }
