@@ -89,6 +89,17 @@ impl Diagnostic {
     /// Renders the diagnostic with a source snippet, like rustc: message, `--> file:line:col`,
     /// the offending line with a caret, then the field path and the hint.
     pub fn render(&self, source: Option<&str>) -> String {
+        let line = if self.pos.is_known() {
+            source.and_then(|s| s.lines().nth((self.pos.line - 1) as usize))
+        } else {
+            None
+        };
+        self.render_line(line)
+    }
+
+    /// `render` given the source line the diagnostic points at: finding it costs a walk over
+    /// the file, which rendering many diagnostics of one file should do once (`InvalidInput`).
+    fn render_line(&self, source_line: Option<&str>) -> String {
         let mut out = String::new();
         let label = match self.severity {
             Severity::Error => "error",
@@ -102,7 +113,7 @@ impl Diagnostic {
                 self.pos.line,
                 self.pos.column
             ));
-            if let Some(line) = source.and_then(|s| s.lines().nth((self.pos.line - 1) as usize)) {
+            if let Some(line) = source_line {
                 let num = self.pos.line.to_string();
                 let pad = " ".repeat(num.len());
                 let caret_col = (self.pos.column.max(1) - 1) as usize;
@@ -183,8 +194,18 @@ pub struct InvalidInput {
 
 impl fmt::Display for InvalidInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One walk over the source for all diagnostics, not one each: 20,000 diagnostics of a
+        // 20,000-line inventory would otherwise read 400 million lines.
+        let lines: Vec<&str> = self
+            .source
+            .as_deref()
+            .map_or(Vec::new(), |s| s.lines().collect());
         for d in &self.diagnostics.0 {
-            write!(f, "{}", d.render(self.source.as_deref()))?;
+            let line = match self.source {
+                Some(_) if d.pos.is_known() => lines.get((d.pos.line - 1) as usize).copied(),
+                _ => None,
+            };
+            write!(f, "{}", d.render_line(line))?;
         }
         let n = self.diagnostics.errors().count();
         let file = self

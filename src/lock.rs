@@ -4,7 +4,7 @@
 //! assigned once, recorded beside the inventory (`<inventory>.lock`, meant to be committed), and
 //! never changed; a removed host's id is retired and never handed out again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -121,11 +121,12 @@ fn check_ids(path: &Path, text: &str, lock: &LockFile, cat: &Catalog) -> Result<
         };
         let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
         for (host, id) in table.hosts.iter().chain(table.retired.iter()) {
-            let at = line_of(text, &format!("{host}: {id}"));
+            // Found only for an entry in error: it reads the whole file.
+            let at = || line_of(text, &format!("{host}: {id}"));
             if *id < def.min || *id > def.max {
                 diags.push(Diagnostic::error(
                     path,
-                    at,
+                    at(),
                     format!("ids.{field}.{host}"),
                     format!(
                         "{field} {id} of `{host}` is out of range: {} must be {}..={}",
@@ -136,7 +137,7 @@ fn check_ids(path: &Path, text: &str, lock: &LockFile, cat: &Catalog) -> Result<
                 diags.push(
                     Diagnostic::error(
                         path,
-                        at,
+                        at(),
                         format!("ids.{field}.{host}"),
                         format!("{field} {id} is recorded for both `{other}` and `{host}`"),
                     )
@@ -174,6 +175,10 @@ fn one(path: &Path, pos: Pos, msg: String) -> InvalidInput {
 
 /// Assigns ids: pinned ids first, then existing assignments, then new ones above every id ever
 /// used. Returns errors (as diagnostics) for pins that contradict the lock.
+///
+/// Linear in the number of hosts (lookups go through maps, not scans of every host), and every
+/// path terminates: a new id is searched for only up to the top of the id range, in `u128` so
+/// that no id from a hand-edited lock (`next: 18446744073709551615`) can overflow or saturate.
 pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Resolved {
     let path = lock_path(&inv.path);
     let had_lock = existing.is_some();
@@ -190,22 +195,26 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
                 .with_help("a renamed cluster keeps its ids: edit `cluster:` in the lock file too, or restore the inventory's name"),
         );
     }
+    let in_inventory: HashSet<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
     let mut ids: Ids = BTreeMap::new();
     for role in cat.roles() {
         let Some(def) = &role.id else { continue };
         let table = lock.ids.entry(def.field.to_string()).or_default();
+        let lock_next = table.next;
         let holders: Vec<_> = inv.hosts_with_role(role.name).collect();
+        let holding: HashSet<&str> = holders.iter().map(|h| h.name.as_str()).collect();
+        let in_range = |id: u64| id >= def.min && id <= def.max;
         let mut assigned: BTreeMap<String, u64> = BTreeMap::new();
         // Hosts that left the inventory (or the role) are retired, keeping their id out of reach.
         let gone: Vec<String> = table
             .hosts
             .keys()
-            .filter(|h| !holders.iter().any(|x| &&x.name == h))
+            .filter(|h| !holding.contains(h.as_str()))
             .cloned()
             .collect();
         for h in gone {
             let id = table.hosts.remove(&h).expect("listed");
-            let why = if inv.host(&h).is_some() {
+            let why = if in_inventory.contains(h.as_str()) {
                 format!("no longer has role `{}`", role.name)
             } else {
                 "no longer in the inventory".to_string()
@@ -213,21 +222,38 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
             changes.push(format!("retired {} {id} of {h} ({why})", def.field));
             table.retired.insert(h, id);
         }
-        let mut high = table
+        // Who holds each id, now and in the past (the first name, should a lock that was not
+        // read through `read` record an id twice).
+        let mut owner: HashMap<u64, String> = HashMap::new();
+        for (h, id) in &table.hosts {
+            owner.entry(*id).or_insert_with(|| h.clone());
+        }
+        let mut retired_owner: HashMap<u64, String> = HashMap::new();
+        for (h, id) in &table.retired {
+            retired_owner.entry(*id).or_insert_with(|| h.clone());
+        }
+        // Ids pinned in the inventory are never handed out to another host, even when the pin
+        // itself is refused below. Pins out of range cannot collide with an id in range.
+        let pinned: HashSet<u64> = holders
+            .iter()
+            .filter_map(|h| h.pinned_ids.get(def.field).map(|p| p.0))
+            .filter(|id| in_range(*id))
+            .collect();
+        // New ids go above every id ever used; u128 so that `u64::MAX + 1` is representable.
+        let mut high: u128 = table
             .hosts
             .values()
             .chain(table.retired.values())
             .copied()
             .max()
-            .map(|m| m.saturating_add(1))
-            .unwrap_or(def.min.max(1));
+            .map_or(def.min.max(1) as u128, |m| m as u128 + 1);
         // 1. pins
         for h in &holders {
             let Some((pin, pos)) = h.pinned_ids.get(def.field) else {
                 continue;
             };
             let field = format!("hosts[{}].{}", h.index, def.field);
-            if *pin < def.min || *pin > def.max {
+            if !in_range(*pin) {
                 diags.push(Diagnostic::error(
                     &inv.path,
                     *pos,
@@ -239,20 +265,27 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
                 ));
                 continue;
             }
-            if let Some(old) = table.hosts.get(&h.name) {
-                if old != pin {
-                    diags.push(
-                        Diagnostic::error(&inv.path, *pos, &field, format!("`{}` pins {} {pin}, but the lock file records {old} for it", h.name, def.field))
-                            .with_help(format!("changing a running server's {} makes it a different server; if this is intended, remove `{}` from `{}` in {}", def.what, h.name, def.field, path.display())),
-                    );
-                    continue;
-                }
-            }
-            if let Some((other, _)) = table
+            let contradicts = |old: u64| {
+                Diagnostic::error(&inv.path, *pos, &field, format!("`{}` pins {} {pin}, but the lock file records {old} for it", h.name, def.field))
+                    .with_help(format!("changing a running server's {} makes it a different server; if this is intended, remove `{}` from `{}` in {}", def.what, h.name, def.field, path.display()))
+            };
+            // The id the lock file records for this host: its current one, else (a host that
+            // comes back) the one it had, which its data directory still carries.
+            let recorded = table
                 .hosts
-                .iter()
-                .find(|(n, id)| *id == pin && **n != h.name)
-            {
+                .get(&h.name)
+                .or_else(|| table.retired.get(&h.name));
+            if let Some(old) = recorded.filter(|old| *old != pin) {
+                diags.push(contradicts(*old));
+                continue;
+            }
+            let given_to = owner.get(pin).filter(|n| **n != h.name).or_else(|| {
+                // A retired host that is back gets its id back (below): it is taken.
+                retired_owner
+                    .get(pin)
+                    .filter(|n| **n != h.name && holding.contains(n.as_str()))
+            });
+            if let Some(other) = given_to {
                 diags.push(
                     Diagnostic::error(
                         &inv.path,
@@ -267,21 +300,40 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
                 );
                 continue;
             }
-            if let Some((old_host, _)) = table.retired.iter().find(|(_, id)| *id == pin) {
+            if !table.hosts.contains_key(&h.name) && table.retired.remove(&h.name).is_some() {
+                retired_owner.remove(pin);
+                changes.push(format!("restored {} {pin} of {}", def.field, h.name));
+                table.hosts.insert(h.name.clone(), *pin);
+            } else if let Some(old_host) = retired_owner.remove(pin) {
                 diags.push(Diagnostic::warning(&inv.path, *pos, &field, format!("`{}` pins {} {pin}, which `{old_host}` had before it was removed", h.name, def.field))
                     .with_help("fine when this host replaces that one; otherwise a reused id confuses the cluster's history"));
-            }
-            if table.hosts.get(&h.name) != Some(pin) {
+                // The id moves from the retired host to this one: recorded once, so the lock
+                // file stays valid (an id in both `hosts` and `retired` is refused on reading).
+                table.retired.remove(&old_host);
+                changes.push(format!(
+                    "recorded pinned {} {pin} for {}, which {old_host} had before it was retired",
+                    def.field, h.name
+                ));
+                table.hosts.insert(h.name.clone(), *pin);
+            } else if table.hosts.get(&h.name) != Some(pin) {
                 changes.push(format!(
                     "recorded pinned {} {pin} for {}",
                     def.field, h.name
                 ));
                 table.hosts.insert(h.name.clone(), *pin);
             }
+            owner.insert(*pin, h.name.clone());
             assigned.insert(h.name.clone(), *pin);
-            high = high.max(pin.saturating_add(1));
+            high = high.max(*pin as u128 + 1);
         }
         // 2. existing assignments, 3. new ones.
+        let taken = |owner: &HashMap<u64, String>, id: u128| {
+            u64::try_from(id).is_ok_and(|id| owner.contains_key(&id) || pinned.contains(&id))
+        };
+        // Where the search for a free id starts: it only moves up, so the search is linear in
+        // the size of the id range over all hosts, and a range found exhausted stays so.
+        let mut cursor: u128 = 0;
+        let mut exhausted = false;
         for h in &holders {
             if assigned.contains_key(&h.name) || h.pinned_ids.contains_key(def.field) {
                 continue;
@@ -292,47 +344,68 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
             }
             // A host that comes back (to the inventory or the role) gets its own id back: its
             // data directory (myid, meta.properties) still carries it. This is not reuse.
-            if let Some(id) = table.retired.remove(&h.name) {
-                changes.push(format!("restored {} {id} of {}", def.field, h.name));
-                table.hosts.insert(h.name.clone(), id);
-                assigned.insert(h.name.clone(), id);
-                continue;
+            if let Some(id) = table.retired.get(&h.name).copied() {
+                if !owner.contains_key(&id) {
+                    table.retired.remove(&h.name);
+                    retired_owner.remove(&id);
+                    changes.push(format!("restored {} {id} of {}", def.field, h.name));
+                    table.hosts.insert(h.name.clone(), id);
+                    owner.insert(id, h.name.clone());
+                    assigned.insert(h.name.clone(), id);
+                    continue;
+                }
             }
-            let mut id = high.max(table.next);
-            while table.hosts.values().any(|v| *v == id)
-                || holders
-                    .iter()
-                    .any(|x| x.pinned_ids.get(def.field).map(|p| p.0) == Some(id))
-            {
-                id = id.saturating_add(1);
+            cursor = cursor.max(high).max(lock_next as u128);
+            while cursor <= def.max as u128 && taken(&owner, cursor) {
+                cursor += 1;
             }
-            if id > def.max {
-                diags.push(Diagnostic::error(
+            if cursor > def.max as u128 {
+                let help = if exhausted {
+                    // Said once: the first host without an id carries the explanation.
+                    None
+                } else if lock_next > def.max {
+                    Some(format!(
+                        "`ids.{}.next` in {} is {lock_next}, above the highest {} ({}): new ids are only handed out from there up; pin an unused id with `{}:` on the host",
+                        def.field, path.display(), def.what, def.max, def.field
+                    ))
+                } else {
+                    Some(format!(
+                        "new ids go above the highest {} ever used, pinned or retired (`ids.{}` in {}), which is {}; pin an unused id with `{}:` on the host",
+                        def.field, def.field, path.display(), def.max, def.field
+                    ))
+                };
+                exhausted = true;
+                let mut d = Diagnostic::error(
                     &inv.path,
                     h.role_pos(role.name),
                     format!("hosts[{}].roles", h.index),
                     format!(
-                        "no {} left for `{}`: the next free id {id} is above {}",
+                        "no {} left for `{}`: the next free id {cursor} is above {}",
                         def.what, h.name, def.max
                     ),
-                ));
+                );
+                d.help = help;
+                diags.push(d);
                 continue;
             }
+            let id = cursor as u64;
             changes.push(format!("assigned {} {id} to {}", def.field, h.name));
             table.hosts.insert(h.name.clone(), id);
+            owner.insert(id, h.name.clone());
             assigned.insert(h.name.clone(), id);
-            high = id.saturating_add(1);
+            high = cursor + 1;
         }
-        table.next = table.next.max(high).max(
-            table
-                .hosts
-                .values()
-                .chain(table.retired.values())
-                .copied()
-                .max()
-                .map(|m| m.saturating_add(1))
-                .unwrap_or(0),
-        );
+        let used_above = table
+            .hosts
+            .values()
+            .chain(table.retired.values())
+            .copied()
+            .max()
+            .map_or(0, |m| m.saturating_add(1));
+        table.next = table
+            .next
+            .max(u64::try_from(high).unwrap_or(u64::MAX))
+            .max(used_above);
         if table.hosts.is_empty() && table.retired.is_empty() {
             lock.ids.remove(def.field);
         }

@@ -270,3 +270,297 @@ fn a_lock_file_with_impossible_ids_is_refused() {
         assert!(!err.contains("panicked"));
     }
 }
+
+// --- lock::resolve on hand-edited lock files and pins at the edges of the id range. Each case
+// runs the resolver in a thread with a deadline, so a resolver that loops fails the test
+// instead of hanging it.
+
+/// Loads `inventory` (with `lock`, when given, as its lock file) and resolves its ids, failing
+/// if that takes more than 5 s.
+fn resolve_within_5s(inventory: &str, lock: Option<&str>) -> stackctl::lock::Resolved {
+    let (dir, path) = common::inventory(inventory);
+    let lock_path = stackctl::lock::lock_path(&path);
+    if let Some(text) = lock {
+        std::fs::write(&lock_path, text).unwrap();
+    }
+    let cat = stackctl::components::catalog();
+    let (inv, _) = stackctl::inventory::load(&path, cat).unwrap_or_else(|e| panic!("{e}"));
+    let existing = stackctl::lock::read(&lock_path, cat).unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = stackctl::lock::resolve(&inv, existing, stackctl::components::catalog());
+        let _ = tx.send(r);
+    });
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("lock::resolve did not return within 5 s");
+    drop(dir);
+    r
+}
+
+fn zk_hosts(extra: &[&str]) -> String {
+    let mut s = String::from(
+        "cluster: t\ndefaults: { java_home: /usr/lib/jvm/java-11, java_version: \"11\" }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\nhosts:\n",
+    );
+    for (i, e) in extra.iter().enumerate() {
+        s.push_str(&format!(
+            "  - {{ name: h{i}, address: 10.0.0.{}, roles: [zookeeper]{e} }}\n",
+            i + 1
+        ));
+    }
+    s
+}
+
+fn zk_lock(body: &str) -> String {
+    format!("version: 1\ncluster: t\nids:\n  zookeeper_id:\n{body}")
+}
+
+fn messages(r: &stackctl::lock::Resolved) -> Vec<String> {
+    r.diagnostics
+        .0
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: {} [{}]{}",
+                if d.is_error() { "error" } else { "warning" },
+                d.message,
+                d.field,
+                d.help
+                    .as_ref()
+                    .map(|h| format!(" help: {h}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn next_at_the_top_of_u64_with_an_out_of_range_pin_terminates() {
+    // Used to loop forever: the next id saturated at u64::MAX, which the out-of-range pin held.
+    let r = resolve_within_5s(
+        &zk_hosts(&[", zookeeper_id: 18446744073709551615", ""]),
+        Some(&zk_lock("    next: 18446744073709551615\n")),
+    );
+    let m = messages(&r);
+    assert_eq!(m.len(), 2, "{m:#?}");
+    assert!(
+        m[0].starts_with(
+            "error: zookeeper_id 18446744073709551615 is out of range: myid must be 1..=255 [hosts[0].zookeeper_id]"
+        ),
+        "{m:#?}"
+    );
+    assert!(
+        m[1].starts_with("error: no myid left for `h1`: the next free id 18446744073709551615 is above 255 [hosts[1].roles]"),
+        "{m:#?}"
+    );
+    assert!(m[1].contains("`ids.zookeeper_id.next`"), "{m:#?}");
+    assert!(!r.ids["zookeeper_id"].contains_key("h0"));
+    assert!(!r.ids["zookeeper_id"].contains_key("h1"));
+}
+
+#[test]
+fn next_above_the_range_is_an_exhausted_range_naming_the_lock_field() {
+    for next in [
+        "256",
+        "1000",
+        "18446744073709551614",
+        "18446744073709551615",
+    ] {
+        let r = resolve_within_5s(
+            &zk_hosts(&["", ", zookeeper_id: 256"]),
+            Some(&zk_lock(&format!(
+                "    next: {next}\n    hosts:\n      h0: 255\n"
+            ))),
+        );
+        let m = messages(&r);
+        assert_eq!(m.len(), 1, "{next}: {m:#?}");
+        assert!(
+            m[0].starts_with(
+                "error: zookeeper_id 256 is out of range: myid must be 1..=255 [hosts[1].zookeeper_id]"
+            ),
+            "{next}: {m:#?}"
+        );
+        assert_eq!(r.ids["zookeeper_id"]["h0"], 255, "h0 keeps its id");
+
+        let r = resolve_within_5s(
+            &zk_hosts(&["", "", ", zookeeper_id: 256"]),
+            Some(&zk_lock(&format!(
+                "    next: {next}\n    hosts:\n      h0: 255\n"
+            ))),
+        );
+        let m = messages(&r);
+        assert_eq!(m.len(), 2, "{next}: {m:#?}");
+        assert!(
+            m[1].starts_with(&format!(
+                "error: no myid left for `h1`: the next free id {next} is above 255 [hosts[1].roles] help: `ids.zookeeper_id.next` in "
+            )),
+            "{next}: {m:#?}"
+        );
+    }
+}
+
+#[test]
+fn next_at_the_top_of_the_range_hands_out_the_last_id_then_reports_exhaustion() {
+    let r = resolve_within_5s(
+        &zk_hosts(&["", "", "", ""]),
+        Some(&zk_lock("    next: 255\n    hosts:\n      h0: 1\n")),
+    );
+    let m = messages(&r);
+    assert_eq!(r.ids["zookeeper_id"]["h0"], 1);
+    assert_eq!(r.ids["zookeeper_id"]["h1"], 255);
+    assert!(!r.ids["zookeeper_id"].contains_key("h2"));
+    assert!(!r.ids["zookeeper_id"].contains_key("h3"));
+    assert_eq!(m.len(), 2, "{m:#?}");
+    // The explanation comes once, with the first host left without an id.
+    assert_eq!(
+        m[1],
+        "error: no myid left for `h3`: the next free id 256 is above 255 [hosts[3].roles]"
+    );
+    assert!(
+        m[0].starts_with(
+            "error: no myid left for `h2`: the next free id 256 is above 255 [hosts[2].roles]"
+        ),
+        "{m:#?}"
+    );
+    assert!(
+        m[0].contains("pin an unused id with `zookeeper_id:` on the host"),
+        "{m:#?}"
+    );
+}
+
+#[test]
+fn pins_at_the_ends_of_the_range_are_accepted() {
+    let r = resolve_within_5s(
+        &zk_hosts(&[", zookeeper_id: 1", ", zookeeper_id: 255"]),
+        None,
+    );
+    assert!(messages(&r).is_empty(), "{:#?}", messages(&r));
+    assert_eq!(r.ids["zookeeper_id"]["h0"], 1);
+    assert_eq!(r.ids["zookeeper_id"]["h1"], 255);
+    assert_eq!(r.lock.ids["zookeeper_id"].next, 256);
+    // A pin at the top leaves nothing above it for a new host.
+    let r = resolve_within_5s(&zk_hosts(&[", zookeeper_id: 255", ""]), None);
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(
+        m[0].starts_with(
+            "error: no myid left for `h1`: the next free id 256 is above 255 [hosts[1].roles]"
+        ),
+        "{m:#?}"
+    );
+    // Just outside either end is an error, and the other hosts still get their ids.
+    for pin in ["0", "256"] {
+        let r = resolve_within_5s(&zk_hosts(&[&format!(", zookeeper_id: {pin}"), ""]), None);
+        let m = messages(&r);
+        assert_eq!(m.len(), 1, "{m:#?}");
+        assert!(
+            m[0].starts_with(&format!(
+                "error: zookeeper_id {pin} is out of range: myid must be 1..=255 [hosts[0].zookeeper_id]"
+            )),
+            "{m:#?}"
+        );
+        assert_eq!(r.ids["zookeeper_id"]["h1"], 1);
+    }
+    // Kafka's range starts at 0.
+    let (_d, path) = common::inventory(
+        "cluster: t\ndefaults: { java_home: /j }\ncomponents:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\" }\nhosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka], broker_id: 0 }\n  - { name: b, address: 10.0.0.2, roles: [kafka], broker_id: 1000 }\n",
+    );
+    let got = plan::plan(&path, &PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<_> = got.hosts.iter().map(|h| h.ids["broker_id"]).collect();
+    assert_eq!(ids, [0, 1000]);
+}
+
+#[test]
+fn a_pin_on_a_retired_id_moves_it_out_of_retired_so_the_lock_stays_valid() {
+    let lock = "version: 1\ncluster: t\nids:\n  zookeeper_id:\n    next: 3\n    hosts:\n      h0: 1\n    retired:\n      old: 2\n";
+    let r = resolve_within_5s(&zk_hosts(&["", ", zookeeper_id: 2"]), Some(lock));
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(
+        m[0].starts_with(
+            "warning: `h1` pins zookeeper_id 2, which `old` had before it was removed"
+        ),
+        "{m:#?}"
+    );
+    assert_eq!(r.ids["zookeeper_id"]["h1"], 2);
+    let t = &r.lock.ids["zookeeper_id"];
+    assert!(t.retired.is_empty(), "{t:?}");
+    // What gets written reads back: no id recorded twice.
+    let (_d, path) = common::inventory(&zk_hosts(&["", ", zookeeper_id: 2"]));
+    let lock_path = stackctl::lock::lock_path(&path);
+    std::fs::write(&lock_path, lock).unwrap();
+    plan::plan(&path, &PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let again = plan::plan(&path, &PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.lock.state, stackctl::lock::LockState::Unchanged);
+}
+
+#[test]
+fn a_returning_host_that_pins_its_own_retired_id_gets_it_back() {
+    let lock = "version: 1\ncluster: t\nids:\n  zookeeper_id:\n    next: 3\n    hosts:\n      h0: 1\n    retired:\n      h1: 2\n";
+    let r = resolve_within_5s(&zk_hosts(&["", ", zookeeper_id: 2"]), Some(lock));
+    assert!(messages(&r).is_empty(), "{:#?}", messages(&r));
+    assert_eq!(r.ids["zookeeper_id"]["h1"], 2);
+    assert!(r.lock.ids["zookeeper_id"].retired.is_empty());
+    assert!(
+        r.changes
+            .iter()
+            .any(|c| c == "restored zookeeper_id 2 of h1"),
+        "{:?}",
+        r.changes
+    );
+    // Its data directory says 2: another id would make it a different server.
+    let r = resolve_within_5s(&zk_hosts(&["", ", zookeeper_id: 7"]), Some(lock));
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(
+        m[0].starts_with(
+            "error: `h1` pins zookeeper_id 7, but the lock file records 2 for it [hosts[1].zookeeper_id]"
+        ),
+        "{m:#?}"
+    );
+}
+
+#[test]
+fn a_pin_on_the_retired_id_of_a_host_that_is_back_is_refused() {
+    // h1 comes back and gets 2 again; h2 cannot have it too.
+    let lock = "version: 1\ncluster: t\nids:\n  zookeeper_id:\n    next: 3\n    hosts:\n      h0: 1\n    retired:\n      h1: 2\n";
+    let r = resolve_within_5s(&zk_hosts(&["", "", ", zookeeper_id: 2"]), Some(lock));
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(
+        m[0].starts_with("error: `h2` pins zookeeper_id 2, which the lock file gives to `h1`"),
+        "{m:#?}"
+    );
+    assert_eq!(r.ids["zookeeper_id"]["h1"], 2);
+}
+
+#[test]
+fn ids_at_u64_max_in_an_unchecked_lock_do_not_overflow() {
+    // `read` refuses such a lock; `resolve` must still not overflow or loop when handed one.
+    let (_d, path) = common::inventory(&zk_hosts(&["", ""]));
+    let cat = stackctl::components::catalog();
+    let (inv, _) = stackctl::inventory::load(&path, cat).unwrap();
+    let mut table = stackctl::lock::IdTable {
+        next: u64::MAX,
+        ..Default::default()
+    };
+    table.hosts.insert("h0".into(), u64::MAX);
+    table.retired.insert("gone".into(), u64::MAX - 1);
+    let lock = stackctl::lock::LockFile {
+        version: stackctl::lock::LOCK_VERSION,
+        cluster: "t".into(),
+        ids: [("zookeeper_id".to_string(), table)].into_iter().collect(),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = stackctl::lock::resolve(&inv, Some(lock), stackctl::components::catalog());
+        let _ = tx.send(r);
+    });
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("lock::resolve did not return within 5 s");
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(m[0].starts_with("error: no myid left for `h1`"), "{m:#?}");
+    assert_eq!(r.lock.ids["zookeeper_id"].next, u64::MAX);
+}

@@ -96,6 +96,21 @@ impl HBase {
     }
 
     pub fn props(inv: &Inventory, spec: &ComponentSpec, host: &Host) -> Props {
+        Self::props_with(inv, spec, host, &Self::zookeeper_quorum(inv))
+    }
+
+    /// `hbase.zookeeper.quorum`: every ZooKeeper server's address.
+    fn zookeeper_quorum(inv: &Inventory) -> String {
+        let zk_hosts: Vec<&str> = inv
+            .hosts_with_role(zookeeper::ROLE)
+            .map(|h| h.address.as_str())
+            .collect();
+        zk_hosts.join(",")
+    }
+
+    /// `props` with `hbase.zookeeper.quorum` given: it lists every ZooKeeper server, so `ports`
+    /// (which does not read it) passes "" and `files` the value built once per plan.
+    fn props_with(inv: &Inventory, spec: &ComponentSpec, host: &Host, quorum: &str) -> Props {
         let mut p = Props::default();
         p.set("hbase.cluster.distributed", "true");
         if let Some(fs) = inv
@@ -104,11 +119,7 @@ impl HBase {
         {
             p.set("hbase.rootdir", format!("{fs}/hbase"));
         }
-        let zk_hosts: Vec<&str> = inv
-            .hosts_with_role(zookeeper::ROLE)
-            .map(|h| h.address.as_str())
-            .collect();
-        p.set("hbase.zookeeper.quorum", zk_hosts.join(","));
+        p.set("hbase.zookeeper.quorum", quorum);
         if let (Some(zk), Some(first)) = (
             inv.component(zookeeper::NAME),
             inv.first_with_role(zookeeper::ROLE),
@@ -245,7 +256,7 @@ impl Component for HBase {
         let Some(spec) = inv.component(NAME) else {
             return vec![];
         };
-        let props = Self::props(inv, spec, host);
+        let props = Self::props_with(inv, spec, host, "");
         let (m, mi, rs, rsi) = Self::ports(&spec.version);
         let mut out = Vec::new();
         for (role, key, default, what) in [
@@ -282,7 +293,10 @@ impl Component for HBase {
             Hadoop::conf_files(cl, host)
         };
         let dir = conf_dir(host, NAME);
-        let props = Self::props(cl.inv, spec, host);
+        let quorum = cl.shared("hbase/hbase.zookeeper.quorum", || {
+            json!(Self::zookeeper_quorum(cl.inv))
+        });
+        let props = Self::props_with(cl.inv, spec, host, quorum.as_str().unwrap_or_default());
         let env = json!({
             "conf_dir": dir,
             "hadoop_conf_dir": conf_dir(host, hadoop::NAME),

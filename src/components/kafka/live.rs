@@ -130,7 +130,7 @@ impl Live for Kafka {
             Ok(mut s) => {
                 for h in &brokers {
                     let Some(id) = id_of(h) else { continue };
-                    let props = Self::props(inv, spec, h, Some(id));
+                    let props = Self::props_with(inv, spec, h, Some(id), "");
                     // What the broker registers: advertised.listeners, else listeners.
                     let want = props
                         .get("advertised.listeners")

@@ -90,7 +90,7 @@ const REPLICATION_KEYS: &[&str] = &[
 impl Kafka {
     /// The broker's `log.dirs`, each without a trailing slash.
     pub fn log_dirs(inv: &Inventory, spec: &ComponentSpec, host: &Host) -> Vec<String> {
-        Self::props(inv, spec, host, None)
+        Self::props_with(inv, spec, host, None, "")
             .get("log.dirs")
             .unwrap_or_default()
             .split(',')
@@ -134,6 +134,25 @@ impl Kafka {
         host: &Host,
         broker_id: Option<u64>,
     ) -> Props {
+        Self::props_with(
+            inv,
+            spec,
+            host,
+            broker_id,
+            &Self::zookeeper_connect(inv, spec),
+        )
+    }
+
+    /// `props` with the value of `zookeeper.connect` given. It lists every ZooKeeper server, so
+    /// building it for each broker makes whatever walks the brokers quadratic: callers that do
+    /// not read it (ports, log dirs, listeners) pass "", `files` the value built once per plan.
+    fn props_with(
+        inv: &Inventory,
+        spec: &ComponentSpec,
+        host: &Host,
+        broker_id: Option<u64>,
+        zookeeper_connect: &str,
+    ) -> Props {
         let v = &spec.version;
         let brokers = inv.count_role(ROLE);
         let (rf, min_isr) = Self::replication_defaults(brokers);
@@ -157,7 +176,7 @@ impl Kafka {
                 .set("advertised.host.name", &host.address);
         }
         p.set("log.dirs", format!("{}/kafka", host.data_dir))
-            .set("zookeeper.connect", Self::zookeeper_connect(inv, spec))
+            .set("zookeeper.connect", zookeeper_connect)
             .set("zookeeper.connection.timeout.ms", 18000)
             .set("num.partitions", 1)
             .set("offsets.topic.replication.factor", rf)
@@ -340,7 +359,7 @@ impl Component for Kafka {
         if !host.has_role(ROLE) {
             return vec![];
         }
-        let props = Self::props(inv, spec, host, None);
+        let props = Self::props_with(inv, spec, host, None, "");
         let role_pos = host.role_pos(ROLE);
         let (port, pos) = match props.get("listeners") {
             Some(l) => (
@@ -379,7 +398,16 @@ impl Component for Kafka {
         if !host.has_role(ROLE) {
             return vec![];
         }
-        let props = Self::props(cl.inv, spec, host, cl.id("broker_id", host));
+        let connect = cl.shared("kafka/zookeeper.connect", || {
+            json!(Self::zookeeper_connect(cl.inv, spec))
+        });
+        let props = Self::props_with(
+            cl.inv,
+            spec,
+            host,
+            cl.id("broker_id", host),
+            connect.as_str().unwrap_or_default(),
+        );
         let ctx = base_context(
             cl,
             host,

@@ -134,10 +134,22 @@ impl ZooKeeper {
         let Some(spec) = inv.component(NAME) else {
             return String::new();
         };
-        inv.hosts_with_role(ROLE)
-            .map(|h| format!("{}:{}", h.address, Self::client_port(spec, h)))
-            .collect::<Vec<_>>()
-            .join(",")
+        let Some(first) = inv.first_with_role(ROLE) else {
+            return String::new();
+        };
+        // `clientPort` comes from the component's config, the same on every server: working it
+        // out once keeps this linear (it builds the whole zoo.cfg property set).
+        let port = Self::client_port(spec, first);
+        let mut out = String::new();
+        for (i, h) in inv.hosts_with_role(ROLE).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&h.address);
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+        out
     }
 
     /// How many servers may fail while the ensemble keeps a majority.
