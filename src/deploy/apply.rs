@@ -156,9 +156,10 @@ pub fn file_batch(
         .collect();
     let quoted_staged: Vec<String> = staged.iter().map(|s| shell_quote(s)).collect();
     let mut script = format!(
-        "set -e; umask 022; J={j}; mkdir -p \"$(dirname \"$J\")\"\n\
+        "set -e; umask 022; J={j}; w=$(dirname \"$J\"); mkdir -p \"$w\"\n\
          if [ -f \"$J\" ]; then sh \"$J\"; rm -f \"$J\"; fi\n\
-         s=$(mktemp -d /var/tmp/.stackctl-batch.XXXXXX)\n\
+         rm -rf \"$w\"/.stackctl-batch.*\n\
+         s=$(mktemp -d \"$w/.stackctl-batch.XXXXXX\")\n\
          cleanup() {{ rm -rf \"$s\"; rm -f -- {}; }}\n\
          trap cleanup EXIT\n",
         quoted_staged.join(" ")
@@ -452,11 +453,24 @@ mod tests {
         );
         assert!(!Path::new(&h.journal).exists(), "no commit, no journal");
         assert!(!h.leftovers().is_empty(), "the kill left staged copies");
+        let staging = || {
+            std::fs::read_dir(Path::new(&h.journal).parent().unwrap())
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(".stackctl-batch.")
+                })
+                .count()
+        };
+        assert_eq!(staging(), 1, "the killed batch left its staging directory");
         // The next batch (another run, another token) removes them and commits whole.
         let (tar, script) = h.batch("newer", "t2");
         assert!(run(&script, &tar, None));
         assert_eq!(h.contents(), h.generation("newer"));
         assert!(h.leftovers().is_empty(), "{:?}", h.leftovers());
+        assert_eq!(staging(), 0, "and the next batch removed it");
     }
 
     #[test]
