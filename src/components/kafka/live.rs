@@ -54,6 +54,25 @@ impl Live for Kafka {
                 errors.join("; ")
             ),
         };
+        // An answer without the controller or without every broker is a cache not yet filled.
+        let missing: Vec<String> = cl
+            .inv
+            .hosts_with_role(ROLE)
+            .filter_map(|h| cl.id("broker_id", h).map(|i| i as i32))
+            .filter(|i| !m.brokers.iter().any(|b| b.id == *i))
+            .map(|i| i.to_string())
+            .collect();
+        if m.controller < 0 || !missing.is_empty() {
+            anyhow::bail!(
+                "no full cluster metadata yet (controller {}, brokers missing: {})",
+                m.controller,
+                if missing.is_empty() {
+                    "none".to_string()
+                } else {
+                    missing.join(", ")
+                }
+            );
+        }
         let lagging: Vec<String> = m
             .partitions
             .iter()
