@@ -73,11 +73,15 @@ pub fn mark() -> &'static str {
 pub fn script(req: &FactRequest) -> String {
     let mark = mark();
     let mut s = String::from("export LC_ALL=C\n");
-    // `java -version` starts a JVM (60-120 ms): it runs in the background while the rest is
-    // gathered, and its answer is printed last (directly, if no temporary file can be made).
+    // The JDK's version from its `release` file when it has one and an executable `java`: a
+    // JVM start costs a CPU-second-ish per host per command, and every command asks. Else
+    // `java -version` runs in the background while the rest is gathered, and its answer is
+    // printed last (directly, if no temporary file can be made).
     s.push_str(&format!(
-        "jv=$(mktemp /tmp/.stackctl-java.XXXXXX 2>/dev/null) || jv=; if [ -n \"$jv\" ]; then {}/bin/java -version > \"$jv\" 2>&1 & jpid=$!; fi\n",
-        shell_quote(&req.java_home)
+        "jh={jh}; jrel=; jv=\n\
+         if [ -x \"$jh/bin/java\" ] && [ -f \"$jh/release\" ]; then jrel=$(sed -n 's/^JAVA_VERSION=\"\\([0-9][0-9A-Za-z._+-]*\\)\"$/\\1/p' \"$jh/release\" | head -n 1); fi\n\
+         if [ -z \"$jrel\" ]; then jv=$(mktemp /tmp/.stackctl-java.XXXXXX 2>/dev/null) || jv=; if [ -n \"$jv\" ]; then \"$jh/bin/java\" -version > \"$jv\" 2>&1 & jpid=$!; fi; fi\n",
+        jh = shell_quote(&req.java_home)
     ));
     s.push_str(&format!("echo '{mark} sha256'\n"));
     for f in &req.checksum {
@@ -137,7 +141,7 @@ pub fn script(req: &FactRequest) -> String {
         s.push_str(&format!("[ -d {q} ] && printf '%s\\n' {q}\n"));
     }
     s.push_str(&format!(
-        "echo '{mark} java'; if [ -n \"$jv\" ]; then wait $jpid; head -n 3 \"$jv\"; rm -f \"$jv\"; else {}/bin/java -version 2>&1 | head -n 3; fi\necho '{mark} end'\n",
+        "echo '{mark} java'; if [ -n \"$jrel\" ]; then echo \"java version \\\"$jrel\\\" (release file)\"; elif [ -n \"$jv\" ]; then wait $jpid; head -n 3 \"$jv\"; rm -f \"$jv\"; else {}/bin/java -version 2>&1 | head -n 3; fi\necho '{mark} end'\n",
         shell_quote(&req.java_home)
     ));
     s
@@ -376,5 +380,45 @@ mod tests {
                 "kafka_2.12-2.4.0/libs/zookeeper-3.5.6.jar"
             ]
         );
+    }
+
+    #[test]
+    fn the_jdk_version_comes_from_its_release_file_without_starting_a_jvm() {
+        let dir = tempfile::tempdir().unwrap();
+        let jh = dir.path().join("jdk 11");
+        std::fs::create_dir_all(jh.join("bin")).unwrap();
+        // A `java` that would say something else if it ran: it must not run.
+        std::fs::write(
+            jh.join("bin/java"),
+            "#!/bin/sh\necho 'openjdk version \"99.0.0\"' >&2\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(jh.join("bin/java"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        std::fs::write(
+            jh.join("release"),
+            "IMPLEMENTOR=\"x\"\nJAVA_VERSION=\"11.0.13\"\n",
+        )
+        .unwrap();
+        let req = FactRequest {
+            java_home: jh.display().to_string(),
+            ..Default::default()
+        };
+        let run = || {
+            let o = std::process::Command::new("sh")
+                .args(["-c", &script(&req)])
+                .output()
+                .unwrap();
+            parse(&String::from_utf8_lossy(&o.stdout))
+        };
+        let f = run();
+        assert!(f.complete);
+        assert_eq!(f.java.as_ref().map(|j| j.raw.as_str()), Some("11.0.13"));
+        // No release file (or a garbled one): `java -version` decides.
+        std::fs::write(jh.join("release"), "JAVA_VERSION=\"$(id)\"\n").unwrap();
+        assert_eq!(run().java.map(|j| j.raw), Some("99.0.0".into()));
+        std::fs::remove_file(jh.join("release")).unwrap();
+        assert_eq!(run().java.map(|j| j.raw), Some("99.0.0".into()));
     }
 }
