@@ -30,9 +30,30 @@ pub async fn install_host(
     ch: &HostChanges,
     ev: &Events,
 ) -> Result<InstallStats> {
-    let h = t.host;
     let mut stats = InstallStats::default();
     for spec in inv.components.values() {
+        let s = install_dist(inv, t, archives, ch, spec.name, ev).await?;
+        stats.uploaded_bytes += s.uploaded_bytes;
+        stats.archives_uploaded += s.archives_uploaded;
+        stats.archives_unpacked += s.archives_unpacked;
+    }
+    let s = write_files(inv, t, ch, ev).await?;
+    stats.files_written += s.files_written;
+    Ok(stats)
+}
+
+/// Uploads and unpacks one component's distribution on a host, as `ch` asks.
+pub async fn install_dist(
+    inv: &Inventory,
+    t: &Target<'_>,
+    archives: &Archives<'_>,
+    ch: &HostChanges,
+    component: &str,
+    ev: &Events,
+) -> Result<InstallStats> {
+    let h = t.host;
+    let mut stats = InstallStats::default();
+    for spec in inv.components.values().filter(|s| s.name == component) {
         let c = components::find(spec.name).expect("known");
         let Some((local, sum)) = archives.get(spec.name) else {
             continue;
@@ -79,6 +100,18 @@ pub async fn install_host(
             stats.archives_unpacked += 1;
         }
     }
+    Ok(stats)
+}
+
+/// Every changed file of a host, plus the manifest and the restarts they owe, as one batch.
+pub async fn write_files(
+    inv: &Inventory,
+    t: &Target<'_>,
+    ch: &HostChanges,
+    ev: &Events,
+) -> Result<InstallStats> {
+    let h = t.host;
+    let mut stats = InstallStats::default();
     // Every changed file, plus the manifest, in one tar stream.
     if !ch.files.is_empty() {
         let mut manifest = String::new();

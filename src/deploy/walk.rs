@@ -37,8 +37,10 @@ pub struct Walked {
 /// A node of the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Node {
-    /// Index into the targets.
-    Install(usize),
+    /// A host's file batch (index into the targets).
+    Files(usize),
+    /// A host's upload and unpack of one component (target index, component name).
+    Dist(usize, &'static str),
     /// Index into the plan's stages.
     Role(usize),
 }
@@ -111,16 +113,41 @@ pub async fn walk(
     let index_of = |name: &str| targets.iter().position(|t| t.host.name == name);
     // What each node waits for.
     let mut deps: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
-    for i in 0..targets.len() {
-        deps.insert(Node::Install(i), vec![]);
+    // Per host: the files, and each distribution to upload, smallest first and one at a time
+    // (they share the host's disk), so a small component's roles start while a large one is
+    // still on its way.
+    let mut dists: BTreeMap<usize, Vec<&'static str>> = BTreeMap::new();
+    for (i, ch) in changes.iter().enumerate() {
+        deps.insert(Node::Files(i), vec![]);
+        let mut mine: Vec<(u64, &'static str)> = inv
+            .components
+            .values()
+            .filter(|c| ch.upload.iter().chain(&ch.unpack).any(|u| u == c.name))
+            .map(|c| {
+                let size = archives
+                    .get(c.name)
+                    .and_then(|(p, _)| std::fs::metadata(p).ok())
+                    .map_or(0, |m| m.len());
+                (size, c.name)
+            })
+            .collect();
+        mine.sort();
+        let mut prev: Option<Node> = None;
+        for (_, name) in &mine {
+            deps.insert(Node::Dist(i, name), prev.into_iter().collect());
+            prev = Some(Node::Dist(i, name));
+        }
+        dists.insert(i, mine.into_iter().map(|(_, n)| n).collect());
     }
     for (r, node) in roles.iter().enumerate() {
-        let mut d: Vec<Node> = node
-            .hosts
-            .iter()
-            .filter_map(|h| index_of(h))
-            .map(Node::Install)
-            .collect();
+        let component = components::role(&node.role).map(|d| d.component);
+        let mut d: Vec<Node> = Vec::new();
+        for i in node.hosts.iter().filter_map(|h| index_of(h)) {
+            d.push(Node::Files(i));
+            if let Some(c) = component.filter(|c| dists[&i].contains(c)) {
+                d.push(Node::Dist(i, c));
+            }
+        }
         d.extend(
             node.after
                 .iter()
@@ -164,11 +191,25 @@ pub async fn walk(
                     continue;
                 }
                 let fut: NodeFuture = match *node {
-                    Node::Install(i) => {
+                    Node::Files(i) => {
                         let (t, ch, sem) = (&targets[i], &changes[i], sem.clone());
                         Box::pin(async move {
                             let _p = sem.acquire().await;
-                            let r = apply::install_host(inv, t, archives, ch, ev).await;
+                            let r = apply::write_files(inv, t, ch, ev).await;
+                            (
+                                *node,
+                                r.map(|install| NodeOut {
+                                    install,
+                                    ..Default::default()
+                                }),
+                            )
+                        })
+                    }
+                    Node::Dist(i, c) => {
+                        let (t, ch, sem) = (&targets[i], &changes[i], sem.clone());
+                        Box::pin(async move {
+                            let _p = sem.acquire().await;
+                            let r = apply::install_dist(inv, t, archives, ch, c, ev).await;
                             (
                                 *node,
                                 r.map(|install| NodeOut {
@@ -284,7 +325,8 @@ fn first_line(s: &str) -> &str {
 
 fn describe(n: Node, targets: &[Target], roles: &[RoleNode]) -> String {
     match n {
-        Node::Install(i) => format!("installing on {}", targets[i].host.name),
+        Node::Files(i) => format!("writing files on {}", targets[i].host.name),
+        Node::Dist(i, c) => format!("installing {c} on {}", targets[i].host.name),
         Node::Role(r) => roles[r].role.clone(),
     }
 }
