@@ -497,10 +497,12 @@ fn real_zookeeper_356_standalone_on_host1() {
 
     // 4. from the ROOT namespace: ruok / srvr against host1's address
     let addr: SocketAddr = format!("{}:2181", bed.addr("host1")).parse().unwrap();
+    // `ruok` says imok as soon as the process runs; serving comes a little later, so wait (a
+    // bounded number of tries) until `srvr` reports a mode too.
     let mut imok = String::new();
     for _ in 0..60 {
-        match four_letter(&addr, "ruok") {
-            Ok(s) if s == "imok" => {
+        match (four_letter(&addr, "ruok"), four_letter(&addr, "srvr")) {
+            (Ok(s), Ok(srvr)) if s == "imok" && srvr.contains("Mode: ") => {
                 imok = s;
                 break;
             }
