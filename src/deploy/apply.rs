@@ -21,27 +21,6 @@ pub struct InstallStats {
     pub files_written: usize,
 }
 
-/// Uploads the archives `ch` names, unpacks them atomically, and writes every changed file in
-/// one round trip.
-pub async fn install_host(
-    inv: &Inventory,
-    t: &Target<'_>,
-    archives: &Archives<'_>,
-    ch: &HostChanges,
-    ev: &Events,
-) -> Result<InstallStats> {
-    let mut stats = InstallStats::default();
-    for spec in inv.components.values() {
-        let s = install_dist(inv, t, archives, ch, spec.name, ev).await?;
-        stats.uploaded_bytes += s.uploaded_bytes;
-        stats.archives_uploaded += s.archives_uploaded;
-        stats.archives_unpacked += s.archives_unpacked;
-    }
-    let s = write_files(inv, t, ch, ev).await?;
-    stats.files_written += s.files_written;
-    Ok(stats)
-}
-
 /// Uploads and unpacks one component's distribution on a host, as `ch` asks.
 pub async fn install_dist(
     inv: &Inventory,
