@@ -367,3 +367,52 @@ hosts:
     );
     assert_eq!(kafka["offsets.topic.replication.factor"], "1", "one broker");
 }
+
+/// Each role has its own graceful-stop timeout (a RegionServer closes its regions, a broker
+/// moves its leaderships), and a component's `stop_timeout` overrides it.
+#[test]
+fn launchers_wait_the_roles_stop_timeout_before_killing() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        "cluster: t\ndefaults: { java_home: /usr/lib/jvm/java-11, java_version: \"11\" }\n\
+         components:\n  zookeeper: { version: \"3.5.6\" }\n  kafka: { version: \"2.4.0\", scala: \"2.12\", stop_timeout: 45 }\n\
+         \x20 hadoop: { version: \"3.3.6\" }\n  hbase: { version: \"2.5.10-hadoop3\" }\n\
+         hosts:\n  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master, hbase-regionserver] }\n",
+    )
+    .unwrap();
+    let plan = plan::plan(
+        &inv,
+        &PlanOptions {
+            templates: None,
+            locked: false,
+            read_only: false,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let launcher = |role: &str| {
+        plan.hosts[0]
+            .files
+            .iter()
+            .find(|f| f.path.ends_with(&format!("/launch/{role}.sh")))
+            .unwrap_or_else(|| panic!("no launcher for {role}"))
+            .content
+            .clone()
+    };
+    for (role, tenths) in [
+        ("zookeeper", 300),
+        ("kafka", 450),
+        ("namenode", 600),
+        ("datanode", 600),
+        ("nodemanager", 600),
+        ("hbase-master", 1200),
+        ("hbase-regionserver", 3000),
+    ] {
+        let text = launcher(role);
+        assert!(
+            text.contains(&format!("while [ \"$i\" -lt {tenths} ] && kill -0")),
+            "{role}: expected a {tenths}-tenths stop wait\n{text}"
+        );
+    }
+}

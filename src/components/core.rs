@@ -61,6 +61,10 @@ pub struct Service {
     pub classpath: Vec<String>,
     pub args: Vec<String>,
     pub jvm_opts: Vec<String>,
+    /// Seconds a graceful stop (SIGTERM) may take before the launcher kills the JVM: the
+    /// role's default (a RegionServer closing its regions needs longer than a NodeManager),
+    /// or the component's `stop_timeout` setting.
+    pub stop_timeout: u32,
     pub env: Vec<(String, String)>,
     pub work_dir: String,
     /// Files (absolute paths) whose change means this service must restart.
@@ -83,6 +87,46 @@ impl Service {
     }
     pub fn log_file(host: &Host, component: &str, role: &str) -> String {
         format!("{}/{component}/{role}.log", host.log_dir)
+    }
+}
+
+/// The `stop_timeout` setting every component declares.
+pub const STOP_TIMEOUT: SettingDef = SettingDef {
+    key: "stop_timeout",
+    kind: SettingKind::Scalar,
+    help: "seconds a graceful stop may take before the JVM is killed (default per role)",
+};
+
+/// The longest `stop_timeout` accepted, in seconds.
+pub const STOP_TIMEOUT_MAX: u32 = 3600;
+
+/// A role's stop timeout: the component's `stop_timeout` setting, else the role's `default`.
+pub fn stop_timeout(spec: &ComponentSpec, default: u32) -> u32 {
+    spec.scalar("stop_timeout")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|s| (1..=STOP_TIMEOUT_MAX).contains(s))
+        .unwrap_or(default)
+}
+
+/// Checks a component's `stop_timeout` setting: whole seconds, 1 to [`STOP_TIMEOUT_MAX`].
+pub fn validate_stop_timeout(inv: &Inventory, spec: &ComponentSpec, diags: &mut Diagnostics) {
+    let Some(v) = spec.scalar("stop_timeout") else {
+        return;
+    };
+    let ok = v
+        .trim()
+        .parse::<u32>()
+        .is_ok_and(|s| (1..=STOP_TIMEOUT_MAX).contains(&s));
+    if !ok {
+        diags.push(
+            Diagnostic::error(
+                &inv.path,
+                spec.pos_of("stop_timeout"),
+                format!("components.{}.stop_timeout", spec.name),
+                format!("`{v}` is not a stop timeout: whole seconds from 1 to {STOP_TIMEOUT_MAX}"),
+            )
+            .with_help("e.g. `stop_timeout: 120`"),
+        );
     }
 }
 

@@ -52,6 +52,9 @@ pub fn role_names() -> impl Iterator<Item = &'static str> {
 pub fn validate_all(inv: &Inventory, diags: &mut Diagnostics) {
     for c in ALL.iter().filter(|c| inv.component(c.name()).is_some()) {
         c.validate(inv, diags);
+        if let Some(spec) = inv.component(c.name()) {
+            core::validate_stop_timeout(inv, spec, diags);
+        }
     }
     check_ports(inv, diags);
 }
@@ -137,7 +140,7 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 "work_dir": word(&s.work_dir),
                 "pid_file": Service::pid_file(host, s.role),
                 "log_file": Service::log_file(host, c.name(), s.role),
-                "stop_timeout_tenths": 300,
+                "stop_timeout_tenths": s.stop_timeout * 10,
                 "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": words(args) })),
             });
             out.push(FileSpec {

@@ -173,15 +173,24 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
                 let stops = connected
                     .iter()
                     .filter(|(h, _, _)| h.has_role(&stage.role))
-                    .map(|(h, _, r)| async move {
-                        let l = shell_quote(&Service::launcher(h, &stage.role));
-                        let out = r
-                            .run_ok(
-                                &format!("if [ -x {l} ]; then {l} stop; fi"),
-                                &format!("stopping {}", stage.role),
-                            )
-                            .await?;
-                        Ok::<_, anyhow::Error>((h.name.clone(), out))
+                    .map(|(h, _, r)| {
+                        let cl = &cl;
+                        async move {
+                            let l = shell_quote(&Service::launcher(h, &stage.role));
+                            // A stop may take the role's whole stop timeout.
+                            let stop = changes::services(cl, h)
+                                .iter()
+                                .find(|s| s.role == stage.role)
+                                .map_or(0, |s| s.stop_timeout);
+                            let out = r
+                                .run_ok_within(
+                                    &format!("if [ -x {l} ]; then {l} stop; fi"),
+                                    &format!("stopping {}", stage.role),
+                                    std::time::Duration::from_secs(u64::from(stop)),
+                                )
+                                .await?;
+                            Ok::<_, anyhow::Error>((h.name.clone(), out))
+                        }
                     });
                 for r in futures_util::future::join_all(stops).await {
                     let (host, out) = r?;

@@ -450,11 +450,18 @@ async fn start(t: &Target<'_>, role: &str, cluster: &str, ev: &Events) -> Result
 async fn restart_one(t: &Target<'_>, role: &str, cluster: &str, ev: &Events) -> Result<()> {
     let launcher = shell_quote(&Service::launcher(t.host, role));
     let owed = shell_quote(&restart_marker(cluster, role));
+    // The stop may take the role's whole stop timeout before the launcher kills the JVM.
+    let stop = t
+        .services
+        .iter()
+        .find(|s| s.role == role)
+        .map_or(0, |s| s.stop_timeout);
     let out = t
         .remote
-        .run_ok(
+        .run_ok_within(
             &format!("{launcher} stop && {launcher} start && rm -f {owed}"),
             &format!("restarting {role}"),
+            Duration::from_secs(u64::from(stop)),
         )
         .await?;
     ev.emit(Some(&t.host.name), "restart", &out.replace('\n', "; "));

@@ -208,6 +208,23 @@ impl Remote {
         .await
     }
 
+    /// [`Remote::run_ok`] for a command that may legitimately wait `extra` longer than the
+    /// command timeout (a graceful stop that has its own timeout).
+    pub async fn run_ok_within(&self, script: &str, what: &str, extra: Duration) -> Result<String> {
+        let out = self
+            .exec(
+                script,
+                None::<&mut tokio::io::Empty>,
+                self.command_timeout + extra,
+                what,
+            )
+            .await?;
+        if !out.success() {
+            return Err(out.error(&format!("{}: {what}", self.name)));
+        }
+        Ok(out.stdout)
+    }
+
     /// Runs `script` and fails with its stderr unless it exits 0.
     pub async fn run_ok(&self, script: &str, what: &str) -> Result<String> {
         let out = self.run(script, what).await?;

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
     Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -92,7 +92,7 @@ static ROLES: [RoleDef; 5] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 8] = [
+static SETTINGS: [SettingDef; 9] = [
     SettingDef {
         key: "core-site",
         kind: SettingKind::Map,
@@ -133,6 +133,7 @@ static SETTINGS: [SettingDef; 8] = [
         kind: SettingKind::Scalar,
         help: "extra options added to HADOOP_OPTS",
     },
+    STOP_TIMEOUT,
 ];
 
 /// Default ports by line: (2.x, 3.x). NameNode RPC is 8020 except in 3.0.0 (9820, HDFS-12990).
@@ -722,42 +723,48 @@ impl Component for Hadoop {
         .iter()
         .map(|f| format!("{conf}/{f}"))
         .collect();
-        let roles: [(&'static str, &'static str, &'static str, &str); 5] = [
+        // (role, service, main class, default heap, default stop timeout in seconds)
+        let roles: [(&'static str, &'static str, &'static str, &str, u32); 5] = [
             (
                 NAMENODE,
                 "HDFS NameNode",
                 "org.apache.hadoop.hdfs.server.namenode.NameNode",
                 "1g",
+                60,
             ),
             (
                 DATANODE,
                 "HDFS DataNode",
                 "org.apache.hadoop.hdfs.server.datanode.DataNode",
                 "512m",
+                60,
             ),
             (
                 SECONDARY,
                 "HDFS SecondaryNameNode",
                 "org.apache.hadoop.hdfs.server.namenode.SecondaryNameNode",
                 "512m",
+                30,
             ),
             (
                 RESOURCEMANAGER,
                 "YARN ResourceManager",
                 "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager",
                 "1g",
+                60,
             ),
             (
                 NODEMANAGER,
                 "YARN NodeManager",
                 "org.apache.hadoop.yarn.server.nodemanager.NodeManager",
                 "512m",
+                60,
             ),
         ];
         roles
             .into_iter()
             .filter(|(role, ..)| host.has_role(role))
-            .map(|(role, service, main_class, heap)| {
+            .map(|(role, service, main_class, heap, stop)| {
                 let mut jvm = heap_opts(spec, heap);
                 jvm.push(format!("-Dhadoop.log.dir={}/hadoop", host.log_dir));
                 jvm.push(format!("-Dyarn.log.dir={}/hadoop", host.log_dir));
@@ -768,6 +775,7 @@ impl Component for Hadoop {
                     classpath: classpath.clone(),
                     args: vec![],
                     jvm_opts: jvm,
+                    stop_timeout: super::core::stop_timeout(spec, stop),
                     env: vec![("HADOOP_CONF_DIR".into(), conf.clone())],
                     work_dir: home.clone(),
                     config_files: files.clone(),

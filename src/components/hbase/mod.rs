@@ -10,7 +10,7 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
     Component, ComponentDef, FileSpec, Link, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
@@ -54,7 +54,7 @@ static ROLES: [RoleDef; 2] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 4] = [
+static SETTINGS: [SettingDef; 5] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -75,6 +75,7 @@ static SETTINGS: [SettingDef; 4] = [
         kind: SettingKind::Scalar,
         help: "extra options added to HBASE_OPTS",
     },
+    STOP_TIMEOUT,
 ];
 
 impl HBase {
@@ -361,21 +362,25 @@ impl Component for HBase {
         let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
         let hadoop_conf = conf_dir(host, hadoop::NAME);
+        // (role, service, main class, default stop timeout in seconds): a RegionServer
+        // flushes and closes every region it serves before it exits.
         [
             (
                 MASTER,
                 "HBase master",
                 "org.apache.hadoop.hbase.master.HMaster",
+                120,
             ),
             (
                 REGIONSERVER,
                 "HBase RegionServer",
                 "org.apache.hadoop.hbase.regionserver.HRegionServer",
+                300,
             ),
         ]
         .into_iter()
         .filter(|(role, ..)| host.has_role(role))
-        .map(|(role, service, main_class)| {
+        .map(|(role, service, main_class, stop)| {
             let mut jvm = heap_opts(spec, "1g");
             jvm.push(format!("-Dhbase.log.dir={}/hbase", host.log_dir));
             Service {
@@ -390,6 +395,7 @@ impl Component for HBase {
                 ],
                 args: vec!["start".into()],
                 jvm_opts: jvm,
+                stop_timeout: super::core::stop_timeout(spec, stop),
                 env: vec![("HBASE_CONF_DIR".into(), conf.clone())],
                 work_dir: home.clone(),
                 config_files: vec![

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
     ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
@@ -45,7 +45,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     }),
 }];
 
-static SETTINGS: [SettingDef; 6] = [
+static SETTINGS: [SettingDef; 7] = [
     SettingDef {
         key: "scala",
         kind: SettingKind::Scalar,
@@ -76,6 +76,7 @@ static SETTINGS: [SettingDef; 6] = [
         kind: SettingKind::Scalar,
         help: "extra JVM options",
     },
+    STOP_TIMEOUT,
 ];
 
 /// Replication settings and the most a cluster of `n` brokers can satisfy.
@@ -445,6 +446,10 @@ impl Component for Kafka {
             classpath: vec![format!("{home}/libs/*")],
             args: vec![format!("{conf}/server.properties")],
             jvm_opts: jvm,
+            // A controlled shutdown moves every partition leadership off the broker first
+            // (retried up to controlled.shutdown.max.retries times); a kill skips that and
+            // makes the next start recover its logs.
+            stop_timeout: super::core::stop_timeout(spec, 120),
             env: vec![],
             work_dir: home,
             config_files: vec![format!("{conf}/server.properties")],

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, ComponentDef,
     FileSpec, IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT,
+    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -45,7 +45,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     }),
 }];
 
-static SETTINGS: [SettingDef; 5] = [
+static SETTINGS: [SettingDef; 6] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -71,6 +71,7 @@ static SETTINGS: [SettingDef; 5] = [
         kind: SettingKind::Scalar,
         help: "extra JVM options",
     },
+    STOP_TIMEOUT,
 ];
 
 /// Keys that only exist from a given version on; rendering them for an older server is
@@ -387,6 +388,8 @@ impl Component for ZooKeeper {
             classpath: vec![conf.clone(), format!("{home}/*"), format!("{home}/lib/*")],
             args: vec![format!("{conf}/zoo.cfg")],
             jvm_opts: jvm,
+            // A server shuts down in seconds; its sessions move to the others.
+            stop_timeout: super::core::stop_timeout(spec, 30),
             env: vec![],
             work_dir: home,
             config_files: vec![format!("{conf}/zoo.cfg"), format!("{data_dir}/myid")],
