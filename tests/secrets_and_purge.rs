@@ -495,3 +495,65 @@ hosts:
         "a closed port is reported as such"
     );
 }
+
+#[test]
+fn a_secret_file_left_0644_on_a_host_is_rewritten_0600_without_a_restart() {
+    let (_d, _p, inv, plan) = plan_of(SECRET_INVENTORY);
+    let ids = plan.ids();
+    let cl = Cluster::new(&inv, &ids);
+    let host = inv.host("b").unwrap();
+    let hp = plan.hosts.iter().find(|h| h.name == "b").unwrap();
+    let services = changes::services(&cl, host);
+    let mut facts = stackctl::remote::facts::HostFacts::default();
+    for f in &hp.files {
+        facts.sha256.insert(f.path.clone(), f.sha256.clone());
+        facts.modes.insert(f.path.clone(), f.mode);
+    }
+    for s in &services {
+        facts.running.insert(s.role.to_string(), 100);
+    }
+    let props = file(&plan, "b", "/server.properties").path.clone();
+    let state = |facts: stackctl::remote::facts::HostFacts| changes::HostState {
+        host,
+        plan: hp,
+        services: services.clone(),
+        facts,
+    };
+    let archives = Default::default();
+    let same = changes::host_changes(&inv, &state(facts.clone()), &archives);
+    assert!(same.files.is_empty(), "{:?}", same.files);
+    // Written 0644 by an older stackctl: same content, looser mode.
+    facts.modes.insert(props.clone(), 0o644);
+    let ch = changes::host_changes(&inv, &state(facts), &archives);
+    assert_eq!(ch.files, [props]);
+    assert!(
+        ch.restart.is_empty(),
+        "a mode alone restarts nothing: {:?}",
+        ch.restart
+    );
+}
+
+#[test]
+fn the_facts_script_reports_file_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("server.properties");
+    std::fs::write(&f, "a=1\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let req = stackctl::remote::facts::FactRequest {
+        java_home: "/nonexistent".into(),
+        checksum: vec![f.to_str().unwrap().to_string()],
+        ..Default::default()
+    };
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(stackctl::remote::facts::script(&req))
+        .output()
+        .unwrap();
+    let facts = stackctl::remote::facts::parse(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        facts.modes.get(f.to_str().unwrap()),
+        Some(&0o640),
+        "{facts:?}"
+    );
+    assert!(facts.sha256.contains_key(f.to_str().unwrap()));
+}

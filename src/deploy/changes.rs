@@ -273,11 +273,23 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
             c.unpack.push(spec.name.to_string());
         }
     }
-    c.files = t
+    let content_changed: Vec<String> = t
         .plan
         .files
         .iter()
         .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
+        .map(|f| f.path.clone())
+        .collect();
+    // A file whose content matches but whose mode does not (a secret's file left 0644 by an
+    // older stackctl) is written again, with its mode; that alone restarts nothing.
+    c.files = t
+        .plan
+        .files
+        .iter()
+        .filter(|f| {
+            content_changed.contains(&f.path)
+                || t.facts.modes.get(&f.path).is_some_and(|m| *m != f.mode)
+        })
         .map(|f| f.path.clone())
         .collect();
     for svc in &t.services {
@@ -290,8 +302,8 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
             .contains_key(&restart_marker(&inv.cluster, svc.role));
         let touched = owed
             || c.unpack.iter().any(|u| u == comp)
-            || c.files.contains(&Service::launcher(h, svc.role))
-            || svc.config_files.iter().any(|f| c.files.contains(f));
+            || content_changed.contains(&Service::launcher(h, svc.role))
+            || svc.config_files.iter().any(|f| content_changed.contains(f));
         match (t.facts.running.contains_key(svc.role), touched) {
             (false, _) => c.start.push(svc.role.to_string()),
             (true, true) => c.restart.push(svc.role.to_string()),

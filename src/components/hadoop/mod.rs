@@ -451,6 +451,15 @@ pub fn expand_vars(value: &str, sets: &[&Props]) -> Result<String, String> {
 /// `..`) is refused: stackctl could neither check nor purge it.
 pub fn storage_path(entry: &str) -> Result<String, String> {
     let e = entry.trim();
+    // A DataNode directory may carry its storage type first: `[SSD]file:///data/dn`.
+    let e = match e.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((kind, rest))
+            if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            rest.trim()
+        }
+        _ => e,
+    };
     let path = if let Some(rest) = e.strip_prefix("file:") {
         let rest = match rest.strip_prefix("//") {
             Some(auth_path) => {
@@ -1025,6 +1034,8 @@ mod tests {
             ("file:/data/nn", "/data/nn"),
             ("file://localhost/data/nn", "/data/nn"),
             ("  file:///data/my%20nn ", "/data/my nn"),
+            ("[SSD]file:///data/dn", "/data/dn"),
+            ("[ARCHIVE]/data/cold", "/data/cold"),
         ] {
             assert_eq!(storage_path(entry).as_deref(), Ok(want), "{entry}");
         }
