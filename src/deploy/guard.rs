@@ -7,7 +7,7 @@
 use anyhow::{anyhow, Result};
 
 use crate::events::Events;
-use crate::remote::transport::Remote;
+use crate::remote::transport::{Remote, RunOutput};
 use crate::shell::shell_quote;
 
 /// Who we are, as written into the lock.
@@ -120,8 +120,10 @@ pub fn lock_path(cluster: &str) -> String {
 }
 
 /// Creates the lock unless it exists (O_EXCL); prints ACQUIRED, or HELD and the holder's text.
-/// With `take_from`, a lock holding exactly that token is replaced first.
-fn acquire_script(path: &str, text: &str, take_from: Option<&str>) -> String {
+/// With `take_from`, a lock holding exactly that token is replaced first. `then` runs (in a
+/// subshell, after the ACQUIRED line) only when the lock was taken: the first work of a run
+/// shares the lock's round trip, and the script's status is then `then`'s.
+fn acquire_script(path: &str, text: &str, take_from: Option<&str>, then: &str) -> String {
     let p = shell_quote(path);
     let t = shell_quote(text);
     let take = take_from
@@ -132,8 +134,13 @@ fn acquire_script(path: &str, text: &str, take_from: Option<&str>) -> String {
             )
         })
         .unwrap_or_default();
+    let then = if then.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (\n{then}\n)")
+    };
     format!(
-        "mkdir -p \"$(dirname {p})\" && {take}if (set -C; printf '%s' {t} > {p}) 2>/dev/null; then echo ACQUIRED; else echo HELD; cat {p}; fi"
+        "mkdir -p \"$(dirname {p})\" && {take}if (set -C; printf '%s' {t} > {p}) 2>/dev/null; then echo ACQUIRED;{then}\nelse echo HELD; cat {p}; fi"
     )
 }
 
@@ -148,13 +155,15 @@ fn release_script(path: &str, token: &str) -> String {
 /// What a host answered to an acquire.
 #[derive(Debug, PartialEq)]
 pub enum Answer {
-    Acquired,
+    /// Taken; what follows the ACQUIRED line is the output of the work that came with it.
+    Acquired(String),
     Held(Option<Holder>, String),
 }
 
 pub fn parse_answer(out: &str) -> Answer {
     match out.split_once('\n') {
-        _ if out.trim() == "ACQUIRED" => Answer::Acquired,
+        Some(("ACQUIRED", rest)) => Answer::Acquired(rest.to_string()),
+        None if out.trim() == "ACQUIRED" => Answer::Acquired(String::new()),
         Some(("HELD", rest)) => Answer::Held(Holder::parse(rest), rest.to_string()),
         _ => Answer::Held(None, out.to_string()),
     }
@@ -169,8 +178,77 @@ pub enum Refused {
     Failed(anyhow::Error),
 }
 
-/// Takes the cluster lock on every target, in name order (two runs meet at the same first host,
-/// so neither holds half the cluster); on refusal, releases what it took and says who holds it.
+/// Takes the lock on one host, running `then` in the same round trip once it is ours. Ok(Err)
+/// names the holder that refuses us.
+async fn take_one(
+    name: &str,
+    remote: &Remote,
+    path: &str,
+    me: &Holder,
+    force: bool,
+    then: &str,
+    ev: &Events,
+) -> Result<Result<RunOutput, String>> {
+    let mut take_from: Option<String> = None;
+    for tries in 1..=2 {
+        let script = if force {
+            format!(
+                "rm -f {}; {}",
+                shell_quote(path),
+                acquire_script(path, &me.render(), None, then)
+            )
+        } else {
+            acquire_script(path, &me.render(), take_from.as_deref(), then)
+        };
+        let out = remote.run(&script, "taking the cluster lock").await?;
+        match parse_answer(&out.stdout) {
+            Answer::Acquired(rest) => {
+                return Ok(Ok(RunOutput {
+                    stdout: rest,
+                    ..out
+                }))
+            }
+            // Not a lock answer at all (the shell failed before it): an error, not a holder.
+            Answer::Held(None, _) if !out.success() => {
+                return Err(out.error(&format!("{name}: taking the cluster lock")))
+            }
+            Answer::Held(Some(h), _) if h.token == me.token => {
+                // Ours already: the work still has to run.
+                let rest = if then.trim().is_empty() {
+                    RunOutput {
+                        status: Some(0),
+                        stdout: String::new(),
+                        stderr: String::new(),
+                    }
+                } else {
+                    remote.run(then, "taking the cluster lock").await?
+                };
+                return Ok(Ok(rest));
+            }
+            Answer::Held(Some(h), _) if h.is_dead_here(me) && tries == 1 => {
+                ev.emit(
+                    Some(name),
+                    "lock",
+                    &format!(
+                        "taking over the cluster lock of {}: that process is gone",
+                        h.describe()
+                    ),
+                );
+                take_from = Some(h.token.clone());
+            }
+            Answer::Held(Some(h), _) => return Ok(Err(h.describe())),
+            Answer::Held(None, raw) => {
+                return Ok(Err(format!("an unreadable lock ({})", raw.trim())))
+            }
+        }
+    }
+    Ok(Err("a lock that could not be taken over".into()))
+}
+
+/// Takes the cluster lock on every target: the first host in name order alone, then all the
+/// others at once. Two runs meet at the same first host and only one gets past it, so neither
+/// holds half the cluster, and the rest costs one round trip, not one per host. On refusal,
+/// releases what it took and says who holds it.
 pub async fn acquire(
     targets: &[(&str, &Remote)],
     cluster: &str,
@@ -178,62 +256,67 @@ pub async fn acquire(
     force: bool,
     ev: &Events,
 ) -> Result<(), Refused> {
+    let thens = vec![String::new(); targets.len()];
+    acquire_then(targets, &thens, cluster, me, force, ev)
+        .await
+        .map(|_| ())
+}
+
+/// [`acquire`], running `thens[i]` on `targets[i]` in the same round trip as its lock; returns
+/// each one's output (its status and stdout), in the order of `targets`.
+pub async fn acquire_then(
+    targets: &[(&str, &Remote)],
+    thens: &[String],
+    cluster: &str,
+    me: &Holder,
+    force: bool,
+    ev: &Events,
+) -> Result<Vec<RunOutput>, Refused> {
     let path = lock_path(cluster);
-    let mut order: Vec<&(&str, &Remote)> = targets.iter().collect();
-    order.sort_by(|a, b| a.0.cmp(b.0));
-    let mut taken: Vec<(&str, &Remote)> = Vec::new();
-    for &(name, remote) in order {
-        let mut take_from: Option<String> = None;
-        let mut tries = 0;
-        let refusal = loop {
-            tries += 1;
-            let script = if force {
-                format!(
-                    "rm -f {}; {}",
-                    shell_quote(&path),
-                    acquire_script(&path, &me.render(), None)
-                )
-            } else {
-                acquire_script(&path, &me.render(), take_from.as_deref())
-            };
-            let out = remote
-                .run_ok(&script, "taking the cluster lock")
-                .await
-                .map_err(Refused::Failed)?;
-            match parse_answer(&out) {
-                Answer::Acquired => break None,
-                Answer::Held(Some(h), _) if h.token == me.token => break None,
-                Answer::Held(Some(h), _) if h.is_dead_here(me) && tries == 1 => {
-                    ev.emit(
-                        Some(name),
-                        "lock",
-                        &format!(
-                            "taking over the cluster lock of {}: that process is gone",
-                            h.describe()
-                        ),
-                    );
-                    take_from = Some(h.token.clone());
-                }
-                Answer::Held(Some(h), _) => break Some(h.describe()),
-                Answer::Held(None, raw) => {
-                    break Some(format!("an unreadable lock ({})", raw.trim()))
-                }
-            }
-            if tries >= 2 {
-                break Some("a lock that could not be taken over".into());
-            }
-        };
-        match refusal {
-            None => taken.push((name, remote)),
-            Some(who) => {
-                release(&taken, cluster, me).await;
-                return Err(Refused::Locked(format!(
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by(|&a, &b| targets[a].0.cmp(targets[b].0));
+    let mut outs: Vec<Option<RunOutput>> = (0..targets.len()).map(|_| None).collect();
+    let mut refusal: Option<Refused> = None;
+    let one = |i: usize| {
+        let (name, remote) = targets[i];
+        let (path, then) = (&path, &thens[i]);
+        async move { (i, take_one(name, remote, path, me, force, then, ev).await) }
+    };
+    let first: Vec<_> = match order.first() {
+        Some(&i) => vec![one(i).await],
+        None => vec![],
+    };
+    let rest = if matches!(first.first(), Some((_, Ok(Ok(_))))) {
+        futures_util::future::join_all(order[1..].iter().map(|&i| one(i))).await
+    } else {
+        vec![]
+    };
+    for (i, r) in first.into_iter().chain(rest) {
+        let name = targets[i].0;
+        match r {
+            Ok(Ok(out)) => outs[i] = Some(out),
+            Ok(Err(who)) => {
+                refusal.get_or_insert(Refused::Locked(format!(
                     "{name}: the cluster is locked by {who} ({path}); wait for it to finish, or if that run is gone, add --force-unlock"
                 )));
             }
+            Err(e) => {
+                refusal.get_or_insert(Refused::Failed(e));
+            }
         }
     }
-    Ok(())
+    if let Some(r) = refusal {
+        let taken: Vec<(&str, &Remote)> = (0..targets.len())
+            .filter(|&i| outs[i].is_some())
+            .map(|i| targets[i])
+            .collect();
+        release(&taken, cluster, me).await;
+        return Err(r);
+    }
+    Ok(outs
+        .into_iter()
+        .map(|o| o.expect("every host answered"))
+        .collect())
 }
 
 /// Removes our lock wherever we hold it (never someone else's). Best effort: a host that cannot
@@ -282,7 +365,12 @@ mod tests {
 
     #[test]
     fn answers_are_parsed() {
-        assert_eq!(parse_answer("ACQUIRED\n"), Answer::Acquired);
+        assert_eq!(parse_answer("ACQUIRED\n"), Answer::Acquired(String::new()));
+        assert_eq!(parse_answer("ACQUIRED"), Answer::Acquired(String::new()));
+        assert_eq!(
+            parse_answer("ACQUIRED\nfacts\n"),
+            Answer::Acquired("facts\n".into())
+        );
         let me = Holder::me("down");
         match parse_answer(&format!("HELD\n{}", me.render())) {
             Answer::Held(Some(h), _) => assert_eq!(h.token, me.token),
@@ -301,7 +389,13 @@ mod tests {
             ..Holder::me("up")
         };
         for s in [
-            acquire_script("/var/lib/stackctl/c.lock", &me.render(), Some("abc")),
+            acquire_script("/var/lib/stackctl/c.lock", &me.render(), Some("abc"), ""),
+            acquire_script(
+                "/var/lib/stackctl/c.lock",
+                &me.render(),
+                None,
+                "echo one\necho two",
+            ),
             release_script("/var/lib/stackctl/c.lock", &me.token),
         ] {
             let st = std::process::Command::new("sh")
@@ -331,10 +425,10 @@ mod tests {
             ..a.clone()
         };
         assert_eq!(
-            parse_answer(&run(acquire_script(&path, &a.render(), None))),
-            Answer::Acquired
+            parse_answer(&run(acquire_script(&path, &a.render(), None, ""))),
+            Answer::Acquired(String::new())
         );
-        match parse_answer(&run(acquire_script(&path, &b.render(), None))) {
+        match parse_answer(&run(acquire_script(&path, &b.render(), None, ""))) {
             Answer::Held(Some(h), _) => assert_eq!(h.token, a.token),
             other => panic!("{other:?}"),
         }
@@ -344,10 +438,27 @@ mod tests {
         run(release_script(&path, &a.token));
         assert!(!std::path::Path::new(&path).exists());
         // A named stale holder is replaced in the same step.
-        run(acquire_script(&path, &b.render(), None));
+        run(acquire_script(&path, &b.render(), None, ""));
         assert_eq!(
-            parse_answer(&run(acquire_script(&path, &a.render(), Some(&b.token)))),
-            Answer::Acquired
+            parse_answer(&run(acquire_script(&path, &a.render(), Some(&b.token), ""))),
+            Answer::Acquired(String::new())
         );
+        // Work that comes with the lock runs only when the lock is taken, after its answer.
+        let ran = dir.path().join("ran");
+        let then = format!(
+            "touch {}\necho facts",
+            shell_quote(&ran.display().to_string())
+        );
+        assert!(matches!(
+            parse_answer(&run(acquire_script(&path, &b.render(), None, &then))),
+            Answer::Held(Some(_), _)
+        ));
+        assert!(!ran.exists(), "the work ran without the lock");
+        run(release_script(&path, &a.token));
+        assert_eq!(
+            parse_answer(&run(acquire_script(&path, &b.render(), None, &then))),
+            Answer::Acquired("facts\n".into())
+        );
+        assert!(ran.exists());
     }
 }

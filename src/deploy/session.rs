@@ -16,7 +16,7 @@ use crate::events::Events;
 use crate::inventory::{Host, Inventory};
 use crate::plan::{HostPlan, Plan, PlanError};
 use crate::remote::facts::{self, HostFacts};
-use crate::remote::transport::{Remote, SshOptions};
+use crate::remote::transport::{Remote, RunOutput, SshOptions};
 
 #[derive(Debug, Clone)]
 pub struct UpOptions {
@@ -245,6 +245,38 @@ pub async fn facts_of(remote: &Remote, script: &str) -> Result<HostFacts> {
     Ok(f)
 }
 
+/// The step name of finishing an interrupted batch, in errors.
+pub const FINISHING_BATCH: &str = "finishing an interrupted batch";
+
+/// The work that shares the lock's round trip: finish an interrupted batch, then the facts. A
+/// failed recovery says so on its own line and stops there (no facts of a half-done batch).
+fn recovered_then(recover: &str, facts: &str) -> String {
+    format!(
+        "{recover} || {{ echo '{} recovery-failed'; exit 1; }}\n{facts}",
+        facts::mark()
+    )
+}
+
+/// Reads what [`recovered_then`] answered: whether a batch was finished, and the facts.
+fn recovered_answer(name: &str, out: RunOutput) -> Result<(bool, Result<HostFacts>)> {
+    let failed = format!("{} recovery-failed", facts::mark());
+    if out.stdout.lines().any(|l| l == failed) {
+        return Err(out.error(&format!("{name}: {FINISHING_BATCH}")));
+    }
+    let before_facts = out.stdout.split(facts::mark()).next().unwrap_or("");
+    let recovered = before_facts.lines().any(|l| l == "RECOVERED");
+    let f = facts::parse(&out.stdout);
+    if !f.complete {
+        return Ok((
+            recovered,
+            Err(anyhow!(
+                "{name}: {GATHERING_FACTS}: the answer was cut short"
+            )),
+        ));
+    }
+    Ok((recovered, Ok(f)))
+}
+
 /// Connects to every selected host or none: an unreachable host is a preflight problem.
 pub async fn connect_all<'a>(
     pairs: &[(&'a Host, &'a HostPlan)],
@@ -308,61 +340,89 @@ pub async fn gather<'a>(
     let inv = cl.inv;
     let pairs = selected(inv, plan, &opts.limit);
     let connected = connect_all(&pairs, opts, ev).await?;
-    // The lock comes before the facts: what we read must not be changing under us.
-    if let Some(me) = lock {
-        let remotes: Vec<(&str, &Remote)> = connected
-            .iter()
-            .map(|(h, _, r)| (h.name.as_str(), r))
-            .collect();
-        if let Err(e) = guard::acquire(&remotes, &inv.cluster, me, opts.force_unlock, ev).await {
-            for (_, _, r) in connected {
-                r.close().await;
-            }
-            return Err(e.into());
-        }
-        // A batch whose commit was cut short is finished before anything is read: the facts
-        // then describe one generation, never a mix.
-        let script = changes::recover_script(&changes::journal_path(&inv.cluster));
-        let runs = remotes.iter().map(|(name, r)| async {
-            (
-                *name,
-                r.run_ok(&script, "finishing an interrupted batch").await,
-            )
-        });
-        for (name, out) in futures_util::future::join_all(runs).await {
-            match out {
-                Ok(o) if o.contains("RECOVERED") => ev.emit(
-                    Some(name),
-                    "recovered",
-                    "finished the file batch an interrupted run had committed",
-                ),
-                Ok(_) => {}
-                Err(e) => {
-                    guard::release(&remotes, &inv.cluster, me).await;
-                    for (_, _, r) in connected {
-                        r.close().await;
-                    }
-                    return Err(DeployError::Failed(e));
-                }
-            }
-        }
-    }
-    let mut tasks = Vec::new();
+    let mut asked = Vec::new();
     for (h, hp, r) in connected {
         let services = changes::services(cl, h);
         let mut req = changes::fact_request(cl, h, hp, &services);
         if read_planned {
             req.read.extend(hp.files.iter().map(|f| f.path.clone()));
         }
-        let script = facts::script(&req);
-        tasks.push(async move {
-            let f = facts_of(&r, &script).await;
-            (h, hp, services, r, f)
-        });
+        asked.push((h, hp, services, r, facts::script(&req)));
     }
+    let answers: Vec<Result<HostFacts>> = match lock {
+        // The lock comes before the facts: what we read must not be changing under us. A
+        // batch whose commit was cut short is finished before anything is read, so the facts
+        // describe one generation, never a mix. All three share one round trip per host.
+        Some(me) => {
+            let recover = changes::recover_script(&changes::journal_path(&inv.cluster));
+            let thens: Vec<String> = asked
+                .iter()
+                .map(|(.., script)| recovered_then(&recover, script))
+                .collect();
+            let remotes: Vec<(&str, &Remote)> = asked
+                .iter()
+                .map(|(h, _, _, r, _)| (h.name.as_str(), r))
+                .collect();
+            let outs = match guard::acquire_then(
+                &remotes,
+                &thens,
+                &inv.cluster,
+                me,
+                opts.force_unlock,
+                ev,
+            )
+            .await
+            {
+                Ok(outs) => outs,
+                Err(e) => {
+                    for (.., r, _) in asked {
+                        r.close().await;
+                    }
+                    return Err(e.into());
+                }
+            };
+            let mut answers = Vec::new();
+            let mut failed = None;
+            for ((h, ..), out) in asked.iter().zip(outs) {
+                match recovered_answer(&h.name, out) {
+                    Ok((recovered, f)) => {
+                        if recovered {
+                            ev.emit(
+                                Some(&h.name),
+                                "recovered",
+                                "finished the file batch an interrupted run had committed",
+                            );
+                        }
+                        answers.push(f);
+                    }
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                        answers.push(Err(anyhow!("")));
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                guard::release(&remotes, &inv.cluster, me).await;
+                for (.., r, _) in asked {
+                    r.close().await;
+                }
+                return Err(DeployError::Failed(e));
+            }
+            answers
+        }
+        None => {
+            let runs = asked.iter().map(|(_, _, _, r, script)| facts_of(r, script));
+            futures_util::future::join_all(runs).await
+        }
+    };
+    let tasks: Vec<_> = asked
+        .into_iter()
+        .zip(answers)
+        .map(|((h, hp, services, r, _), f)| (h, hp, services, r, f))
+        .collect();
     let mut targets = Vec::new();
     let mut problems = Vec::new();
-    for (h, hp, services, remote, f) in futures_util::future::join_all(tasks).await {
+    for (h, hp, services, remote, f) in tasks {
         match f {
             Ok(facts) => targets.push(Target {
                 state: HostState {
@@ -404,8 +464,57 @@ pub async fn release_all(targets: &[Target<'_>], cluster: &str, me: &Holder) {
     guard::release(&remotes, cluster, me).await;
 }
 
+/// Closes every target's connection, all at once.
 pub async fn close_all(targets: Vec<Target<'_>>) {
-    for t in targets {
-        t.remote.close().await;
+    futures_util::future::join_all(targets.into_iter().map(|t| t.remote.close())).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> RunOutput {
+        let o = std::process::Command::new("sh")
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        RunOutput {
+            status: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    #[test]
+    fn recovery_and_facts_share_one_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("c.journal").display().to_string();
+        let recover = changes::recover_script(&journal);
+        let m = facts::mark();
+        let facts = format!("echo '{m} running'\necho RECOVERED\necho '{m} end'");
+        // No journal: facts only, nothing recovered (a RECOVERED inside the facts is a fact).
+        let (rec, f) = recovered_answer("h1", sh(&recovered_then(&recover, &facts))).unwrap();
+        assert!(!rec);
+        assert!(f.unwrap().complete);
+        // A journal that finishes: recovered, then the facts, and the journal is gone.
+        std::fs::write(&journal, "true\n").unwrap();
+        let (rec, f) = recovered_answer("h1", sh(&recovered_then(&recover, &facts))).unwrap();
+        assert!(rec && f.unwrap().complete);
+        assert!(!std::path::Path::new(&journal).exists());
+        // A journal that fails: an error naming host and step, and no facts are read.
+        let ran = dir.path().join("facts-ran").display().to_string();
+        std::fs::write(&journal, "echo disk full >&2; exit 1\n").unwrap();
+        let facts = format!("touch '{ran}'\n{facts}");
+        let e = recovered_answer("h1", sh(&recovered_then(&recover, &facts))).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.starts_with("h1: finishing an interrupted batch failed (exit 1)"),
+            "{text}"
+        );
+        assert!(text.contains("disk full"), "{text}");
+        assert!(!std::path::Path::new(&ran).exists());
+        // A cut-off answer is not facts.
+        let (_, f) = recovered_answer("h1", sh(&format!("echo '{m} running'"))).unwrap();
+        assert!(format!("{:#}", f.unwrap_err()).contains("cut short"));
     }
 }
