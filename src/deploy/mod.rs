@@ -135,6 +135,7 @@ pub fn live(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Vec<LiveHo
         session::close_all(targets).await;
         Ok(out)
     })
+    .map_err(|e: DeployError| e.masked(&plan.secret_values))
 }
 
 /// What `down --purge` will delete, host by host, and what the operator must know first.
