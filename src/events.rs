@@ -12,6 +12,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Events {
     sink: Sink,
     start: Instant,
+    /// Secret values never shown, whatever a host printed (a log tail quoting its config).
+    secrets: Arc<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -71,7 +73,14 @@ impl Events {
         Events {
             sink,
             start: Instant::now(),
+            secrets: Arc::default(),
         }
+    }
+
+    /// The same events with every one of `values` masked in what they show.
+    pub fn masking(mut self, values: Vec<String>) -> Self {
+        self.secrets = Arc::new(values);
+        self
     }
 
     /// No progress at all (for `plan --live`, whose output is the report).
@@ -79,11 +88,13 @@ impl Events {
         Events {
             sink: Sink::Quiet,
             start: Instant::now(),
+            secrets: Arc::default(),
         }
     }
 
     /// Something happened: logged for good.
     pub fn emit(&self, host: Option<&str>, event: &str, detail: &str) {
+        let detail = &crate::secrets::redact(detail, &self.secrets);
         match &self.sink {
             Sink::Quiet => {}
             Sink::Json => {
@@ -111,6 +122,7 @@ impl Events {
     /// live lines of a terminal only.
     pub fn status(&self, host: Option<&str>, msg: &str) {
         if let Sink::Bars(b) = &self.sink {
+            let msg = &crate::secrets::redact(msg, &self.secrets);
             match host {
                 Some(h) => b.host_bar(h).set_message(msg.to_string()),
                 None => b.main.set_message(msg.to_string()),

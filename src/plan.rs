@@ -15,6 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics, InvalidInput};
 use crate::inventory::{self, Inventory};
 use crate::lock::{self, Ids, LockState};
 use crate::render::{FileSpec, RenderedFile, Renderer};
+use crate::secrets::Policy;
 use crate::versions;
 
 #[derive(Debug, Clone, Default)]
@@ -38,6 +39,12 @@ pub struct Plan {
     pub diagnostics: Vec<Diagnostic>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates_overridden: Vec<String>,
+    /// Which keys are secret: every output masks their values.
+    #[serde(skip)]
+    pub secrets: Policy,
+    /// The secret values the rendered files hold, for masking free text (events, errors).
+    #[serde(skip)]
+    pub secret_values: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -202,7 +209,22 @@ pub fn plan_inventory(
     let (versions, version_diags) = versions::resolve_versions(inv);
     diagnostics.0.extend(version_diags);
     let verdicts = versions::check(inv, &versions);
-    let hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
+    let policy = Policy::new(&inv.secret_keys);
+    let mut hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
+    for f in hosts.iter_mut().flat_map(|h| h.files.iter_mut()) {
+        if policy.holds_secret(&f.path, &f.content) {
+            f.secret = true;
+            // The owner's bits only: 0644 becomes 0600, a 0755 script 0700.
+            f.mode &= 0o700;
+        }
+    }
+    let secret_values = policy.values(
+        hosts
+            .iter()
+            .flat_map(|h| h.files.iter())
+            .filter(|f| f.secret)
+            .map(|f| (f.path.as_str(), f.content.as_str())),
+    );
     diagnostics.sort();
     Ok(Plan {
         inventory: inv.path.display().to_string(),
@@ -218,6 +240,8 @@ pub fn plan_inventory(
         stages: stages(inv),
         diagnostics: diagnostics.0,
         templates_overridden: renderer.overridden.clone(),
+        secrets: policy,
+        secret_values,
     })
 }
 
@@ -385,15 +409,31 @@ pub fn write_out(plan: &Plan, dir: &Path) -> Result<usize> {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            std::fs::write(&target, f.content.as_bytes())
+            write_private(&target, f.content.as_bytes(), f.mode)
                 .with_context(|| format!("cannot write {}", target.display()))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(f.mode))?;
-            }
             n += 1;
         }
     }
     Ok(n)
+}
+
+/// Writes a new file created with `mode`, so the kernel applies the umask (a file is never
+/// looser than the umask allows) and a secret is never readable by others, not even for a
+/// moment: an existing file is replaced, not rewritten in place with its old mode.
+fn write_private(target: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(target) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    o.open(target)?.write_all(data)
 }

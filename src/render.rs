@@ -48,6 +48,10 @@ pub struct RenderedFile {
     pub mode: u32,
     pub size: usize,
     pub sha256: String,
+    /// True when the file holds a value the secrets policy calls secret: shown masked,
+    /// written readable by its owner only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
     #[serde(skip)]
     pub content: Arc<String>,
 }
@@ -117,6 +121,7 @@ impl RenderedFile {
             mode: spec.mode,
             size: content.len(),
             sha256,
+            secret: false,
             content: Arc::new(content),
         }
     }

@@ -221,6 +221,19 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         )
     });
     let ok = unreachable.is_empty() && checks.iter().all(|c| c.status != Status::Fail);
+    // What hosts answered is shown as evidence: never a secret value it may quote.
+    let mask = |s: &str| crate::secrets::redact(s, &plan.secret_values);
+    let checks: Vec<Check> = checks
+        .into_iter()
+        .map(|mut c| {
+            c.evidence = mask(&c.evidence);
+            c
+        })
+        .collect();
+    let unreachable: Vec<(String, String)> = unreachable
+        .into_iter()
+        .map(|(h, why)| (h, mask(&why)))
+        .collect();
     Ok(Report {
         ok,
         checks,

@@ -1141,13 +1141,19 @@ fn purge_deletes_every_data_directory_as_configured() {
         ])
     );
     let stack = Fixture::load("stack.yml");
+    // Exactly what the rendered files name (hdfs-site's three directory lists, hadoop.tmp.dir,
+    // the NodeManager's local dirs, hbase.tmp.dir, the pid directories), not their parents.
     let worker = strings(&[
-        "/data/stack/hadoop",
-        "/data/stack/hbase",
-        "/data/stack/hdfs",
+        "/data/stack/hadoop/pid",
+        "/data/stack/hadoop/tmp",
+        "/data/stack/hbase/pid",
+        "/data/stack/hbase/tmp",
+        "/data/stack/hdfs/datanode",
+        "/data/stack/hdfs/namenode",
+        "/data/stack/hdfs/namesecondary",
         "/data/stack/kafka",
         "/data/stack/run",
-        "/data/stack/yarn",
+        "/data/stack/yarn/local",
         "/data/stack/zookeeper",
     ]);
     assert_eq!(

@@ -46,8 +46,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
         }
     };
     let out = if args.json {
-        let mut doc = serde_json::to_value(&plan).expect("plan serialises");
-        doc["live"] = serde_json::to_value(&live).expect("live serialises");
+        let doc = output::plan::live_json(&plan, &live);
         serde_json::to_string_pretty(&doc).expect("json") + "\n"
     } else {
         out + &output::plan::live_text(&plan, &live, color)

@@ -26,16 +26,31 @@ pub fn up(args: UpArgs) -> Result<(), Error> {
 }
 
 pub fn down(args: DownArgs) -> Result<(), Error> {
-    if args.purge && !args.yes {
-        return Err(Error::Usage(
-            "--purge deletes every ZooKeeper, Kafka, HDFS and HBase data directory; add --yes to confirm".into(),
-        ));
-    }
     let opts = DownOptions {
         up: options(&args.remote),
         purge: args.purge,
     };
-    let result = prepare(&opts.up).and_then(|(inv, plan)| deploy::down(&inv, &plan, &opts));
+    let (inv, plan) = match prepare(&opts.up) {
+        Ok(p) => p,
+        Err(e) => return finish(Err(e), opts.up.json, "down"),
+    };
+    if opts.purge {
+        // The exact list first, from the plan alone; without --yes nothing else happens.
+        let purge = deploy::purge_plan(&inv, &plan, &opts.up.limit);
+        eprint!("{}", summary::purge_text(&purge));
+        if opts.up.json {
+            println!(
+                "{}",
+                serde_json::json!({ "event": "purge-plan", "purge": purge })
+            );
+        }
+        if !args.yes {
+            return Err(Error::Usage(
+                "--purge deletes the directories listed above; nothing was stopped or deleted: add --yes to confirm".into(),
+            ));
+        }
+    }
+    let result = deploy::down(&inv, &plan, &opts);
     finish(result, opts.up.json, "down")
 }
 

@@ -273,11 +273,23 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
             c.unpack.push(spec.name.to_string());
         }
     }
-    c.files = t
+    let content_changed: Vec<String> = t
         .plan
         .files
         .iter()
         .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
+        .map(|f| f.path.clone())
+        .collect();
+    // A file whose content matches but whose mode does not (a secret's file left 0644 by an
+    // older stackctl) is written again, with its mode; that alone restarts nothing.
+    c.files = t
+        .plan
+        .files
+        .iter()
+        .filter(|f| {
+            content_changed.contains(&f.path)
+                || t.facts.modes.get(&f.path).is_some_and(|m| *m != f.mode)
+        })
         .map(|f| f.path.clone())
         .collect();
     for svc in &t.services {
@@ -290,8 +302,8 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
             .contains_key(&restart_marker(&inv.cluster, svc.role));
         let touched = owed
             || c.unpack.iter().any(|u| u == comp)
-            || c.files.contains(&Service::launcher(h, svc.role))
-            || svc.config_files.iter().any(|f| c.files.contains(f));
+            || content_changed.contains(&Service::launcher(h, svc.role))
+            || svc.config_files.iter().any(|f| content_changed.contains(f));
         match (t.facts.running.contains_key(svc.role), touched) {
             (false, _) => c.start.push(svc.role.to_string()),
             (true, true) => c.restart.push(svc.role.to_string()),
@@ -358,29 +370,164 @@ pub fn restart_policy(stage: &Stage) -> Restart {
         .map_or(Restart::Together, |c| c.restart(&stage.role))
 }
 
-/// Every directory holding a host's service data, as configured: what `down --purge` deletes.
-/// Only plain absolute paths at least two levels deep, whatever a setting says.
+/// Directories that are never deleted and never count as one stackctl created, whatever an
+/// inventory says: the file system's own (FHS) and the usual mount points.
+pub const SYSTEM_DIRS: &[&str] = &[
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/snap",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/usr/src",
+    "/var",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/local",
+    "/var/lock",
+    "/var/log",
+    "/var/mail",
+    "/var/opt",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+];
+
+fn is_system_dir(p: &str) -> bool {
+    SYSTEM_DIRS.contains(&squash(p).as_str())
+}
+
+/// A path with runs of `/` collapsed and no trailing `/` (`//data/` is `/data`), so that
+/// comparisons see the directory the kernel sees.
+fn squash(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    while out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    out
+}
+
+/// What `down --purge` deletes on `h` (see `purge_list`).
 pub fn data_dirs(cl: &Cluster, h: &Host) -> Vec<String> {
+    purge_list(cl, h).delete
+}
+
+/// `inner` is strictly below `outer`.
+fn strictly_inside(inner: &str, outer: &str) -> bool {
+    let outer = outer.trim_end_matches('/');
+    inner.len() > outer.len() && inner.starts_with(outer) && inner[outer.len()..].starts_with('/')
+}
+
+/// What `down --purge` does on one host: the directories it deletes, and those it refuses to
+/// delete with the reason (each is printed before anything happens).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostPurge {
+    pub host: String,
+    pub delete: Vec<String>,
+    pub refused: Vec<(String, String)>,
+}
+
+/// The directories stackctl created for this cluster on `h`, below which `down --purge` may
+/// delete: the host's `data_dir`, `log_dir` and `install_dir`, unless one is a system
+/// directory (`data_dir: /var` makes `/var` no directory of stackctl's: nothing below it is
+/// purged).
+pub fn purge_roots(h: &Host) -> Vec<String> {
+    let mut roots: Vec<String> = [&h.data_dir, &h.log_dir, &h.install_dir]
+        .iter()
+        .map(|d| squash(d))
+        .filter(|d| inventory::plain_abs_path(d) && !is_system_dir(d))
+        .collect();
+    roots.dedup();
+    roots
+}
+
+/// Whether `down --purge` may delete `dir` on `h`, and why not.
+pub fn purge_refusal(h: &Host, dir: &str) -> Option<String> {
+    let all_roots = [&h.data_dir, &h.log_dir, &h.install_dir].map(|r| squash(r));
+    let dir = &squash(dir);
+    if !inventory::plain_abs_path(dir) {
+        return Some("not a plain absolute path".into());
+    }
+    if is_system_dir(dir) {
+        return Some("a system directory".into());
+    }
+    if let Some(r) = all_roots
+        .iter()
+        .find(|r| *r == dir || strictly_inside(r, dir))
+    {
+        return Some(format!(
+            "it is or holds {r}, a directory of the host itself"
+        ));
+    }
+    let roots = purge_roots(h);
+    if !roots.iter().any(|r| strictly_inside(dir, r)) {
+        let system: Vec<&str> = all_roots
+            .iter()
+            .map(|r| r.as_str())
+            .filter(|r| is_system_dir(r) && strictly_inside(dir, r))
+            .collect();
+        return Some(match system.first() {
+            Some(r) => format!("{r} is a system directory, not one stackctl created"),
+            None => format!(
+                "not inside a directory stackctl created ({})",
+                roots.join(", ")
+            ),
+        });
+    }
+    None
+}
+
+/// Every directory the rendered configuration gives a service's data on `h` (each component
+/// says its own through `data_dirs`, read from its effective properties), plus the launchers'
+/// pid directory; split into what `down --purge` deletes and what it refuses to.
+pub fn purge_list(cl: &Cluster, h: &Host) -> HostPurge {
     let mut dirs: BTreeSet<String> = BTreeSet::new();
     dirs.insert(Service::run_dir(h));
     for c in declared(cl.inv) {
         dirs.extend(c.data_dirs(cl, h));
     }
-    let dirs: BTreeSet<String> = dirs
-        .into_iter()
-        .map(|d| d.trim_end_matches('/').to_string())
-        .filter(|d| {
-            // Two real levels at least: `//data` is `/data`.
-            inventory::plain_abs_path(d) && d.split('/').filter(|c| !c.is_empty()).count() >= 2
-        })
-        .collect();
+    let dirs: BTreeSet<String> = dirs.into_iter().map(|d| squash(&d)).collect();
+    let mut out = HostPurge {
+        host: h.name.clone(),
+        ..Default::default()
+    };
+    for d in &dirs {
+        match purge_refusal(h, d) {
+            Some(why) => out.refused.push((d.clone(), why)),
+            None => out.delete.push(d.clone()),
+        }
+    }
     // A directory inside another one on the list goes with it.
-    dirs.iter()
-        .filter(|d| {
-            !dirs
-                .iter()
-                .any(|o| o != *d && d.starts_with(o.as_str()) && d[o.len()..].starts_with('/'))
-        })
-        .cloned()
-        .collect()
+    let all = out.delete.clone();
+    out.delete
+        .retain(|d| !all.iter().any(|o| strictly_inside(d, o)));
+    out
 }

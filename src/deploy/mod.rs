@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use self::changes::HostChanges;
+pub use self::changes::{HostChanges, HostPurge};
 pub use self::session::{DeployError, UpOptions};
 use crate::components::{Cluster, Service};
 pub use crate::events::Events;
@@ -52,11 +52,12 @@ impl Summary {
 pub fn up(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
     let rt = session::runtime().map_err(DeployError::Failed)?;
     rt.block_on(up_async(inv, plan, opts))
+        .map_err(|e: DeployError| e.masked(&plan.secret_values))
 }
 
 async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summary, DeployError> {
     let started_at = Instant::now();
-    let ev = Events::new(opts.json);
+    let ev = Events::new(opts.json).masking(plan.secret_values.clone());
     let ids = plan.ids();
     let cl = Cluster::new(inv, &ids);
     ev.status(None, "connecting and gathering facts");
@@ -134,6 +135,33 @@ pub fn live(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Vec<LiveHo
         session::close_all(targets).await;
         Ok(out)
     })
+    .map_err(|e: DeployError| e.masked(&plan.secret_values))
+}
+
+/// What `down --purge` will delete, host by host, and what the operator must know first.
+#[derive(Debug, Default, Serialize)]
+pub struct Purge {
+    pub hosts: Vec<HostPurge>,
+    pub warnings: Vec<String>,
+}
+
+/// The purge of the hosts `limit` selects, computed from the plan alone (nothing connects):
+/// what is printed before `--yes` and exactly what `down --purge --yes` deletes.
+pub fn purge_plan(inv: &Inventory, plan: &Plan, limit: &Option<Vec<String>>) -> Purge {
+    let ids = plan.ids();
+    let cl = Cluster::new(inv, &ids);
+    let hosts: Vec<&crate::inventory::Host> = session::selected(inv, plan, limit)
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    Purge {
+        hosts: hosts.iter().map(|h| changes::purge_list(&cl, h)).collect(),
+        warnings: crate::components::all()
+            .iter()
+            .filter(|c| inv.component(c.name()).is_some())
+            .flat_map(|c| c.purge_warnings(&cl, &hosts))
+            .collect(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +175,7 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
     let rt = session::runtime().map_err(DeployError::Failed)?;
     rt.block_on(async {
         let started_at = Instant::now();
-        let ev = Events::new(opts.up.json);
+        let ev = Events::new(opts.up.json).masking(plan.secret_values.clone());
         let ids = plan.ids();
         let cl = Cluster::new(inv, &ids);
         let pairs = session::selected(inv, plan, &opts.up.limit);
@@ -204,9 +232,13 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
             }
             if opts.purge {
                 for (h, _, r) in &connected {
-                    let dirs = changes::data_dirs(&cl, h);
+                    // Exactly the list printed before --yes (changes::purge_list).
+                    let dirs = changes::purge_list(&cl, h).delete;
+                    if dirs.is_empty() {
+                        continue;
+                    }
                     let script = format!(
-                        "rm -rf {}",
+                        "rm -rf -- {}",
                         dirs.iter()
                             .map(|d| shell_quote(d))
                             .collect::<Vec<_>>()
@@ -231,4 +263,5 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
         summary.seconds = started_at.elapsed().as_secs_f64();
         Ok(summary)
     })
+    .map_err(|e: DeployError| e.masked(&plan.secret_values))
 }

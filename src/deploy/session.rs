@@ -60,6 +60,24 @@ impl From<guard::Refused> for DeployError {
 }
 
 impl DeployError {
+    /// The same error with every secret value masked in its text (a failed command's output,
+    /// a log tail): what reaches the terminal and `--json`.
+    pub fn masked(self, values: &[String]) -> DeployError {
+        if values.is_empty() {
+            return self;
+        }
+        let m = |s: &str| crate::secrets::redact(s, values);
+        match self {
+            DeployError::Preflight(lines) => {
+                DeployError::Preflight(lines.iter().map(|l| m(l)).collect())
+            }
+            DeployError::Locked(s) => DeployError::Locked(m(&s)),
+            DeployError::Interrupted(s) => DeployError::Interrupted(m(&s)),
+            DeployError::Failed(e) => DeployError::Failed(anyhow::anyhow!(m(&format!("{e:#}")))),
+            e @ DeployError::Invalid(_) => e,
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             DeployError::Invalid(e) => e.exit_code(),

@@ -373,7 +373,30 @@ fn resolve(
     check_uniqueness(&mut cx, &hosts);
     check_roles_against_components(&mut cx, &hosts, &components, &broken);
     let by_role = Inventory::index_roles(&hosts);
+    let mut secret_keys = Vec::new();
+    for k in raw.secret_keys.map(|k| k.value).unwrap_or_default() {
+        let pattern = k.value.trim().to_string();
+        let ok = !pattern.is_empty()
+            && pattern.chars().any(|c| c != '*')
+            && pattern
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c));
+        if ok {
+            secret_keys.push(pattern);
+        } else {
+            cx.error(
+                pos(&k),
+                "secret_keys",
+                format!("`{}` is not a key pattern", k.value),
+            )
+            .help = Some(
+                "a key pattern is letters, digits, `.`, `_`, `-` and `*` (any run of characters), e.g. `my.app.*.token`"
+                    .into(),
+            );
+        }
+    }
     Inventory {
+        secret_keys,
         path: path.to_path_buf(),
         source: text.to_string(),
         cluster,

@@ -29,6 +29,8 @@ pub struct Inventory {
     /// Host indices by role, in inventory order: role lookups happen per host, and scanning
     /// every host each time makes a 1,000-host plan quadratic.
     pub by_role: BTreeMap<&'static str, Vec<usize>>,
+    /// `secret_keys:`: the inventory's additions to the secrets policy (globs over keys).
+    pub secret_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,9 @@ pub struct RawInventory {
     pub defaults: Option<S<RawSettings>>,
     #[serde(default)]
     pub components: Option<S<Pairs>>,
+    /// More configuration keys (globs) whose values are secret, beyond stackctl's own list.
+    #[serde(default)]
+    pub secret_keys: Option<S<Vec<S<String>>>>,
     pub hosts: S<Vec<S<RawHost>>>,
 }
 

@@ -210,7 +210,12 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
                 &f.sha256[..16]
             );
             if opts.show_files {
-                for line in f.content.lines() {
+                let shown = if f.secret {
+                    plan.secrets.mask(&f.path, &f.content)
+                } else {
+                    f.content.to_string()
+                };
+                for line in shown.lines() {
                     let _ = writeln!(o, "      | {line}");
                 }
             }
@@ -303,7 +308,9 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
                     );
                 }
                 Some(old) => {
-                    let diff = similar::TextDiff::from_lines(old, new);
+                    // Masked on both sides: a changed secret is a changed line that says so.
+                    let (old, new) = plan.secrets.mask_pair(path, old, new);
+                    let diff = similar::TextDiff::from_lines(&old, &new);
                     let text = diff
                         .unified_diff()
                         .context_radius(2)
@@ -344,4 +351,20 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
         if hosts.len() == 1 { "" } else { "s" }
     );
     o
+}
+
+/// `plan --live --json`: the plan with what each host has now, every secret masked (the
+/// current content of a changed file is the host's file as it is).
+pub fn live_json(plan: &Plan, hosts: &[crate::deploy::LiveHost]) -> serde_json::Value {
+    let mut doc = serde_json::to_value(plan).expect("plan serialises");
+    let mut live = serde_json::to_value(hosts).expect("live serialises");
+    for (lh, out) in hosts.iter().zip(live.as_array_mut().into_iter().flatten()) {
+        for (path, current) in &lh.current {
+            if let Some(text) = current {
+                out["current"][path] = serde_json::Value::String(plan.secrets.mask(path, text));
+            }
+        }
+    }
+    doc["live"] = live;
+    doc
 }

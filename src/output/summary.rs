@@ -1,6 +1,6 @@
 //! The one line `up` and `down` end with, and their `--json` closing event.
 
-use crate::deploy::Summary;
+use crate::deploy::{Purge, Summary};
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -44,4 +44,27 @@ pub fn done_json(result: Result<&Summary, String>) -> serde_json::Value {
         Ok(s) => serde_json::json!({ "event": "done", "ok": true, "summary": s }),
         Err(e) => serde_json::json!({ "event": "done", "ok": false, "error": e }),
     }
+}
+
+/// What `down --purge` deletes, host by host, printed before anything happens.
+pub fn purge_text(p: &Purge) -> String {
+    let mut o = String::from("down --purge deletes, on each host:\n");
+    for h in &p.hosts {
+        o.push_str(&format!("  {}:\n", h.host));
+        if h.delete.is_empty() {
+            o.push_str("    (nothing)\n");
+        }
+        for d in &h.delete {
+            o.push_str(&format!("    {d}\n"));
+        }
+        for (d, why) in &h.refused {
+            o.push_str(&format!(
+                "    kept: {d} ({why}); delete it by hand if you mean to\n"
+            ));
+        }
+    }
+    for w in &p.warnings {
+        o.push_str(&format!("warning: {w}\n"));
+    }
+    o
 }

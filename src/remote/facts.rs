@@ -36,6 +36,9 @@ pub struct HostFacts {
     pub java_output: String,
     pub java: Option<JavaVersion>,
     pub sha256: BTreeMap<String, String>,
+    /// Permission bits of the rendered files that exist (a secret's file must be 0600 even
+    /// when its content already matches).
+    pub modes: BTreeMap<String, u32>,
     /// role -> pid of the running service.
     pub running: BTreeMap<String, u32>,
     /// dir -> free KiB (of the filesystem it, or its nearest existing parent, is on).
@@ -94,6 +97,11 @@ pub fn script(req: &FactRequest) -> String {
         s.push_str(&format!(
             "if [ -f {q} ]; then if [ -f {r} ] && read sum size mtime < {r} && [ \"$(stat -c '%s %Y' {q})\" = \"$size $mtime\" ]; then echo \"$sum  \"{q}; else sha256sum {q}; fi; fi\n"
         ));
+    }
+    s.push_str(&format!("echo '{mark} modes'\n"));
+    for f in &req.checksum {
+        let q = shell_quote(f);
+        s.push_str(&format!("[ -f {q} ] && stat -c '%a  %n' {q}\n"));
     }
     s.push_str(&format!("echo '{mark} running'\n"));
     for (role, l) in &req.launchers {
@@ -184,6 +192,13 @@ pub fn parse(out: &str) -> HostFacts {
             "java" => {
                 f.java_output.push_str(line);
                 f.java_output.push('\n');
+            }
+            "modes" => {
+                if let Some((mode, path)) = line.split_once("  ") {
+                    if let Ok(m) = u32::from_str_radix(mode, 8) {
+                        f.modes.insert(path.to_string(), m);
+                    }
+                }
             }
             "sha256" => {
                 if let Some((sum, path)) = line.split_once("  ") {

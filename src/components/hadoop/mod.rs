@@ -195,11 +195,8 @@ impl Hadoop {
             (DATANODE, "dfs.datanode.data.dir"),
         ] {
             if host.has_role(role) {
-                for d in site.hdfs.get(key).unwrap_or_default().split(',') {
-                    let d = d.trim().trim_start_matches("file://").trim_end_matches('/');
-                    if !d.is_empty() {
-                        out.push((role, format!("{d}/current/VERSION")));
-                    }
+                for d in site.hdfs_dirs(key).unwrap_or_default() {
+                    out.push((role, format!("{d}/current/VERSION")));
                 }
             }
         }
@@ -330,7 +327,7 @@ impl Hadoop {
         let env = json!({
             "conf_dir": dir,
             "log_dir": format!("{}/hadoop", host.log_dir),
-            "pid_dir": format!("{}/hadoop/pid", host.data_dir),
+            "pid_dir": Self::pid_dir(host),
             "heap": heap.map(|(var, value)| json!({ "var": var, "value": value })),
             "krb5": krb5,
             "jvm_opts": spec.scalar("jvm_opts"),
@@ -393,6 +390,11 @@ impl Hadoop {
         files
     }
 
+    /// Where hadoop-env.sh keeps the daemons' pid files.
+    pub fn pid_dir(host: &Host) -> String {
+        format!("{}/hadoop/pid", host.data_dir)
+    }
+
     pub fn workers_file(v: &Version) -> &'static str {
         if v.major() >= 3 {
             "workers"
@@ -413,6 +415,121 @@ impl Hadoop {
         }
     }
 }
+
+/// A Hadoop configuration value with `${var}` expanded the way `Configuration.get` does: from
+/// the same rendered configuration (core-site, then hdfs-site), a bounded number of rounds.
+/// Variables it cannot resolve here (system properties such as `${user.name}`) are an error:
+/// the directory they name is not known before the daemon runs.
+pub fn expand_vars(value: &str, sets: &[&Props]) -> Result<String, String> {
+    let mut out = value.to_string();
+    // Hadoop stops after 20 substitutions (MAX_SUBST); so do we, so a cycle ends.
+    for _ in 0..20 {
+        let Some(start) = out.find("${") else {
+            return Ok(out);
+        };
+        let Some(len) = out[start + 2..].find('}') else {
+            return Err(format!("`{value}` has an unclosed `${{`"));
+        };
+        let name = &out[start + 2..start + 2 + len];
+        let Some(v) = sets.iter().rev().find_map(|p| p.get(name)) else {
+            return Err(format!(
+                "`{value}` uses `${{{name}}}`, which the rendered configuration does not set"
+            ));
+        };
+        out = format!("{}{v}{}", &out[..start], &out[start + 3 + len..]);
+    }
+    if out.contains("${") {
+        return Err(format!(
+            "`{value}` expands `${{…}}` more than 20 times (a cycle?)"
+        ));
+    }
+    Ok(out)
+}
+
+/// One entry of a storage directory list as HDFS reads it (`Util.stringAsURI`): a `file:` URI
+/// (`file:///data/nn`, `file:/data/nn`, `file://localhost/data/nn`, percent-encoded) or a
+/// plain absolute path. Anything else (another scheme, a remote authority, a relative path,
+/// `..`) is refused: stackctl could neither check nor purge it.
+pub fn storage_path(entry: &str) -> Result<String, String> {
+    let e = entry.trim();
+    // A DataNode directory may carry its storage type first: `[SSD]file:///data/dn`.
+    let e = match e.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((kind, rest))
+            if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            rest.trim()
+        }
+        _ => e,
+    };
+    let path = if let Some(rest) = e.strip_prefix("file:") {
+        let rest = match rest.strip_prefix("//") {
+            Some(auth_path) => {
+                let (auth, p) = auth_path.split_at(auth_path.find('/').unwrap_or(auth_path.len()));
+                if !auth.is_empty() && auth != "localhost" {
+                    return Err(format!(
+                        "`{e}` names the host `{auth}`: only local directories can be used"
+                    ));
+                }
+                p
+            }
+            None => rest,
+        };
+        percent_decode(rest).ok_or_else(|| format!("`{e}` has a bad %-escape"))?
+    } else if e.contains("://")
+        || e.split_once(':')
+            .is_some_and(|(s, _)| !s.contains('/') && !s.is_empty())
+    {
+        return Err(format!(
+            "`{e}` is not a local directory (only `file:` URIs and absolute paths)"
+        ));
+    } else {
+        e.to_string()
+    };
+    let path = path.trim_end_matches('/').to_string();
+    if path.is_empty() || !crate::inventory::plain_abs_path(&path) {
+        return Err(format!("`{e}` is not a plain absolute path"));
+    }
+    Ok(path)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl SiteProps {
+    /// The directories an HDFS directory-list property names, resolved as Hadoop resolves them.
+    pub fn hdfs_dirs(&self, key: &str) -> Result<Vec<String>, String> {
+        let Some(raw) = self.hdfs.get(key) else {
+            return Ok(vec![]);
+        };
+        let value = expand_vars(raw, &[&self.core, &self.hdfs])?;
+        value
+            .split(',')
+            .filter(|d| !d.trim().is_empty())
+            .map(storage_path)
+            .collect()
+    }
+}
+
+/// The HDFS directory lists stackctl reads and purges.
+pub const STORAGE_KEYS: [&str; 3] = [
+    "dfs.namenode.name.dir",
+    "dfs.datanode.data.dir",
+    "dfs.namenode.checkpoint.dir",
+];
 
 /// `1024`, `1024m`, `1g` -> MB.
 pub fn heap_mb(s: &str) -> Option<u64> {
@@ -526,6 +643,28 @@ impl Component for Hadoop {
                     .with_help(format!(
                         "use at most {datanodes}: every block would stay under-replicated"
                     )),
+                );
+            }
+        }
+        // The directories the NameNode's format guard, preflight and `down --purge` read.
+        for key in STORAGE_KEYS {
+            let problem = match site.hdfs_dirs(key) {
+                Err(e) => Some(e),
+                Ok(d) if d.is_empty() => Some(format!("`{key}` names no directory")),
+                Ok(_) => None,
+            };
+            if let Some(problem) = problem {
+                diags.push(
+                    Diagnostic::error(
+                        &inv.path,
+                        site.hdfs.pos_or(key, spec.pos_of("hdfs-site")),
+                        format!("components.hadoop.hdfs-site.{key}"),
+                        format!("`{key}`: {problem}"),
+                    )
+                    .with_help(
+                        "use absolute paths or `file:` URIs, with `${…}` only for properties \
+                         core-site or hdfs-site set (such as `${hadoop.tmp.dir}`)",
+                    ),
                 );
             }
         }
@@ -705,15 +844,11 @@ impl Component for Hadoop {
         // Formatting is guarded by the name directory's VERSION file: never a second time.
         let site = Self::site_props(cl.inv, spec, host);
         let name_dir = site
-            .hdfs
-            .get("dfs.namenode.name.dir")
+            .hdfs_dirs("dfs.namenode.name.dir")
             .unwrap_or_default()
-            .split(',')
+            .into_iter()
             .next()
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches("file://")
-            .to_string();
+            .unwrap_or_default();
         let files: Vec<String> = [
             "core-site.xml",
             "hdfs-site.xml",
@@ -850,18 +985,23 @@ impl Component for Hadoop {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
-        let mut dirs: Vec<String> = ["hdfs", "yarn", "hadoop"]
-            .iter()
-            .map(|d| format!("{}/{d}", host.data_dir))
-            .collect();
-        // Directories an override moved elsewhere.
+        // What the rendered files name, resolved as Hadoop resolves them (validation reported
+        // what cannot be), and the pid directory hadoop-env.sh sets.
         let site = Self::site_props(cl.inv, spec, host);
-        for key in ["dfs.namenode.name.dir", "dfs.datanode.data.dir"] {
-            for d in site.hdfs.get(key).unwrap_or_default().split(',') {
-                let d = d.trim().trim_start_matches("file://");
-                if !d.is_empty() {
-                    dirs.push(d.to_string());
-                }
+        let mut dirs = vec![Self::pid_dir(host)];
+        for key in STORAGE_KEYS {
+            dirs.extend(site.hdfs_dirs(key).unwrap_or_default());
+        }
+        if let Some(tmp) = site.core.get("hadoop.tmp.dir") {
+            dirs.extend(
+                expand_vars(tmp, &[&site.core])
+                    .and_then(|t| storage_path(&t))
+                    .ok(),
+            );
+        }
+        if let Some(local) = site.yarn.get("yarn.nodemanager.local-dirs") {
+            if let Ok(v) = expand_vars(local, &[&site.core, &site.yarn]) {
+                dirs.extend(v.split(',').filter_map(|d| storage_path(d).ok()));
             }
         }
         dirs
@@ -878,5 +1018,78 @@ impl Component for Hadoop {
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {
         format!("hadoop-{}", spec.version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        let mut p = Props::default();
+        for (k, v) in pairs {
+            p.set(k, v);
+        }
+        p
+    }
+
+    #[test]
+    fn storage_dirs_resolve_as_hadoop_reads_them() {
+        for (entry, want) in [
+            ("/data/nn", "/data/nn"),
+            ("/data/nn/", "/data/nn"),
+            ("file:///data/nn", "/data/nn"),
+            ("file:/data/nn", "/data/nn"),
+            ("file://localhost/data/nn", "/data/nn"),
+            ("  file:///data/my%20nn ", "/data/my nn"),
+            ("[SSD]file:///data/dn", "/data/dn"),
+            ("[ARCHIVE]/data/cold", "/data/cold"),
+        ] {
+            assert_eq!(storage_path(entry).as_deref(), Ok(want), "{entry}");
+        }
+        for bad in [
+            "data/nn",
+            "hdfs://nn:8020/x",
+            "file://otherhost/data",
+            "file:data",
+            "s3a:/bucket",
+            "/data/../etc",
+            "file:///data/%zz",
+            "",
+        ] {
+            assert!(storage_path(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn variables_expand_from_the_rendered_configuration() {
+        let core = props(&[("hadoop.tmp.dir", "/data/t/${x}"), ("x", "tmp")]);
+        let hdfs = props(&[
+            (
+                "dfs.namenode.name.dir",
+                "${hadoop.tmp.dir}/dfs/name,file:${hadoop.tmp.dir}/n2",
+            ),
+            ("dfs.datanode.data.dir", "file:///d1, /d2"),
+            ("dfs.namenode.checkpoint.dir", "${user.name}/snn"),
+        ]);
+        let site = SiteProps {
+            core,
+            hdfs,
+            yarn: Props::default(),
+            mapred: Props::default(),
+        };
+        assert_eq!(
+            site.hdfs_dirs("dfs.namenode.name.dir").unwrap(),
+            vec!["/data/t/tmp/dfs/name", "/data/t/tmp/n2"]
+        );
+        assert_eq!(
+            site.hdfs_dirs("dfs.datanode.data.dir").unwrap(),
+            vec!["/d1", "/d2"]
+        );
+        let e = site.hdfs_dirs("dfs.namenode.checkpoint.dir").unwrap_err();
+        assert!(e.contains("${user.name}"), "{e}");
+        let cyc = props(&[("a", "${b}"), ("b", "${a}")]);
+        assert!(expand_vars("${a}", &[&cyc]).is_err());
+        assert!(expand_vars("${a", &[&cyc]).is_err());
     }
 }

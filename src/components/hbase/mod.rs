@@ -109,6 +109,11 @@ impl HBase {
         zk_hosts.join(",")
     }
 
+    /// Where hbase-env.sh keeps the daemons' pid files.
+    pub fn pid_dir(host: &Host) -> String {
+        format!("{}/hbase/pid", host.data_dir)
+    }
+
     /// `props` with `hbase.zookeeper.quorum` given: it lists every ZooKeeper server, so `ports`
     /// (which does not read it) passes "" and `files` the value built once per plan.
     fn props_with(inv: &Inventory, spec: &ComponentSpec, host: &Host, quorum: &str) -> Props {
@@ -302,7 +307,7 @@ impl Component for HBase {
             "conf_dir": dir,
             "hadoop_conf_dir": conf_dir(host, hadoop::NAME),
             "log_dir": format!("{}/hbase", host.log_dir),
-            "pid_dir": format!("{}/hbase/pid", host.data_dir),
+            "pid_dir": Self::pid_dir(host),
             // Before 1.0, bin/hbase appends "m" to HBASE_HEAPSIZE: give it plain megabytes.
             "heap": spec.scalar("heap").map(|h| if spec.version.at_least("1.0") { h.to_string() } else { hadoop::heap_mb(h).map(|m| m.to_string()).unwrap_or_else(|| h.to_string()) }),
             "jvm_opts": spec.scalar("jvm_opts"),
@@ -457,10 +462,28 @@ impl Component for HBase {
     }
 
     fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
-        match cl.inv.component(NAME) {
-            Some(_) => vec![format!("{}/hbase", host.data_dir)],
-            None => vec![],
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        // What the rendered hbase-site.xml and hbase-env.sh name: its local temporary
+        // directory, a local `file:` root directory (standalone), and the pid directory.
+        let p = Self::props_with(cl.inv, spec, host, "");
+        let mut dirs = vec![Self::pid_dir(host)];
+        dirs.extend(
+            p.get("hbase.tmp.dir")
+                .filter(|d| !d.contains("${"))
+                .map(|d| d.trim().to_string()),
+        );
+        if let Some(root) = p
+            .get("hbase.rootdir")
+            .and_then(|r| r.trim().strip_prefix("file:"))
+        {
+            let root = root.trim_start_matches("//");
+            if !root.contains("${") {
+                dirs.push(root.to_string());
+            }
         }
+        dirs
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

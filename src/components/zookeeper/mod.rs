@@ -427,6 +427,33 @@ impl Component for ZooKeeper {
         Restart::Rolling
     }
 
+    fn purge_warnings(&self, cl: &Cluster, purged: &[&Host]) -> Vec<String> {
+        let members: Vec<&Host> = cl.inv.hosts_with_role(ROLE).collect();
+        let gone: Vec<&str> = purged
+            .iter()
+            .filter(|h| h.has_role(ROLE))
+            .map(|h| h.name.as_str())
+            .collect();
+        let kept: Vec<&str> = members
+            .iter()
+            .map(|h| h.name.as_str())
+            .filter(|n| !gone.contains(n))
+            .collect();
+        if gone.is_empty() || kept.is_empty() {
+            return vec![];
+        }
+        vec![format!(
+            "purging ZooKeeper data on {} of the {} ensemble members ({}): when {} again, {} resync{} every znode from the survivors ({}), so the ensemble keeps its data; to delete the data, purge every member",
+            gone.len(),
+            members.len(),
+            gone.join(", "),
+            if gone.len() == 1 { "it starts" } else { "they start" },
+            if gone.len() == 1 { "it" } else { "they" },
+            if gone.len() == 1 { "s" } else { "" },
+            kept.join(", ")
+        )]
+    }
+
     fn dist_dir(&self, spec: &ComponentSpec) -> String {
         if spec.version.at_least("3.5.5") {
             format!("apache-zookeeper-{}-bin", spec.version)
