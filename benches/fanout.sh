@@ -8,7 +8,11 @@
 #   benches/fanout.sh [RUNS] [HOSTS...]         # default 5 runs; 3 and 12 hosts
 #
 # Brings the bed up with the largest host count (tests/testbed/testbed.sh up N) and down at the
-# end; needs root like the bed.
+# end; needs root like the bed. STACKCTL_BIN=path times another build; KEX=ALGORITHMS (e.g.
+# curve25519-sha256) also times every command with that SSH key exchange, through an ssh config
+# that sets it and includes the bed's: OpenSSH 9's default, the post-quantum
+# sntrup761x25519-sha512, costs about 80 ms of CPU per connection on each side here, and all the
+# "hosts" of the bed share the same 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
@@ -19,8 +23,12 @@ TB=tests/testbed/testbed.sh
 BED=${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}
 CACHE=${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}
 MAX=0; for n in "${COUNTS[@]}"; do (( n > MAX )) && MAX=$n; done
-cargo build --release --quiet
-B=$PWD/target/release/stackctl
+if [ -n "${STACKCTL_BIN:-}" ]; then
+  B=$STACKCTL_BIN
+else
+  cargo build --release --quiet
+  B=$PWD/target/release/stackctl
+fi
 bash "$TB" down --purge >/dev/null 2>&1 || true
 bash "$TB" up "$MAX" >/dev/null
 trap 'bash "$TB" down >/dev/null 2>&1 || true' EXIT
@@ -57,5 +65,16 @@ for n in "${COUNTS[@]}"; do
     verifies+=("$(timed "$B" verify -i "$inv" "${SSH[@]}")")
   done
   echo "$n hosts ($RUNS runs): no-op up $(median "${ups[@]}") s; plan --live $(median "${lives[@]}") s; verify $(median "${verifies[@]}") s"
+  if [ -n "${KEX:-}" ]; then
+    printf 'KexAlgorithms %s\nInclude %s/ssh_config\n' "$KEX" "$BED" > "$WORK/ssh_config"
+    K=(--ssh-config "$WORK/ssh_config")
+    ups=(); lives=(); verifies=()
+    for ((r = 1; r <= RUNS; r++)); do
+      ups+=("$(timed "$B" up -i "$inv" "${K[@]}")")
+      lives+=("$(timed "$B" plan --live -i "$inv" "${K[@]}")")
+      verifies+=("$(timed "$B" verify -i "$inv" "${K[@]}")")
+    done
+    echo "$n hosts ($RUNS runs, KexAlgorithms $KEX): no-op up $(median "${ups[@]}") s; plan --live $(median "${lives[@]}") s; verify $(median "${verifies[@]}") s"
+  fi
   "$B" down -i "$inv" "${SSH[@]}" --purge --yes >/dev/null 2>&1 || true
 done
