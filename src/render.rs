@@ -64,6 +64,7 @@ impl Renderer {
         tera.register_filter("prop_value", prop_value_filter);
         tera.register_filter("prop_key", prop_key_filter);
         tera.register_filter("shell_quote", shell_quote_filter);
+        tera.register_filter("comment", comment_filter);
         let mut templates: BTreeMap<String, String> = embedded::EMBEDDED
             .iter()
             .map(|(n, s)| (n.to_string(), s.to_string()))
@@ -192,18 +193,52 @@ pub fn prop_value(s: &str) -> String {
 }
 
 /// A key in a Java `.properties` file: separators and comment markers must be escaped too.
+/// Each character is escaped on its own, so no backslash of the key can pair with the escape
+/// of the next character and move the key/value split.
 pub fn prop_key(s: &str) -> String {
-    let mut out = String::new();
-    for c in prop_value(s).chars() {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
         match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
             ' ' | ':' | '=' | '#' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
             c => out.push(c),
         }
     }
-    out.replace("\\\\ ", "\\ ")
+    out
+}
+
+/// Text inside a comment (a file's header line in shell, properties or XML): one line, and
+/// never `--`, which ends nothing in shell but is forbidden inside an XML comment. The inventory
+/// already refuses such names; this keeps a template safe whatever reaches it.
+pub fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
+            '?'
+        } else {
+            c
+        };
+        if c == '-' && out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if out.ends_with('-') {
+        out.push(' ');
+    }
+    out
 }
 
 /// One POSIX shell word, single-quoted.
@@ -221,6 +256,9 @@ fn prop_value_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Valu
 fn prop_key_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(prop_key(&as_text(v))))
 }
+fn comment_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(comment_text(&as_text(v))))
+}
 fn shell_quote_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(shell_quote(&as_text(v))))
 }
@@ -237,6 +275,11 @@ mod tests {
         assert_eq!(prop_value(" lead"), "\\ lead");
         assert_eq!(prop_value("é"), "\\u00e9");
         assert_eq!(prop_key("a b=c"), "a\\ b\\=c");
+        // A backslash before a space stays a backslash: the key is `a\ b`, not `a\` then ` b`.
+        assert_eq!(prop_key("a\\ b"), "a\\\\\\ b");
+        assert_eq!(prop_key(" k"), "\\ k");
+        assert_eq!(comment_text("a--b\nserver.1=x-"), "a- -b?server.1=x- ");
+        assert_eq!(comment_text("3.5.6"), "3.5.6");
         assert_eq!(shell_quote("/usr/lib/jvm/java-8"), "/usr/lib/jvm/java-8");
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("x'; rm -rf /"), "'x'\\''; rm -rf /'");

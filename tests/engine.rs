@@ -1223,12 +1223,16 @@ fn the_loader_refuses_a_relative_or_escaping_zookeeper_data_dir() {
     }
 }
 
-/// `//data` is `/data`: one level deep, yet it has two slashes and no `..`.
+/// `//data` is `/data`: one level deep, yet it has two slashes and no `..`. (A ZooKeeper
+/// `dataDir: //zookeeper` no longer gets this far: the loader refuses empty path segments.)
 #[test]
 fn purge_never_names_a_doubled_slash_top_level_directory() {
+    let (_dir, refused) =
+        inventory_text(&ODD_DIRS.replace("dataDir: \"/\"", "dataDir: //zookeeper"));
+    assert!(load_and_plan(&refused, &read_only()).is_err());
     let (_dir, path) = inventory_text(
         &ODD_DIRS
-            .replace("dataDir: \"/\"", "dataDir: //zookeeper")
+            .replace("dataDir: \"/\"", "dataDir: /zookeeper")
             .replace(
                 "/,relative/kafka,/kafka,/data/stack/kafka-a/, ,/data/stack/../../etc",
                 "//data",
