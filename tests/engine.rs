@@ -846,6 +846,27 @@ fn low_disk_is_refused_below_512_mib() {
     );
 }
 
+/// A df line that cannot be read, or no df line at all, is a preflight problem: the free-space
+/// check is never skipped in silence.
+#[test]
+fn free_space_that_cannot_be_read_is_refused_not_skipped() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.states(&[("node1", "empty")]);
+    states[0].facts.free_kb.remove("/data/stack");
+    states[0].facts.free_kb_unread.insert(
+        "/data/stack".into(),
+        "df: /data: Permission denied\u{1b}[2J".into(),
+    );
+    states[0].facts.free_kb.remove("/var/log/stack");
+    assert_eq!(
+        fx.preflight_of(&states),
+        [
+            "node1: cannot read the free space for /data/stack: df said `df: /data: Permission denied\\u{1b}[2J`",
+            "node1: cannot read the free space for /var/log/stack: no df answer",
+        ]
+    );
+}
+
 #[test]
 fn no_java_or_another_java_major_is_refused() {
     let fx = Fixture::load("zk-kafka.yml");
