@@ -1280,3 +1280,37 @@ fn a_restart_owed_by_an_earlier_run_is_done_although_the_files_match() {
     assert_eq!(changes[1].restart, strings(&["kafka"]));
     assert!(changes[1].files.is_empty() && changes[0].is_empty() && changes[2].is_empty());
 }
+
+/// What a host holds is shown, never obeyed: escape sequences in a remote file reach the
+/// `--live` diff, and a ZooKeeper field reaches `verify`'s table, as visible escapes.
+#[test]
+fn host_text_in_live_diffs_and_verify_evidence_is_made_terminal_safe() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let changes = fx.changes(&[("node1", "drifted-kafka")]).remove(0);
+    let path = changes.files[0].clone();
+    let live = stackctl::deploy::LiveHost {
+        changes,
+        current: BTreeMap::from([(
+            path,
+            Some("broker.id=4\n\x1b]0;owned\x07\x1b[2J\rlog.dirs=/x\n".to_string()),
+        )]),
+    };
+    let text = stackctl::output::plan::live_text(&fx.plan, &[live], false);
+    assert!(!text.contains('\x1b') && !text.contains('\r'), "{text}");
+    assert!(text.contains("-\\u{1b}]0;owned\\u{7}\\u{1b}[2J"), "{text}");
+
+    let report = stackctl::verify::Report {
+        ok: true,
+        checks: vec![stackctl::components::core::Check {
+            host: "node1".into(),
+            service: "ZooKeeper".into(),
+            check: "mode".into(),
+            status: stackctl::components::core::Status::Pass,
+            evidence: "Mode: leader\x1b[8m hidden".into(),
+        }],
+        unreachable: vec![],
+        seconds: 0.0,
+    };
+    let text = stackctl::output::verify::text(&report, false);
+    assert!(text.contains("Mode: leader\\u{1b}[8m hidden"), "{text}");
+}
