@@ -164,6 +164,8 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // A parser turns a raw CR (and CR LF) into LF; a reference survives.
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
@@ -271,6 +273,7 @@ mod tests {
     fn escaping() {
         assert_eq!(xml_escape("a<b & 'c'"), "a&lt;b &amp; &apos;c&apos;");
         assert_eq!(xml_escape("hdfs://nn:8020/hbase"), "hdfs://nn:8020/hbase");
+        assert_eq!(xml_escape("a\r\nb"), "a&#13;\nb");
         assert_eq!(prop_value("C:\\dir"), "C:\\\\dir");
         assert_eq!(prop_value(" lead"), "\\ lead");
         assert_eq!(prop_value("é"), "\\u00e9");
