@@ -290,6 +290,46 @@ mod tests {
         assert_eq!(shell_quote("$(id)"), "'$(id)'");
     }
 
+    /// Whatever reaches a header comment stays one comment line: no `--` in XML, no line
+    /// break in shell or properties (the inventory refuses both; this is the second wall).
+    #[test]
+    fn header_comments_stay_comments_whatever_reaches_them() {
+        let r = Renderer::new(None).unwrap();
+        let ctx = serde_json::json!({
+            "cluster": "a--b",
+            "host": { "name": "h-", "java_home": "/j", "install_dir": "/i" },
+            "version": "3.3.6--x\nexport PWNED=1\n-->",
+            "c": { "props": [], "scala": "2.12\nallow.everyone.if.no.acl.found=true",
+                   "conf_dir": "/c", "log_dir": "/l", "pid_dir": "/p", "line": 3 },
+        });
+        let spec = |template: &'static str| FileSpec {
+            path: "/x".into(),
+            template,
+            mode: 0o644,
+            context: Arc::new(ctx.clone()),
+            shared: false,
+            component: "hadoop",
+        };
+        let xml = r.render(&spec("hadoop/core-site.xml")).unwrap();
+        let doc = roxmltree::Document::parse(&xml.content).expect("well-formed XML");
+        assert_eq!(doc.descendants().filter(|n| n.is_comment()).count(), 1);
+        for (t, comment) in [
+            ("hadoop/hadoop-env.sh", "#"),
+            ("kafka/server.properties", "#"),
+        ] {
+            let f = r.render(&spec(t)).unwrap();
+            let first = f.content.lines().next().unwrap();
+            assert!(
+                first.starts_with(comment) && first.contains("3.3.6- -x?export PWNED=1?- ->"),
+                "{t}: {first}"
+            );
+            assert!(
+                !f.content.contains("\nexport PWNED") && !f.content.contains("\nallow."),
+                "{t}"
+            );
+        }
+    }
+
     #[test]
     fn every_embedded_template_parses() {
         let r = Renderer::new(None).unwrap();
