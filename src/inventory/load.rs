@@ -453,14 +453,16 @@ fn resolve_components(
                             .help = Some("quote it: `version: \"2.10\"`".into());
                     }
                     Node::Scalar(s) => match Version::parse(s) {
-                        Ok(ver)
-                            if !ver.qualifier.as_deref().is_none_or(|q| {
-                                check_text(cx, &text::VERSION_QUALIFIER, q, pos(&v), &kfield)
-                            }) =>
-                        {
-                            broken.push(component.name);
+                        Ok(ver) => {
+                            // The qualifier names the distribution's directory and heads every
+                            // file: no line break, no `/` or `..`, no `--`.
+                            let q = ver.qualifier.as_deref().unwrap_or("");
+                            if check_text(cx, &text::VERSION_QUALIFIER, q, pos(&v), &kfield) {
+                                version = Some((ver, pos(&v)));
+                            } else {
+                                broken.push(component.name);
+                            }
                         }
-                        Ok(ver) => version = Some((ver, pos(&v))),
                         Err(e) => {
                             broken.push(component.name);
                             cx.error(pos(&v), kfield, e);
