@@ -8,6 +8,30 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// Text that came from a host (`java -version`, launcher output, log tails, ZooKeeper fields,
+/// remote files in a diff), made safe for the operator's terminal: every control character
+/// but line feed and tab, and the bidirectional overrides, are shown as `\u{1b}`-style escapes,
+/// so no ANSI/OSC sequence (colours, a window title, a hyperlink, a cleared screen) or carriage
+/// return acts on the terminal. Used where host text is printed, never on JSON (serde escapes).
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -219,3 +243,31 @@ impl fmt::Display for InvalidInput {
 }
 
 impl std::error::Error for InvalidInput {}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn host_text_cannot_drive_the_terminal() {
+        // Colours, an OSC window title and hyperlink, a clear screen, a carriage return that
+        // would overwrite the line, a bidi override, C1's CSI.
+        let hostile = "ok \x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1b[2J\rfake \u{202e}txt \u{9b}1m";
+        let safe = terminal_safe(hostile);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{safe:?}"
+        );
+        assert_eq!(
+            safe,
+            "ok \\u{1b}[31mred\\u{1b}[0m \\u{1b}]0;pwned\\u{7} \\u{1b}]8;;http://x\\u{1b}\\link\\u{1b}]8;;\\u{1b}\\ \\u{1b}[2J\\u{d}fake \\u{202e}txt \\u{9b}1m"
+        );
+        // Ordinary output stays as it is, lines and tabs included, without a copy.
+        let plain = "openjdk version \"11.0.13\"\n\tat org.apache.Foo(Foo.java:1)\ncafé";
+        assert!(matches!(
+            terminal_safe(plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(terminal_safe(plain), plain);
+    }
+}

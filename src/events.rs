@@ -95,6 +95,9 @@ impl Events {
     /// Something happened: logged for good.
     pub fn emit(&self, host: Option<&str>, event: &str, detail: &str) {
         let detail = &crate::secrets::redact(detail, &self.secrets);
+        // Details may quote a host (launcher output, a remote error): JSON escapes it, a
+        // terminal must not interpret it.
+        let shown = || crate::diag::terminal_safe(detail);
         match &self.sink {
             Sink::Quiet => {}
             Sink::Json => {
@@ -102,17 +105,17 @@ impl Events {
                 println!("{v}");
             }
             Sink::Plain => match host {
-                Some(h) => eprintln!("[{h}] {detail}"),
-                None => eprintln!("{detail}"),
+                Some(h) => eprintln!("[{h}] {}", shown()),
+                None => eprintln!("{}", shown()),
             },
             Sink::Bars(b) => {
                 let line = match host {
-                    Some(h) => format!("[{h}] {detail}"),
-                    None => detail.to_string(),
+                    Some(h) => format!("[{h}] {}", shown()),
+                    None => shown().into_owned(),
                 };
                 let _ = b.multi.println(line);
                 if let Some(h) = host {
-                    b.host_bar(h).set_message(detail.to_string());
+                    b.host_bar(h).set_message(shown().into_owned());
                 }
             }
         }
@@ -122,10 +125,11 @@ impl Events {
     /// live lines of a terminal only.
     pub fn status(&self, host: Option<&str>, msg: &str) {
         if let Sink::Bars(b) = &self.sink {
-            let msg = &crate::secrets::redact(msg, &self.secrets);
+            let msg = crate::secrets::redact(msg, &self.secrets);
+            let msg = crate::diag::terminal_safe(&msg).into_owned();
             match host {
-                Some(h) => b.host_bar(h).set_message(msg.to_string()),
-                None => b.main.set_message(msg.to_string()),
+                Some(h) => b.host_bar(h).set_message(msg),
+                None => b.main.set_message(msg),
             }
         }
     }

@@ -394,6 +394,13 @@ pub fn stages(inv: &Inventory) -> Vec<Stage> {
 pub fn write_out(plan: &Plan, dir: &Path) -> Result<usize> {
     let mut n = 0;
     for h in &plan.hosts {
+        // The host name is a directory under DIR: one plain segment (the loader's name rule).
+        if !crate::inventory::text::NAME.accepts_text(&h.name) {
+            anyhow::bail!(
+                "refusing to write under DIR/{}: not a plain host name",
+                h.name
+            );
+        }
         for f in &h.files {
             // Never write outside DIR, whatever a path turned out to be.
             if !crate::inventory::plain_abs_path(&f.path) {

@@ -68,6 +68,7 @@ impl Renderer {
         tera.register_filter("prop_value", prop_value_filter);
         tera.register_filter("prop_key", prop_key_filter);
         tera.register_filter("shell_quote", shell_quote_filter);
+        tera.register_filter("comment", comment_filter);
         let mut templates: BTreeMap<String, String> = embedded::EMBEDDED
             .iter()
             .map(|(n, s)| (n.to_string(), s.to_string()))
@@ -168,6 +169,8 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // A parser turns a raw CR (and CR LF) into LF; a reference survives.
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
@@ -197,18 +200,52 @@ pub fn prop_value(s: &str) -> String {
 }
 
 /// A key in a Java `.properties` file: separators and comment markers must be escaped too.
+/// Each character is escaped on its own, so no backslash of the key can pair with the escape
+/// of the next character and move the key/value split.
 pub fn prop_key(s: &str) -> String {
-    let mut out = String::new();
-    for c in prop_value(s).chars() {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
         match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
             ' ' | ':' | '=' | '#' | '!' => {
                 out.push('\\');
                 out.push(c);
             }
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
             c => out.push(c),
         }
     }
-    out.replace("\\\\ ", "\\ ")
+    out
+}
+
+/// Text inside a comment (a file's header line in shell, properties or XML): one line, and
+/// never `--`, which ends nothing in shell but is forbidden inside an XML comment. The inventory
+/// already refuses such names; this keeps a template safe whatever reaches it.
+pub fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
+            '?'
+        } else {
+            c
+        };
+        if c == '-' && out.ends_with('-') {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if out.ends_with('-') {
+        out.push(' ');
+    }
+    out
 }
 
 /// One POSIX shell word, single-quoted.
@@ -226,6 +263,9 @@ fn prop_value_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Valu
 fn prop_key_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(prop_key(&as_text(v))))
 }
+fn comment_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(comment_text(&as_text(v))))
+}
 fn shell_quote_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(shell_quote(&as_text(v))))
 }
@@ -238,15 +278,61 @@ mod tests {
     fn escaping() {
         assert_eq!(xml_escape("a<b & 'c'"), "a&lt;b &amp; &apos;c&apos;");
         assert_eq!(xml_escape("hdfs://nn:8020/hbase"), "hdfs://nn:8020/hbase");
+        assert_eq!(xml_escape("a\r\nb"), "a&#13;\nb");
         assert_eq!(prop_value("C:\\dir"), "C:\\\\dir");
         assert_eq!(prop_value(" lead"), "\\ lead");
         assert_eq!(prop_value("é"), "\\u00e9");
         assert_eq!(prop_key("a b=c"), "a\\ b\\=c");
+        // A backslash before a space stays a backslash: the key is `a\ b`, not `a\` then ` b`.
+        assert_eq!(prop_key("a\\ b"), "a\\\\\\ b");
+        assert_eq!(prop_key(" k"), "\\ k");
+        assert_eq!(comment_text("a--b\nserver.1=x-"), "a- -b?server.1=x- ");
+        assert_eq!(comment_text("3.5.6"), "3.5.6");
         assert_eq!(shell_quote("/usr/lib/jvm/java-8"), "/usr/lib/jvm/java-8");
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("x'; rm -rf /"), "'x'\\''; rm -rf /'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("$(id)"), "'$(id)'");
+    }
+
+    /// Whatever reaches a header comment stays one comment line: no `--` in XML, no line
+    /// break in shell or properties (the inventory refuses both; this is the second wall).
+    #[test]
+    fn header_comments_stay_comments_whatever_reaches_them() {
+        let r = Renderer::new(None).unwrap();
+        let ctx = serde_json::json!({
+            "cluster": "a--b",
+            "host": { "name": "h-", "java_home": "/j", "install_dir": "/i" },
+            "version": "3.3.6--x\nexport PWNED=1\n-->",
+            "c": { "props": [], "scala": "2.12\nallow.everyone.if.no.acl.found=true",
+                   "conf_dir": "/c", "log_dir": "/l", "pid_dir": "/p", "line": 3 },
+        });
+        let spec = |template: &'static str| FileSpec {
+            path: "/x".into(),
+            template,
+            mode: 0o644,
+            context: Arc::new(ctx.clone()),
+            shared: false,
+            component: "hadoop",
+        };
+        let xml = r.render(&spec("hadoop/core-site.xml")).unwrap();
+        let doc = roxmltree::Document::parse(&xml.content).expect("well-formed XML");
+        assert_eq!(doc.descendants().filter(|n| n.is_comment()).count(), 1);
+        for (t, comment) in [
+            ("hadoop/hadoop-env.sh", "#"),
+            ("kafka/server.properties", "#"),
+        ] {
+            let f = r.render(&spec(t)).unwrap();
+            let first = f.content.lines().next().unwrap();
+            assert!(
+                first.starts_with(comment) && first.contains("3.3.6- -x?export PWNED=1?- ->"),
+                "{t}: {first}"
+            );
+            assert!(
+                !f.content.contains("\nexport PWNED") && !f.content.contains("\nallow."),
+                "{t}"
+            );
+        }
     }
 
     #[test]

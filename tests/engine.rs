@@ -846,6 +846,27 @@ fn low_disk_is_refused_below_512_mib() {
     );
 }
 
+/// A df line that cannot be read, or no df line at all, is a preflight problem: the free-space
+/// check is never skipped in silence.
+#[test]
+fn free_space_that_cannot_be_read_is_refused_not_skipped() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.states(&[("node1", "empty")]);
+    states[0].facts.free_kb.remove("/data/stack");
+    states[0].facts.free_kb_unread.insert(
+        "/data/stack".into(),
+        "df: /data: Permission denied\u{1b}[2J".into(),
+    );
+    states[0].facts.free_kb.remove("/var/log/stack");
+    assert_eq!(
+        fx.preflight_of(&states),
+        [
+            "node1: cannot read the free space for /data/stack: df said `df: /data: Permission denied\\u{1b}[2J`",
+            "node1: cannot read the free space for /var/log/stack: no df answer",
+        ]
+    );
+}
+
 #[test]
 fn no_java_or_another_java_major_is_refused() {
     let fx = Fixture::load("zk-kafka.yml");
@@ -1229,12 +1250,16 @@ fn the_loader_refuses_a_relative_or_escaping_zookeeper_data_dir() {
     }
 }
 
-/// `//data` is `/data`: one level deep, yet it has two slashes and no `..`.
+/// `//data` is `/data`: one level deep, yet it has two slashes and no `..`. (A ZooKeeper
+/// `dataDir: //zookeeper` no longer gets this far: the loader refuses empty path segments.)
 #[test]
 fn purge_never_names_a_doubled_slash_top_level_directory() {
+    let (_dir, refused) =
+        inventory_text(&ODD_DIRS.replace("dataDir: \"/\"", "dataDir: //zookeeper"));
+    assert!(load_and_plan(&refused, &read_only()).is_err());
     let (_dir, path) = inventory_text(
         &ODD_DIRS
-            .replace("dataDir: \"/\"", "dataDir: //zookeeper")
+            .replace("dataDir: \"/\"", "dataDir: /zookeeper")
             .replace(
                 "/,relative/kafka,/kafka,/data/stack/kafka-a/, ,/data/stack/../../etc",
                 "//data",
@@ -1260,4 +1285,38 @@ fn a_restart_owed_by_an_earlier_run_is_done_although_the_files_match() {
     let changes = fx.changes_of(&states);
     assert_eq!(changes[1].restart, strings(&["kafka"]));
     assert!(changes[1].files.is_empty() && changes[0].is_empty() && changes[2].is_empty());
+}
+
+/// What a host holds is shown, never obeyed: escape sequences in a remote file reach the
+/// `--live` diff, and a ZooKeeper field reaches `verify`'s table, as visible escapes.
+#[test]
+fn host_text_in_live_diffs_and_verify_evidence_is_made_terminal_safe() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let changes = fx.changes(&[("node1", "drifted-kafka")]).remove(0);
+    let path = changes.files[0].clone();
+    let live = stackctl::deploy::LiveHost {
+        changes,
+        current: BTreeMap::from([(
+            path,
+            Some("broker.id=4\n\x1b]0;owned\x07\x1b[2J\rlog.dirs=/x\n".to_string()),
+        )]),
+    };
+    let text = stackctl::output::plan::live_text(&fx.plan, &[live], false);
+    assert!(!text.contains('\x1b') && !text.contains('\r'), "{text}");
+    assert!(text.contains("-\\u{1b}]0;owned\\u{7}\\u{1b}[2J"), "{text}");
+
+    let report = stackctl::verify::Report {
+        ok: true,
+        checks: vec![stackctl::components::core::Check {
+            host: "node1".into(),
+            service: "ZooKeeper".into(),
+            check: "mode".into(),
+            status: stackctl::components::core::Status::Pass,
+            evidence: "Mode: leader\x1b[8m hidden".into(),
+        }],
+        unreachable: vec![],
+        seconds: 0.0,
+    };
+    let text = stackctl::output::verify::text(&report, false);
+    assert!(text.contains("Mode: leader\\u{1b}[8m hidden"), "{text}");
 }

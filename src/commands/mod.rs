@@ -80,9 +80,10 @@ pub fn run(cli: Cli) -> i32 {
     match result {
         Ok(()) => crate::exit::OK,
         Err(e) => {
+            // Errors carry host replies (stderr, log tails, java -version): shown, never obeyed.
             let text = e.to_string();
             if !text.is_empty() {
-                eprintln!("{text}");
+                eprintln!("{}", crate::diag::terminal_safe(&text));
             }
             e.exit_code()
         }

@@ -101,11 +101,7 @@ pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Servic
         .iter()
         .map(|s| (s.role.to_string(), Service::launcher(host, s.role)))
         .collect();
-    req.dirs = vec![
-        host.install_dir.clone(),
-        host.data_dir.clone(),
-        host.log_dir.clone(),
-    ];
+    req.dirs = free_space_dirs(host);
     for c in declared(inv) {
         req.read.extend(c.fact_reads(cl, host));
         req.read
@@ -117,6 +113,15 @@ pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Servic
             .map(|s| restart_marker(&inv.cluster, s.role)),
     );
     req
+}
+
+/// The directories whose free space preflight checks.
+fn free_space_dirs(host: &Host) -> Vec<String> {
+    vec![
+        host.install_dir.clone(),
+        host.data_dir.clone(),
+        host.log_dir.clone(),
+    ]
 }
 
 /// Whether a host runs any role of a component.
@@ -164,9 +169,25 @@ pub fn preflight(cl: &Cluster, states: &[HostState], archives: &Archives) -> Vec
                 }
             }
         }
-        for (dir, kb) in &t.facts.free_kb {
-            if *kb < 512 * 1024 {
-                problems.push(format!("{}: only {} MiB free for {dir}", h.name, kb / 1024));
+        // Every directory the facts asked about is measured, or said why not: a df line that
+        // cannot be read is a problem, not a skipped check.
+        for dir in free_space_dirs(h) {
+            match t.facts.free_kb.get(&dir) {
+                Some(kb) if *kb < 512 * 1024 => {
+                    problems.push(format!("{}: only {} MiB free for {dir}", h.name, kb / 1024))
+                }
+                Some(_) => {}
+                None => problems.push(match t.facts.free_kb_unread.get(&dir) {
+                    Some(said) => format!(
+                        "{}: cannot read the free space for {dir}: df said `{}`",
+                        h.name,
+                        said.escape_debug()
+                    ),
+                    None => format!(
+                        "{}: cannot read the free space for {dir}: no df answer",
+                        h.name
+                    ),
+                }),
             }
         }
         for c in declared(inv) {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::catalog::{Catalog, SettingKind};
 use super::raw::{pos, Node, RawHost, RawInventory, RawSettings, S};
+use super::text::{self, TextRule};
 use super::{ComponentSpec, Host, Inventory, Prop, RoleRef, Setting};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, InvalidInput, Pos};
 use crate::version::{JavaVersion, Version};
@@ -350,7 +351,7 @@ fn resolve(
             "cluster",
             format!("cluster name `{cluster}` is not valid"),
         )
-        .help = Some("use letters, digits, `.`, `_` and `-` only".into());
+        .help = Some(format!("a cluster name accepts {}", text::NAME.accepts));
     }
     let defaults = raw.defaults.map(|d| d.value).unwrap_or_default();
     let mut broken = Vec::new();
@@ -407,10 +408,18 @@ fn resolve(
 }
 
 pub(crate) fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    text::NAME.accepts_text(s)
+}
+
+/// Reports `s` at `p` when it breaks `rule`; true when it passed.
+fn check_text(cx: &mut Ctx, rule: &TextRule, s: &str, p: Pos, field: &str) -> bool {
+    match rule.check(s) {
+        Ok(()) => true,
+        Err((msg, help)) => {
+            cx.error(p, field, msg).help = Some(help);
+            false
+        }
+    }
 }
 
 /// `broken` collects components that were declared but are in error, so roles using them are
@@ -467,7 +476,16 @@ fn resolve_components(
                             .help = Some("quote it: `version: \"2.10\"`".into());
                     }
                     Node::Scalar(s) => match Version::parse(s) {
-                        Ok(ver) => version = Some((ver, pos(&v))),
+                        Ok(ver) => {
+                            // The qualifier names the distribution's directory and heads every
+                            // file: no line break, no `/` or `..`, no `--`.
+                            let q = ver.qualifier.as_deref().unwrap_or("");
+                            if check_text(cx, &text::VERSION_QUALIFIER, q, pos(&v), &kfield) {
+                                version = Some((ver, pos(&v)));
+                            } else {
+                                broken.push(component.name);
+                            }
+                        }
                         Err(e) => {
                             broken.push(component.name);
                             cx.error(pos(&v), kfield, e);
@@ -526,6 +544,9 @@ fn resolve_components(
                             continue;
                         }
                         (SettingKind::Scalar, Node::Scalar(s) | Node::Float(s)) => {
+                            if !check_text(cx, &text::SETTING, &s, p, &kfield) {
+                                continue;
+                            }
                             Setting::Scalar(s, p)
                         }
                         (SettingKind::Map, Node::Map(props)) => {
@@ -609,19 +630,28 @@ fn props_of(cx: &mut Ctx, field: &str, entries: Vec<(S<String>, S<Node>)>) -> Ve
         let vpos = pos(&v);
         match v.value {
             Node::Scalar(value) | Node::Float(value) => {
+                let pfield = format!("{field}.{}", text::field_key(&k.value));
+                // ZooKeeper and Hadoop trim keys (so " dataDir" would slip past the checks on
+                // `dataDir`); control characters and U+FFFE/U+FFFF break XML.
+                let key_ok = check_text(cx, &text::CONFIG_KEY, &k.value, pos(&k), &pfield);
                 // Control characters break XML parsers and are never meant in a property.
                 if let Some(c) = value
                     .chars()
-                    .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                    .find(|c| !text::CONFIG_VALUE.accepts_text(c.encode_utf8(&mut [0; 4])))
                 {
                     cx.error(
                         vpos,
-                        format!("{field}.{}", k.value),
-                        format!(
-                            "the value contains the control character U+{:04X}",
-                            c as u32
-                        ),
-                    );
+                        pfield,
+                        format!("the value contains {}", text::describe(c)),
+                    )
+                    .help = Some(format!(
+                        "{} accepts {}",
+                        text::CONFIG_VALUE.what,
+                        text::CONFIG_VALUE.accepts
+                    ));
+                    continue;
+                }
+                if !key_ok {
                     continue;
                 }
                 props.push(Prop {
@@ -633,7 +663,7 @@ fn props_of(cx: &mut Ctx, field: &str, entries: Vec<(S<String>, S<Node>)>) -> Ve
             other => {
                 cx.error(
                     vpos,
-                    format!("{field}.{}", k.value),
+                    format!("{field}.{}", text::field_key(&k.value)),
                     format!("expected a single value, found {}", other.kind()),
                 )
                 .help =
@@ -654,7 +684,7 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
             field("name"),
             format!("host name `{name}` is not valid"),
         )
-        .help = Some("use letters, digits, `.`, `_` and `-` only".into());
+        .help = Some(format!("a host name accepts {}", text::NAME.accepts));
     }
     let address = h.address.value.trim().to_string();
     if address.parse::<std::net::Ipv6Addr>().is_ok() {
@@ -722,12 +752,17 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
     // Each setting: the host's own value, else the default, else stackctl's default.
     let ssh_user = pick_str(&h.ssh_user, &d.ssh_user)
         .unwrap_or_else(|| (DEFAULT_SSH_USER.into(), Pos::default()));
-    if ssh_user.0.trim().is_empty() || ssh_user.0.contains(char::is_whitespace) {
+    if !text::USER_NAME.accepts_text(&ssh_user.0) {
         cx.error(
             ssh_user.1,
             field("ssh_user"),
-            format!("`{}` is not a user name", ssh_user.0),
-        );
+            format!("`{}` is not a user name", ssh_user.0.escape_debug()),
+        )
+        .help = Some(format!(
+            "{} accepts {}",
+            text::USER_NAME.what,
+            text::USER_NAME.accepts
+        ));
     }
     let (port, port_pos) = match h.ssh_port.as_ref().or(d.ssh_port.as_ref()) {
         Some(p) => (p.value, pos(p)),
@@ -811,24 +846,23 @@ fn pick_str(own: &Option<S<String>>, def: &Option<S<String>>) -> Option<(String,
         .map(|s| (s.value.trim().to_string(), pos(s)))
 }
 
-/// An absolute path without `..`, `.` or control characters: safe to create on a host.
-pub fn plain_abs_path(p: &str) -> bool {
-    p.starts_with('/')
-        && !p.contains(|c: char| c.is_control())
-        && p.split('/').all(|seg| seg != ".." && seg != ".")
-}
-
 fn check_abs(cx: &mut Ctx, v: &(String, Pos), field: &str) {
     if !v.0.starts_with('/') {
         cx.error(v.1, field, format!("`{}` is not an absolute path", v.0))
             .help = Some("remote paths must start with `/`".into());
-    } else if v.0.contains(|c: char| c.is_control()) || v.0.contains("/../") || v.0.ends_with("/..")
-    {
+    } else if !text::plain_abs_path(&v.0) {
+        // The same rule every later step (plan --out, the upload, the unpack) applies: a path
+        // accepted here is one they accept.
         cx.error(
             v.1,
             field,
-            format!("`{}` is not a plain absolute path", v.0),
-        );
+            format!("`{}` is not a plain absolute path", v.0.escape_debug()),
+        )
+        .help = Some(format!(
+            "{} accepts {}",
+            text::ABS_PATH.what,
+            text::ABS_PATH.accepts
+        ));
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod catalog;
 mod load;
 pub mod raw;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +16,8 @@ use std::path::PathBuf;
 use crate::diag::Pos;
 use crate::version::{JavaVersion, Version};
 
-pub use load::{load, load_str, plain_abs_path};
+pub use load::{load, load_str};
+pub use text::plain_abs_path;
 
 /// A resolved, validated inventory.
 #[derive(Debug, Clone)]

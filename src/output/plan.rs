@@ -320,6 +320,8 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
                         )
                         .to_string();
                     for line in text.lines() {
+                        // The old side is the host's file: its bytes are shown, not obeyed.
+                        let line = &*crate::diag::terminal_safe(line);
                         let code = if line.starts_with("+++") || line.starts_with("---") {
                             "1"
                         } else if line.starts_with('+') {

@@ -43,7 +43,10 @@ pub fn text(r: &Report, color: bool) -> String {
         let _ = writeln!(
             o,
             "{:hw$}  {:sw$}  {:cw$}  {st}  {}",
-            c.host, c.service, c.check, c.evidence
+            c.host,
+            c.service,
+            c.check,
+            crate::diag::terminal_safe(&c.evidence)
         );
     }
     let count = |s: Status| r.checks.iter().filter(|c| c.status == s).count();

@@ -43,6 +43,9 @@ pub struct HostFacts {
     pub running: BTreeMap<String, u32>,
     /// dir -> free KiB (of the filesystem it, or its nearest existing parent, is on).
     pub free_kb: BTreeMap<String, u64>,
+    /// Directories whose `df` line could not be read, with what it said (an error, a format
+    /// never seen): preflight names them instead of skipping the check.
+    pub free_kb_unread: BTreeMap<String, String>,
     pub listening: BTreeSet<u16>,
     pub contents: BTreeMap<String, String>,
     pub existing_dirs: BTreeSet<String>,
@@ -89,13 +92,17 @@ pub fn script(req: &FactRequest) -> String {
     s.push_str(&format!("echo '{mark} sha256'\n"));
     for f in &req.checksum {
         let q = shell_quote(f);
-        s.push_str(&format!("[ -f {q} ] && sha256sum {q}\n"));
+        // `sha256sum FILE` escapes a name holding `\` (and prefixes the sum with `\`), so the
+        // sum is taken from stdin and the name printed as given: one stable key per file.
+        s.push_str(&format!(
+            "[ -f {q} ] && s=$(sha256sum < {q}) && printf '%s  %s\\n' \"${{s%% *}}\" {q}\n"
+        ));
     }
     for a in &req.archives {
         let q = shell_quote(a);
         let r = shell_quote(&format!("{a}.sha256"));
         s.push_str(&format!(
-            "if [ -f {q} ]; then if [ -f {r} ] && read sum size mtime < {r} && [ \"$(stat -c '%s %Y' {q})\" = \"$size $mtime\" ]; then echo \"$sum  \"{q}; else sha256sum {q}; fi; fi\n"
+            "if [ -f {q} ]; then if [ -f {r} ] && read sum size mtime < {r} && [ \"$(stat -c '%s %Y' {q})\" = \"$size $mtime\" ]; then printf '%s  %s\\n' \"$sum\" {q}; elif s=$(sha256sum < {q}); then printf '%s  %s\\n' \"${{s%% *}}\" {q}; fi; fi\n"
         ));
     }
     s.push_str(&format!("echo '{mark} modes'\n"));
@@ -132,7 +139,9 @@ pub fn script(req: &FactRequest) -> String {
     s.push_str(&format!("echo '{mark} df'\n"));
     for d in &req.dirs {
         let q = shell_quote(d);
-        s.push_str(&format!("d={q}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; printf '%s ' {q}; df -Pk \"$d\" | tail -n 1\n"));
+        // The path first, then a tab (paths hold no control characters), then df's last line:
+        // a path with spaces cannot shift df's columns.
+        s.push_str(&format!("d={q}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; l=$(df -Pk \"$d\" 2>&1 | tail -n 1); printf '%s\\t%s\\n' {q} \"$l\"\n"));
     }
     s.push_str(&format!(
         "echo '{mark} listen'\ncat /proc/net/tcp /proc/net/tcp6 2>/dev/null\n"
@@ -222,11 +231,14 @@ pub fn parse(out: &str) -> HostFacts {
                 }
             }
             "df" => {
-                // "<dir> <fs> <blocks> <used> <avail> <cap> <mount>"
-                let w: Vec<&str> = line.split_whitespace().collect();
-                if w.len() >= 5 {
-                    if let Ok(avail) = w[4].parse() {
-                        f.free_kb.insert(w[0].to_string(), avail);
+                if let Some((dir, df)) = line.split_once('\t') {
+                    match df_available_kb(df) {
+                        Some(kb) => {
+                            f.free_kb.insert(dir.to_string(), kb);
+                        }
+                        None => {
+                            f.free_kb_unread.insert(dir.to_string(), df.to_string());
+                        }
                     }
                 }
             }
@@ -267,6 +279,24 @@ pub fn parse(out: &str) -> HostFacts {
     f
 }
 
+/// The available KiB in one line of `df -Pk`: `<filesystem> <blocks> <used> <available>
+/// <capacity%> <mount>`. The file system name and the mount point may both hold spaces, so the
+/// columns are found around the capacity: the first `N%` (or `-`) word preceded by three numbers.
+pub fn df_available_kb(line: &str) -> Option<u64> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let num = |s: &str| s.parse::<u64>().ok();
+    (4..w.len()).find_map(|i| {
+        let cap = w[i];
+        let is_cap = cap == "-"
+            || cap
+                .strip_suffix('%')
+                .is_some_and(|n| n.parse::<u64>().is_ok());
+        (is_cap && num(w[i - 3]).is_some() && num(w[i - 2]).is_some())
+            .then(|| num(w[i - 1]))
+            .flatten()
+    })
+}
+
 /// `key=value` lines of a Java properties file (enough for meta.properties and VERSION).
 pub fn properties(text: &str) -> BTreeMap<String, String> {
     text.lines()
@@ -285,7 +315,7 @@ mod tests {
         let out = "@@M java\nopenjdk version \"11.0.13\" 2021-10-19\nOpenJDK Runtime Environment\n\
 @@M sha256\nabc123  /opt/stack/etc/zookeeper/zoo.cfg\n\
 @@M running\nzookeeper zookeeper running 4242\nkafka kafka stopped\n\
-@@M df\n/data/stack /dev/vda 1000 10 123456 1% /\n\
+@@M df\n/data/stack\t/dev/vda 1000 10 123456 1% /\n\
 @@M listen\n  sl  local_address rem_address   st tx_queue rx_queue\n   0: 0B4DE70A:0885 00000000:0000 0A 00000000:00000000\n   1: 0B4DE70A:0885 0C4DE70A:9C40 01 00000000:00000000\n\
 @@M file /data/stack/zookeeper/myid\n2\n\n@@M file /data/stack/kafka/meta.properties\nversion=0\nbroker.id=2\n\n@@M end\n".replace("@@M", mark());
         let f = parse(&out);
@@ -343,6 +373,75 @@ mod tests {
         assert!(f.java.is_none());
         assert!(f.free_kb.contains_key("/data/x"));
         assert!(f.existing_dirs.contains("/"));
+    }
+
+    #[test]
+    fn df_lines_are_read_from_the_capacity_column_whatever_the_spaces() {
+        for (line, want) in [
+            ("/dev/vda1 41152736 5637280 33402300 15% /", Some(33402300)),
+            (
+                "/dev/vdb1 10255636 10153236 102400 100% /data/my disk",
+                Some(102400),
+            ),
+            ("map auto home 0 0 0 - /home", Some(0)),
+            (
+                "//nas/share with space 100 50 50 50% /mnt/a 1 2 3 4% b",
+                Some(50),
+            ),
+            ("tmpfs 1024 0 1024 0% /srv/100 200 300 4%", Some(1024)),
+            ("df: /data: Permission denied", None),
+            ("", None),
+            (
+                "Filesystem 1024-blocks Used Available Capacity Mounted on",
+                None,
+            ),
+        ] {
+            assert_eq!(df_available_kb(line), want, "{line}");
+        }
+        let out = format!(
+            "{m} df\n/data/a b\t/dev/vda1 100 10 90 10% /\n/x\tdf: /x: No such file\n{m} end\n",
+            m = mark()
+        );
+        let f = parse(&out);
+        assert_eq!(f.free_kb["/data/a b"], 90);
+        assert_eq!(f.free_kb_unread["/x"], "df: /x: No such file");
+    }
+
+    /// Paths with a backslash or spaces: the sum is the file's, under the path as given, on
+    /// every run (GNU `sha256sum FILE` would escape the name and prefix the sum with `\`).
+    #[test]
+    fn checksums_and_free_space_of_odd_paths_are_read_back_under_their_own_names() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a b\\c $(x)");
+        std::fs::create_dir_all(&odd).unwrap();
+        let file = odd.join("zoo\\n.cfg");
+        std::fs::write(&file, "tickTime=2000\n").unwrap();
+        let arch = odd.join("z.tar.gz");
+        std::fs::write(&arch, "archive").unwrap();
+        let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        let req = FactRequest {
+            java_home: "/no/such/jdk".into(),
+            checksum: vec![s(&file)],
+            archives: vec![s(&arch)],
+            dirs: vec![s(&odd), s(&odd.join("not yet"))],
+            ..Default::default()
+        };
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script(&req)])
+            .output()
+            .unwrap();
+        let f = parse(&String::from_utf8_lossy(&out.stdout));
+        let want = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
+        assert_eq!(
+            f.sha256.get(&s(&file)),
+            Some(&want(b"tickTime=2000\n")),
+            "{f:?}"
+        );
+        assert_eq!(f.sha256.get(&s(&arch)), Some(&want(b"archive")));
+        assert!(f.free_kb.contains_key(&s(&odd)), "{f:?}");
+        assert!(f.free_kb.contains_key(&s(&odd.join("not yet"))), "{f:?}");
+        assert!(f.free_kb_unread.is_empty(), "{f:?}");
     }
 
     #[test]

@@ -560,7 +560,7 @@ pub fn verified_write_script(dest: &str, mode: u32, size: u64, sha256: &str) -> 
         "set -e; f={d}; r={rec}; d=$(dirname \"$f\"); mkdir -p \"$d\"; t=$(mktemp \"$d/.stackctl-tmp.XXXXXX\"); \
          trap 'rm -f \"$t\" \"$r.tmp\"' EXIT; cat > \"$t\"; \
          n=$(wc -c < \"$t\"); if [ \"$n\" -ne {size} ]; then echo \"received $n of {size} bytes\" >&2; exit 1; fi; \
-         h=$(sha256sum \"$t\" | cut -d' ' -f1); if [ \"$h\" != {sum} ]; then echo \"sha256 $h, expected {sum}\" >&2; exit 1; fi; \
+         h=$(sha256sum < \"$t\" | cut -d' ' -f1); if [ \"$h\" != {sum} ]; then echo \"sha256 $h, expected {sum}\" >&2; exit 1; fi; \
          chmod {mode:o} \"$t\"; sync -- \"$t\" 2>/dev/null || sync; mv -f \"$t\" \"$f\"; \
          printf '%s %s\\n' {sum} \"$(stat -c '%s %Y' \"$f\")\" > \"$r.tmp\"; mv -f \"$r.tmp\" \"$r\"; trap - EXIT"
     )

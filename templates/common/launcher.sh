@@ -1,5 +1,5 @@
 #!/bin/sh
-# Launcher for {{ c.service }} ({{ c.role }}), cluster {{ cluster }}, host {{ host.name }}.
+# Launcher for {{ c.service | comment }} ({{ c.role | comment }}), cluster {{ cluster | comment }}, host {{ host.name | comment }}.
 # Written by stackctl: edit the inventory, not this file.
 # Usage: {{ c.role }}.sh start|stop|status
 set -u
@@ -7,7 +7,7 @@ NAME={{ c.role | shell_quote }}
 PIDFILE={{ c.pid_file | shell_quote }}
 LOG={{ c.log_file | shell_quote }}
 # The marker identifies our JVM in /proc, so a stale pid file naming another process is ignored.
-MARK=-Dstackctl.service={{ cluster }}.{{ c.role }}
+MARK={{ "-Dstackctl.service=" ~ cluster ~ "." ~ c.role | shell_quote }}
 # The distribution as this start sees it, resolved once: `up` switches the link to a new
 # generation beside the old one, and a running JVM keeps the one it started with.
 DIST_LINK={{ c.home | shell_quote }}

@@ -1,4 +1,4 @@
-# hadoop-env.sh for Hadoop {{ version }}, cluster {{ cluster }}, host {{ host.name }}.
+# hadoop-env.sh for Hadoop {{ version | comment }}, cluster {{ cluster | comment }}, host {{ host.name | comment }}.
 # Written by stackctl: edit the inventory, not this file.
 export JAVA_HOME={{ host.java_home | shell_quote }}
 export HADOOP_CONF_DIR={{ c.conf_dir | shell_quote }}

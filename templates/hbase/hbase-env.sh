@@ -1,4 +1,4 @@
-# hbase-env.sh for HBase {{ version }}, cluster {{ cluster }}, host {{ host.name }}.
+# hbase-env.sh for HBase {{ version | comment }}, cluster {{ cluster | comment }}, host {{ host.name | comment }}.
 # Written by stackctl: edit the inventory, not this file.
 export JAVA_HOME={{ host.java_home | shell_quote }}
 # The ZooKeeper ensemble is the inventory's, shared with Kafka: HBase must not start its own.

@@ -254,15 +254,22 @@ impl Component for Kafka {
             }
         }
         if let Some(s) = spec.scalar("scala") {
+            let rule = &crate::inventory::text::SCALA;
             if !s.trim().starts_with("2.") && !s.trim().starts_with("3.")
-                || crate::version::Version::parse(s).is_err()
+                || !rule.accepts_text(s.trim())
             {
-                diags.push(Diagnostic::error(
-                    &inv.path,
-                    spec.pos_of("scala"),
-                    "components.kafka.scala",
-                    format!("`{s}` is not a Scala binary version such as 2.12 or 2.13"),
-                ));
+                diags.push(
+                    Diagnostic::error(
+                        &inv.path,
+                        spec.pos_of("scala"),
+                        "components.kafka.scala",
+                        format!(
+                            "`{}` is not a Scala binary version such as 2.12 or 2.13",
+                            s.escape_debug()
+                        ),
+                    )
+                    .with_help(format!("{} accepts {}", rule.what, rule.accepts)),
+                );
             }
         }
         for prop in spec.map("config") {
