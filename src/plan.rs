@@ -1,5 +1,5 @@
-//! `stackctl plan`: everything `up` would do, computed offline and side-effect free (except for
-//! recording new ids in the lock file).
+//! `stackctl plan`: everything `up` would do, computed offline and side-effect free. The lock
+//! file is written only when asked (`read_only: false`: `up`, `down`, `plan --write-lock`).
 //!
 //! The plan is a plain data structure; `output::plan` prints it as text, serde as JSON.
 
@@ -22,7 +22,8 @@ pub struct PlanOptions {
     pub templates: Option<PathBuf>,
     /// Fail instead of writing the lock file (CI).
     pub locked: bool,
-    /// Resolve ids in memory and never write the lock file (`verify`, which changes nothing).
+    /// Resolve ids in memory and never write the lock file (`plan` without `--write-lock`,
+    /// `verify`): a preview retires and assigns nothing.
     pub read_only: bool,
 }
 
@@ -42,9 +43,12 @@ pub struct Plan {
 
 #[derive(Debug, Serialize)]
 pub struct LockSummary {
+    /// Empty for an inventory read from stdin, which has no lock file.
     pub path: String,
     pub state: LockState,
     pub changes: Vec<String>,
+    /// Whether this run wrote the changes to the lock file (else they are a preview).
+    pub written: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,7 +173,12 @@ pub fn plan_inventory(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let lock_path = lock::lock_path(&inv.path);
-    let existing = lock::read(&lock_path, components::catalog()).map_err(PlanError::Invalid)?;
+    let stdin = inv.from_stdin();
+    let existing = if stdin {
+        None
+    } else {
+        lock::read(&lock_path, components::catalog()).map_err(PlanError::Invalid)?
+    };
     let resolved = lock::resolve(inv, existing, components::catalog());
     if resolved.diagnostics.has_errors() {
         let mut d = resolved.diagnostics;
@@ -181,8 +190,9 @@ pub fn plan_inventory(
     }
     let mut diagnostics = warnings;
     diagnostics.extend(resolved.diagnostics.clone());
+    let mut written = false;
     match resolved.state {
-        LockState::Created | LockState::Updated if opts.locked => {
+        LockState::Created | LockState::Updated if opts.locked && !stdin => {
             let mut changes = resolved.changes.clone();
             if resolved.state == LockState::Created {
                 changes.insert(0, format!("{} does not exist", lock_path.display()));
@@ -192,10 +202,11 @@ pub fn plan_inventory(
                 changes,
             });
         }
-        LockState::Created | LockState::Updated if !opts.read_only => {
+        LockState::Created | LockState::Updated if !opts.read_only && !stdin => {
             lock::write(&resolved.path, &lock::render(&resolved.lock, &inv.path))
                 .with_context(|| format!("cannot write lock file {}", resolved.path.display()))
                 .map_err(PlanError::Other)?;
+            written = true;
         }
         _ => {}
     }
@@ -208,9 +219,14 @@ pub fn plan_inventory(
         inventory: inv.path.display().to_string(),
         cluster: inv.cluster.clone(),
         lock: LockSummary {
-            path: resolved.path.display().to_string(),
+            path: if stdin {
+                String::new()
+            } else {
+                resolved.path.display().to_string()
+            },
             state: resolved.state,
             changes: resolved.changes,
+            written,
         },
         hosts,
         versions,

@@ -164,7 +164,11 @@ fn locked_fails_instead_of_writing() {
         !stackctl::lock::lock_path(&path).exists(),
         "--locked wrote nothing"
     );
+    // plan is a preview: it leaves the lock file alone unless asked to write it.
     let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stackctl::lock::lock_path(&path).exists());
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--write-lock"]);
     assert_eq!(out.status.code(), Some(0));
     let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--locked"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));

@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> i32 {
         Err(e) => {
             let text = e.to_string();
             if !text.is_empty() {
-                eprintln!("{text}");
+                eprint(&format!("{text}\n"));
             }
             e.exit_code()
         }
@@ -103,18 +103,22 @@ fn completions(shell: Shell) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes to stdout; a closed pipe (`stackctl plan | head`) is not an error worth a panic.
+/// Writes to stdout; a closed pipe (`stackctl plan | head`) is not an error worth a panic: the
+/// rest of the output is dropped and the command ends with the exit code of what it did.
 pub fn print(bytes: &[u8]) {
-    let _ = std::io::stdout().lock().write_all(bytes);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
+/// `print` for stderr: a closed stderr never panics either.
+pub fn eprint(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// A plan that could not be made: with `--json` its JSON form goes to stdout first.
 pub fn plan_failed(e: PlanError, json: bool) -> Error {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
-        );
+        print((serde_json::to_string_pretty(&e.to_json()).unwrap_or_default() + "\n").as_bytes());
     }
     Error::Plan(e)
 }

@@ -7,12 +7,21 @@ use crate::output;
 use crate::plan;
 
 pub fn run(args: PlanArgs) -> Result<(), Error> {
-    let (inv, plan) = plan::load_and_plan(&args.inv.inventory, &plan_options(&args.inv, false))
-        .map_err(|e| plan_failed(e, args.json))?;
+    if args.inv.inventory.as_os_str() == "-" && (args.inv.locked || args.write_lock) {
+        return Err(Error::Usage(
+            "an inventory read from stdin has no lock file: --locked and --write-lock need an inventory file".into(),
+        ));
+    }
+    // A preview: the lock file is written only with --write-lock (`up` records ids).
+    let (inv, plan) = plan::load_and_plan(
+        &args.inv.inventory,
+        &plan_options(&args.inv, !args.write_lock),
+    )
+    .map_err(|e| plan_failed(e, args.json))?;
     if let Some(dir) = &args.out {
         let n = plan::write_out(&plan, dir).map_err(Error::Failed)?;
         if !args.json {
-            eprintln!("wrote {n} files under {}", dir.display());
+            super::eprint(&format!("wrote {n} files under {}\n", dir.display()));
         }
     }
     let color = color_on(args.color);

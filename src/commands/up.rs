@@ -1,6 +1,6 @@
 //! `stackctl up` and `stackctl down`.
 
-use super::{prepare, remote_options, Error};
+use super::{eprint, prepare, print, remote_options, Error};
 use crate::cli::{DownArgs, RemoteArgs, UpArgs};
 use crate::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use crate::output::summary;
@@ -19,13 +19,25 @@ fn options(a: &RemoteArgs) -> UpOptions {
     }
 }
 
+/// `up` and `down` record ids in the lock file beside the inventory: stdin has none.
+fn needs_file(a: &RemoteArgs) -> Result<(), Error> {
+    if a.inv.inventory.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "`-i -` is for `plan` only: up and down record ids in the lock file beside the inventory, so they need an inventory file".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn up(args: UpArgs) -> Result<(), Error> {
+    needs_file(&args.remote)?;
     let opts = options(&args.remote);
     let result = prepare(&opts).and_then(|(inv, plan)| deploy::up(&inv, &plan, &opts));
     finish(result, opts.json, "up")
 }
 
 pub fn down(args: DownArgs) -> Result<(), Error> {
+    needs_file(&args.remote)?;
     if args.purge && !args.yes {
         return Err(Error::Usage(
             "--purge deletes every ZooKeeper, Kafka, HDFS and HBase data directory; add --yes to confirm".into(),
@@ -42,11 +54,11 @@ pub fn down(args: DownArgs) -> Result<(), Error> {
 fn finish(result: Result<Summary, DeployError>, json: bool, what: &str) -> Result<(), Error> {
     if json {
         let doc = summary::done_json(result.as_ref().map_err(|e| e.to_string()));
-        println!("{doc}");
+        print(format!("{doc}\n").as_bytes());
     }
     let s = result?;
     if !json {
-        eprintln!("{}", summary::text(&s, what));
+        eprint(&format!("{}\n", summary::text(&s, what)));
     }
     Ok(())
 }

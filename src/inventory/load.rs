@@ -12,8 +12,19 @@ use crate::version::{JavaVersion, Version};
 
 /// Loads and validates the inventory at `path`. Warnings are returned with the inventory;
 /// any error makes the whole load fail with every diagnostic found.
+///
+/// `-` reads standard input; the inventory's path is then `<stdin>` ([`STDIN`]), which has no
+/// lock file beside it.
 pub fn load(path: &Path, cat: &Catalog) -> Result<(Inventory, Diagnostics), InvalidInput> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let stdin = path == Path::new("-");
+    let path = if stdin { Path::new(STDIN) } else { path };
+    let read = if stdin {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    let bytes = read.map_err(|e| {
         single(
             path,
             Pos::default(),
@@ -44,6 +55,9 @@ pub fn load(path: &Path, cat: &Catalog) -> Result<(Inventory, Diagnostics), Inva
     })?;
     load_str(path, text, cat)
 }
+
+/// The path of an inventory read from standard input (`-i -`).
+pub const STDIN: &str = "<stdin>";
 
 pub fn load_str(
     path: &Path,

@@ -15,7 +15,14 @@ use std::path::PathBuf;
 use crate::diag::Pos;
 use crate::version::{JavaVersion, Version};
 
-pub use load::{load, load_str, plain_abs_path};
+pub use load::{load, load_str, plain_abs_path, STDIN};
+
+impl Inventory {
+    /// Read from standard input (`-i -`): no lock file can sit beside it.
+    pub fn from_stdin(&self) -> bool {
+        self.path == std::path::Path::new(STDIN)
+    }
+}
 
 /// A resolved, validated inventory.
 #[derive(Debug, Clone)]
