@@ -45,7 +45,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     // 0: leaves — they know nothing of stacks, hosts or components.
     ((0, 0), &["diag", "version", "shell", "events", "cli", "exit"]),
     // 1: the inventory as written, and the template renderer.
-    ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::load", "render"]),
+    ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::shape", "inventory::load", "render"]),
     // 2: talking to hosts.
     ((2, 0), &["remote", "remote::transport", "remote::facts", "remote::probe", "remote::zk",
                "remote::kafka_wire"]),

@@ -207,3 +207,24 @@ fn up_events_into_a_closed_pipe_are_dropped_and_the_deploy_goes_on() {
         "after the first failure no more writes are tried"
     );
 }
+
+// --- 1. every independent mistake in one run --------------------------------------------------
+
+#[test]
+fn five_independent_mistakes_are_reported_in_one_run_each_at_its_line() {
+    let rel = "tests/fixtures/broken/mixed-errors.yml";
+    let out = common::stackctl(&["plan", "-i", rel]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(err.ends_with(&format!("5 errors in {rel}")), "{err}");
+    // defaults (once, not once per host), a misspelt host field, a string for a list, a pin
+    // out of range, a bad address.
+    for line in [4, 10, 14, 18, 20] {
+        assert_eq!(
+            err.matches(&format!("--> {rel}:{line}:")).count(),
+            1,
+            "line {line}:\n{err}"
+        );
+    }
+    assert!(err.contains("= field: defaults.java_home"), "{err}");
+}

@@ -8,6 +8,7 @@
 pub mod catalog;
 mod load;
 pub mod raw;
+mod shape;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
