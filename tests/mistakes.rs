@@ -216,7 +216,7 @@ fn five_independent_mistakes_are_reported_in_one_run_each_at_its_line() {
     let out = common::stackctl(&["plan", "-i", rel]);
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
-    assert!(err.ends_with(&format!("5 errors in {rel}")), "{err}");
+    assert!(err.trim_end().ends_with(&format!("5 errors in {rel}")), "{err}");
     // defaults (once, not once per host), a misspelt host field, a string for a list, a pin
     // out of range, a bad address.
     for line in [4, 10, 14, 18, 20] {
