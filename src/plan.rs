@@ -210,6 +210,20 @@ pub fn plan_inventory(
         }
         _ => {}
     }
+    for (path, name, guess) in &renderer.unused {
+        diagnostics.push(
+            Diagnostic::warning(
+                path,
+                crate::diag::Pos::default(),
+                "",
+                format!("template `{name}` overrides nothing: no built-in template has that name, and no template includes it"),
+            )
+            .with_help(match guess {
+                Some(g) => format!("did you mean `{g}`? rename the file to replace the built-in one"),
+                None => "a file under --templates replaces the built-in template of the same relative path (e.g. `kafka/server.properties`)".to_string(),
+            }),
+        );
+    }
     let (versions, version_diags) = versions::resolve_versions(inv);
     diagnostics.0.extend(version_diags);
     let verdicts = versions::check(inv, &versions);

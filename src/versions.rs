@@ -50,6 +50,9 @@ pub fn resolve_versions(inv: &Inventory) -> (Vec<ComponentVersions>, Vec<Diagnos
                 "unknown".into()
             },
         };
+        if release.is_none() {
+            diags.push(unknown_release(inv, spec));
+        }
         if let Some((path, pos)) = &spec.archive {
             let field = format!("components.{}.archive", spec.name);
             if !path.exists() {
@@ -110,4 +113,34 @@ fn check_detected(
         }
     }
     c.check_archive(inv, spec, det, pos, field, diags);
+}
+
+/// A version no `releases:` entry of the rules covers: nothing can be checked about it, which
+/// the operator should know rather than read an empty verdict as "fine".
+fn unknown_release(inv: &Inventory, spec: &ComponentSpec) -> Diagnostic {
+    let known: Vec<String> = compat::rules()
+        .releases
+        .iter()
+        .filter(|r| r.component == spec.name)
+        .map(|r| format!("`{}`", r.versions))
+        .collect();
+    let help = if known.is_empty() {
+        "add a `releases:` entry with its source to src/compat/rules.yaml".to_string()
+    } else {
+        format!(
+            "check the version: the rules know {} {}; if it is right, add a `releases:` entry with its source to src/compat/rules.yaml",
+            spec.name,
+            known.join(", ")
+        )
+    };
+    Diagnostic::warning(
+        &inv.path,
+        spec.version_pos,
+        format!("components.{}.version", spec.name),
+        format!(
+            "no compatibility rule knows {} {}: its bundled jars, JDK and links to the other components cannot be checked",
+            spec.name, spec.version
+        ),
+    )
+    .with_help(help)
 }

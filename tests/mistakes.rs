@@ -216,7 +216,10 @@ fn five_independent_mistakes_are_reported_in_one_run_each_at_its_line() {
     let out = common::stackctl(&["plan", "-i", rel]);
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
-    assert!(err.trim_end().ends_with(&format!("5 errors in {rel}")), "{err}");
+    assert!(
+        err.trim_end().ends_with(&format!("5 errors in {rel}")),
+        "{err}"
+    );
     // defaults (once, not once per host), a misspelt host field, a string for a list, a pin
     // out of range, a bad address.
     for line in [4, 10, 14, 18, 20] {
@@ -227,4 +230,55 @@ fn five_independent_mistakes_are_reported_in_one_run_each_at_its_line() {
         );
     }
     assert!(err.contains("= field: defaults.java_home"), "{err}");
+}
+
+// --- 5. what nothing checks is said -----------------------------------------------------------
+
+#[test]
+fn a_version_no_rule_knows_is_a_warning_at_its_line() {
+    let (_d, path) = common::inventory(&common::THREE_NODES.replace("3.5.6", "99.1"));
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error");
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("warning: no compatibility rule knows zookeeper 99.1")
+            && text.contains("inventory.yml:5:25")
+            && text.contains("the rules know zookeeper `>=3.4, <3.5`"),
+        "{text}"
+    );
+    // A known version says nothing of the kind.
+    let (_d, path) = common::inventory(common::THREE_NODES);
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert!(!common::stdout(&out).contains("no compatibility rule knows"));
+}
+
+#[test]
+fn a_template_that_overrides_nothing_is_a_warning_with_the_name_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("kafka")).unwrap();
+    std::fs::write(dir.path().join("kafka/server.propertis"), "x\n").unwrap();
+    // A real override, and a new partial it includes: both in use, no warning.
+    std::fs::create_dir_all(dir.path().join("zookeeper")).unwrap();
+    std::fs::write(
+        dir.path().join("zookeeper/zoo.cfg"),
+        "{% include \"zookeeper/extra.part\" %}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("zookeeper/extra.part"), "# extra\n").unwrap();
+    let out = common::stackctl(&[
+        "plan",
+        "-i",
+        "inventories/seed-3node.yml",
+        "--locked",
+        "--templates",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("warning: template `kafka/server.propertis` overrides nothing")
+            && text.contains("did you mean `kafka/server.properties`?"),
+        "{text}"
+    );
+    assert_eq!(text.matches("overrides nothing").count(), 1, "{text}");
 }
