@@ -37,6 +37,9 @@ pub struct Plan {
     pub compat: Vec<Verdict>,
     pub stages: Vec<Stage>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The compatibility errors of `compat`, each at its inventory line with a fix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compat_errors: Vec<Diagnostic>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates_overridden: Vec<String>,
 }
@@ -227,6 +230,7 @@ pub fn plan_inventory(
     let (versions, version_diags) = versions::resolve_versions(inv);
     diagnostics.0.extend(version_diags);
     let verdicts = versions::check(inv, &versions);
+    let compat_errors = versions::compat_diagnostics(inv, &verdicts);
     let hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
     diagnostics.sort();
     Ok(Plan {
@@ -247,6 +251,7 @@ pub fn plan_inventory(
         compat: verdicts,
         stages: stages(inv),
         diagnostics: diagnostics.0,
+        compat_errors,
         templates_overridden: renderer.overridden.clone(),
     })
 }

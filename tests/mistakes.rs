@@ -282,3 +282,62 @@ fn a_template_that_overrides_nothing_is_a_warning_with_the_name_meant() {
     );
     assert_eq!(text.matches("overrides nothing").count(), 1, "{text}");
 }
+
+// --- 3. compatibility errors point at the inventory and say what would fix them ----------------
+
+#[test]
+fn a_compatibility_error_points_at_the_version_and_gives_the_fix() {
+    let text = std::fs::read_to_string(common::root().join("inventories/modern-5node.yml"))
+        .unwrap()
+        .replace("hadoop3: true", "hadoop3: false")
+        .lines()
+        .filter(|l| !l.contains("archive:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let line = text
+        .lines()
+        .position(|l| l.contains("version: \"2.5.10\""))
+        .unwrap()
+        + 1;
+    let (_d, path) = common::inventory(&text);
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(&format!("inventory.yml:{line}:14"))
+            && err.contains("= help: use the -hadoop3 build: set `hadoop3: true`")
+            && err.contains("1 compatibility error in"),
+        "{err}"
+    );
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap(), "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(doc["compat_errors"][0]["line"], line);
+    assert_eq!(doc["compat_errors"][0]["field"], "components.hbase.version");
+}
+
+#[test]
+fn a_jdk_error_points_at_the_jdk_line_and_names_the_jdks_that_work() {
+    let (_d, path) = common::inventory(
+        r#"
+cluster: t
+defaults: { java_home: /usr/lib/jvm/java-17, java_version: "17" }
+components:
+  zookeeper: { version: "3.8.4" }
+  kafka: { version: "2.4.0", scala: "2.12" }
+hosts:
+  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
+  - { name: b, address: 10.0.0.2, roles: [zookeeper, kafka] }
+  - { name: c, address: 10.0.0.3, roles: [zookeeper, kafka] }
+"#,
+    );
+    let out = common::stackctl(&["plan", "-i", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("inventory.yml:3:")
+            && err.contains("= field: defaults.java_version")
+            && err.contains("run kafka 2.4.0 on JDK 8 or 11")
+            && err.contains("`components.kafka.version` (line 6)"),
+        "{err}"
+    );
+}

@@ -191,12 +191,30 @@ pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
 /// A plan `up` may carry out: no compatibility error, and `--limit` names known hosts.
 pub fn ready(inv: &Inventory, plan: &Plan, limit: &Option<Vec<String>>) -> Result<(), DeployError> {
     if plan.has_errors() {
+        // Compatibility errors with where they come from and what would fix them.
         let mut lines: Vec<String> = plan
-            .compat
+            .compat_errors
             .iter()
-            .filter(|v| v.level == Level::Error)
-            .map(|v| v.message.clone())
+            .map(|d| {
+                let at = if d.pos.is_known() {
+                    format!("{}:{}: ", d.file.display(), d.pos.line)
+                } else {
+                    String::new()
+                };
+                match &d.help {
+                    Some(h) => format!("{at}{} ({h})", d.message),
+                    None => format!("{at}{}", d.message),
+                }
+            })
             .collect();
+        if lines.is_empty() {
+            lines.extend(
+                plan.compat
+                    .iter()
+                    .filter(|v| v.level == Level::Error)
+                    .map(|v| v.message.clone()),
+            );
+        }
         lines.extend(
             plan.diagnostics
                 .iter()

@@ -38,6 +38,23 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     };
     if !args.live || plan.has_errors() {
         print(out.as_bytes());
+        if !args.json {
+            // The report names each compatibility error; stderr says where each comes from in
+            // the inventory and what would fix it.
+            let mut text = String::new();
+            for d in &plan.compat_errors {
+                text.push_str(&d.render(Some(&inv.source)));
+            }
+            if !plan.compat_errors.is_empty() {
+                let n = plan.compat_errors.len();
+                text.push_str(&format!(
+                    "{n} compatibility error{} in {}\n",
+                    if n == 1 { "" } else { "s" },
+                    inv.path.display()
+                ));
+            }
+            super::eprint(&text);
+        }
         return if plan.has_errors() {
             Err(Error::Reported(crate::exit::FAILED))
         } else {
