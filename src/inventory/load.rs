@@ -91,7 +91,11 @@ pub fn load_str(
         // mistake in one run. Warnings and errors about what was left out would only echo them.
         let echoes = |field: &str| {
             poisoned.iter().any(|p| {
-                field == p
+                let any_host = p.strip_prefix("*.").is_some_and(|k| {
+                    field.starts_with("hosts[") && field.ends_with(&format!("].{k}"))
+                });
+                any_host
+                    || field == p
                     || field
                         .strip_prefix(p.as_str())
                         .is_some_and(|r| r.starts_with(['.', '[']))

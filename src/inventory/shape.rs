@@ -116,7 +116,15 @@ pub fn convert(path: &Path, text: &str, root: S<Node>, diags: &mut Diagnostics) 
                 let like = Spanned::new(Node::Null, v.referenced, v.defined);
                 match v.value {
                     Node::Map(e) => {
+                        let before = cx.diags.0.len();
                         defaults = Some(spanned(settings(&mut cx, "defaults", e).0, &like));
+                        // A default of the wrong shape is missing on every host that inherits
+                        // it: `*.java_home` keeps "host `a` has no java_home" from echoing it.
+                        for d in &cx.diags.0[before..] {
+                            if let Some(key) = d.field.strip_prefix("defaults.") {
+                                poisoned.push(format!("*.{key}"));
+                            }
+                        }
                     }
                     Node::Null => {}
                     other => cx.error(
