@@ -49,7 +49,7 @@ fn rng() -> Rng {
     let seed = std::env::var("STACKCTL_FUZZ_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed_11u64);
+        .unwrap_or(0x005e_ed11_u64);
     Rng(seed | 1)
 }
 

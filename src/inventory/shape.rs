@@ -308,13 +308,12 @@ fn number(cx: &mut Cx, field: &str, v: S<Node>) -> Option<S<u64>> {
     }
 }
 
+/// The entries of a YAML mapping, with positions.
+type Entries = Vec<(S<String>, S<Node>)>;
+
 /// The settings shared by `defaults:` and hosts; the entries that are not settings are handed
 /// back.
-fn settings(
-    cx: &mut Cx,
-    prefix: &str,
-    entries: Vec<(S<String>, S<Node>)>,
-) -> (RawSettings, Vec<(S<String>, S<Node>)>) {
+fn settings(cx: &mut Cx, prefix: &str, entries: Entries) -> (RawSettings, Entries) {
     let mut s = RawSettings::default();
     let mut rest = Vec::new();
     for (k, v) in entries {
