@@ -38,7 +38,7 @@ pub enum Command {
 /// What every command that reads an inventory takes.
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
-    /// The inventory file (YAML)
+    /// The inventory file (YAML); `-` reads it from stdin (for `plan`: no lock file then)
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventory: PathBuf,
     /// Use templates from DIR in place of the built-in ones of the same name
@@ -62,6 +62,10 @@ pub struct PlanArgs {
     /// Print the plan as one JSON document
     #[arg(long)]
     pub json: bool,
+    /// Record new and retired ids in the lock file (plan is otherwise a pure preview; `up`
+    /// records them)
+    #[arg(long, conflicts_with = "locked")]
+    pub write_lock: bool,
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -2,7 +2,8 @@
 //! terminal, plain lines on stderr otherwise, JSON lines on stdout for scripts, or nothing.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,9 +20,17 @@ pub struct Events {
 #[derive(Clone)]
 enum Sink {
     Quiet,
-    Json,
+    Json(Arc<JsonOut>),
     Plain,
     Bars(Arc<Bars>),
+}
+
+/// Where JSON lines go (stdout, or any writer in tests). A write that fails (a closed pipe:
+/// `stackctl up --json | head -1`) is recorded and the rest are dropped: output errors never
+/// panic and never stop a running deploy.
+pub struct JsonOut {
+    out: Mutex<Box<dyn Write + Send>>,
+    failed: AtomicBool,
 }
 
 struct Bars {
@@ -57,7 +66,10 @@ impl Events {
     /// JSON lines when asked, bars when stderr is a terminal, plain lines otherwise.
     pub fn new(json: bool) -> Self {
         let sink = if json {
-            Sink::Json
+            Sink::Json(Arc::new(JsonOut {
+                out: Mutex::new(Box::new(std::io::stdout())),
+                failed: AtomicBool::new(false),
+            }))
         } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let main = multi.add(spinner("starting"));
@@ -83,6 +95,26 @@ impl Events {
         self
     }
 
+    /// JSON lines to `out` (what `--json` does with stdout): for tests of the writer.
+    pub fn json_to(out: Box<dyn Write + Send>) -> Self {
+        Events {
+            sink: Sink::Json(Arc::new(JsonOut {
+                out: Mutex::new(out),
+                failed: AtomicBool::new(false),
+            })),
+            start: Instant::now(),
+            secrets: Arc::default(),
+        }
+    }
+
+    /// Whether writing the events failed (their reader went away); the work went on regardless.
+    pub fn output_failed(&self) -> bool {
+        match &self.sink {
+            Sink::Json(j) => j.failed.load(Ordering::Relaxed),
+            _ => false,
+        }
+    }
+
     /// No progress at all (for `plan --live`, whose output is the report).
     pub fn quiet() -> Self {
         Events {
@@ -100,14 +132,23 @@ impl Events {
         let shown = || crate::diag::terminal_safe(detail);
         match &self.sink {
             Sink::Quiet => {}
-            Sink::Json => {
+            Sink::Json(j) => {
+                if j.failed.load(Ordering::Relaxed) {
+                    return;
+                }
                 let v = serde_json::json!({ "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
-                println!("{v}");
+                let mut out = j.out.lock().unwrap_or_else(|e| e.into_inner());
+                if writeln!(out, "{v}").and_then(|()| out.flush()).is_err() {
+                    j.failed.store(true, Ordering::Relaxed);
+                }
             }
-            Sink::Plain => match host {
-                Some(h) => eprintln!("[{h}] {}", shown()),
-                None => eprintln!("{}", shown()),
-            },
+            Sink::Plain => {
+                let line = match host {
+                    Some(h) => format!("[{h}] {}\n", shown()),
+                    None => format!("{}\n", shown()),
+                };
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
             Sink::Bars(b) => {
                 let line = match host {
                     Some(h) => format!("[{h}] {}", shown()),

@@ -1,5 +1,5 @@
-//! `stackctl plan`: everything `up` would do, computed offline and side-effect free (except for
-//! recording new ids in the lock file).
+//! `stackctl plan`: everything `up` would do, computed offline and side-effect free. The lock
+//! file is written only when asked (`read_only: false`: `up`, `down`, `plan --write-lock`).
 //!
 //! The plan is a plain data structure; `output::plan` prints it as text, serde as JSON.
 
@@ -23,7 +23,8 @@ pub struct PlanOptions {
     pub templates: Option<PathBuf>,
     /// Fail instead of writing the lock file (CI).
     pub locked: bool,
-    /// Resolve ids in memory and never write the lock file (`verify`, which changes nothing).
+    /// Resolve ids in memory and never write the lock file (`plan` without `--write-lock`,
+    /// `verify`): a preview retires and assigns nothing.
     pub read_only: bool,
 }
 
@@ -37,6 +38,9 @@ pub struct Plan {
     pub compat: Vec<Verdict>,
     pub stages: Vec<Stage>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The compatibility errors of `compat`, each at its inventory line with a fix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compat_errors: Vec<Diagnostic>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates_overridden: Vec<String>,
     /// Which keys are secret: every output masks their values.
@@ -49,9 +53,12 @@ pub struct Plan {
 
 #[derive(Debug, Serialize)]
 pub struct LockSummary {
+    /// Empty for an inventory read from stdin, which has no lock file.
     pub path: String,
     pub state: LockState,
     pub changes: Vec<String>,
+    /// Whether this run wrote the changes to the lock file (else they are a preview).
+    pub written: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -176,7 +183,12 @@ pub fn plan_inventory(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let lock_path = lock::lock_path(&inv.path);
-    let existing = lock::read(&lock_path, components::catalog()).map_err(PlanError::Invalid)?;
+    let stdin = inv.from_stdin();
+    let existing = if stdin {
+        None
+    } else {
+        lock::read(&lock_path, components::catalog()).map_err(PlanError::Invalid)?
+    };
     let resolved = lock::resolve(inv, existing, components::catalog());
     if resolved.diagnostics.has_errors() {
         let mut d = resolved.diagnostics;
@@ -188,8 +200,9 @@ pub fn plan_inventory(
     }
     let mut diagnostics = warnings;
     diagnostics.extend(resolved.diagnostics.clone());
+    let mut written = false;
     match resolved.state {
-        LockState::Created | LockState::Updated if opts.locked => {
+        LockState::Created | LockState::Updated if opts.locked && !stdin => {
             let mut changes = resolved.changes.clone();
             if resolved.state == LockState::Created {
                 changes.insert(0, format!("{} does not exist", lock_path.display()));
@@ -199,16 +212,32 @@ pub fn plan_inventory(
                 changes,
             });
         }
-        LockState::Created | LockState::Updated if !opts.read_only => {
+        LockState::Created | LockState::Updated if !opts.read_only && !stdin => {
             lock::write(&resolved.path, &lock::render(&resolved.lock, &inv.path))
                 .with_context(|| format!("cannot write lock file {}", resolved.path.display()))
                 .map_err(PlanError::Other)?;
+            written = true;
         }
         _ => {}
+    }
+    for (path, name, guess) in &renderer.unused {
+        diagnostics.push(
+            Diagnostic::warning(
+                path,
+                crate::diag::Pos::default(),
+                "",
+                format!("template `{name}` overrides nothing: no built-in template has that name, and no template includes it"),
+            )
+            .with_help(match guess {
+                Some(g) => format!("did you mean `{g}`? rename the file to replace the built-in one"),
+                None => "a file under --templates replaces the built-in template of the same relative path (e.g. `kafka/server.properties`)".to_string(),
+            }),
+        );
     }
     let (versions, version_diags) = versions::resolve_versions(inv);
     diagnostics.0.extend(version_diags);
     let verdicts = versions::check(inv, &versions);
+    let compat_errors = versions::compat_diagnostics(inv, &verdicts);
     let policy = Policy::new(&inv.secret_keys);
     let mut hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
     for f in hosts.iter_mut().flat_map(|h| h.files.iter_mut()) {
@@ -230,15 +259,21 @@ pub fn plan_inventory(
         inventory: inv.path.display().to_string(),
         cluster: inv.cluster.clone(),
         lock: LockSummary {
-            path: resolved.path.display().to_string(),
+            path: if stdin {
+                String::new()
+            } else {
+                resolved.path.display().to_string()
+            },
             state: resolved.state,
             changes: resolved.changes,
+            written,
         },
         hosts,
         versions,
         compat: verdicts,
         stages: stages(inv),
         diagnostics: diagnostics.0,
+        compat_errors,
         templates_overridden: renderer.overridden.clone(),
         secrets: policy,
         secret_values,

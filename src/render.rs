@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
@@ -36,6 +36,9 @@ pub struct Renderer {
     tera: Tera,
     /// Templates that came from `--templates DIR` rather than the binary.
     pub overridden: Vec<String>,
+    /// Files of `--templates DIR` that replace no built-in template and that no template
+    /// includes (a misspelt name is silently unused otherwise): path, name, closest built-in.
+    pub unused: Vec<(PathBuf, String, Option<String>)>,
 }
 
 /// A file rendered for one host.
@@ -74,22 +77,47 @@ impl Renderer {
             .map(|(n, s)| (n.to_string(), s.to_string()))
             .collect();
         let mut overridden = Vec::new();
+        let mut unused = Vec::new();
         if let Some(dir) = override_dir {
             if !dir.is_dir() {
                 return Err(anyhow!("--templates {}: not a directory", dir.display()));
             }
             let mut files = Vec::new();
             collect(dir, dir, &mut files)?;
+            let mut added = Vec::new();
             for (name, path) in files {
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read template {}", path.display()))?;
+                if !templates.contains_key(&name) {
+                    added.push((name.clone(), path.clone()));
+                }
                 overridden.push(name.clone());
                 templates.insert(name, text);
             }
+            // A new file is in use when a template includes, imports or extends it by name.
+            for (name, path) in added {
+                let quoted = [format!("\"{name}\""), format!("'{name}'")];
+                let used = templates
+                    .iter()
+                    .any(|(n, t)| *n != name && quoted.iter().any(|q| t.contains(q.as_str())));
+                if !used {
+                    let guess = crate::diag::did_you_mean(
+                        &name,
+                        embedded::EMBEDDED.iter().map(|(n, _)| *n),
+                    )
+                    .map(str::to_string);
+                    unused.push((path, name, guess));
+                }
+            }
+            overridden.retain(|n| !unused.iter().any(|(_, u, _)| u == n));
         }
         tera.add_raw_templates(templates.iter().map(|(n, s)| (n.as_str(), s.as_str())))
             .map_err(|e| anyhow!("{}", tera_chain(&e)))?;
-        Ok(Renderer { tera, overridden })
+        Ok(Renderer {
+            tera,
+            overridden,
+            unused,
+        })
     }
 
     pub fn names(&self) -> Vec<&str> {

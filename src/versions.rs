@@ -3,6 +3,7 @@
 //! its bundled jars and its links to the others. Shared by `plan` and `verify`.
 
 use crate::compat::detect::{Detected, Listing};
+use crate::compat::Level;
 use crate::compat::{self, ComponentVersions, Hooks, Verdict};
 use crate::components::{self, Component};
 use crate::diag::{Diagnostic, Pos};
@@ -50,6 +51,9 @@ pub fn resolve_versions(inv: &Inventory) -> (Vec<ComponentVersions>, Vec<Diagnos
                 "unknown".into()
             },
         };
+        if release.is_none() {
+            diags.push(unknown_release(inv, spec));
+        }
         if let Some((path, pos)) = &spec.archive {
             let field = format!("components.{}.archive", spec.name);
             if !path.exists() {
@@ -110,4 +114,113 @@ fn check_detected(
         }
     }
     c.check_archive(inv, spec, det, pos, field, diags);
+}
+
+/// A version no `releases:` entry of the rules covers: nothing can be checked about it, which
+/// the operator should know rather than read an empty verdict as "fine".
+fn unknown_release(inv: &Inventory, spec: &ComponentSpec) -> Diagnostic {
+    let known: Vec<String> = compat::rules()
+        .releases
+        .iter()
+        .filter(|r| r.component == spec.name)
+        .map(|r| format!("`{}`", r.versions))
+        .collect();
+    let help = if known.is_empty() {
+        "add a `releases:` entry with its source to src/compat/rules.yaml".to_string()
+    } else {
+        format!(
+            "check the version: the rules know {} {}; if it is right, add a `releases:` entry with its source to src/compat/rules.yaml",
+            spec.name,
+            known.join(", ")
+        )
+    };
+    Diagnostic::warning(
+        &inv.path,
+        spec.version_pos,
+        format!("components.{}.version", spec.name),
+        format!(
+            "no compatibility rule knows {} {}: its bundled jars, JDK and links to the other components cannot be checked",
+            spec.name, spec.version
+        ),
+    )
+    .with_help(help)
+}
+
+/// Each compatibility error as a diagnostic: at the inventory line of the version that causes
+/// it (the host's `java_version` for a JDK, else the component's `version`), with what would
+/// fix it. `plan` prints them on stderr with the source line; `up` refuses with them.
+pub fn compat_diagnostics(inv: &Inventory, verdicts: &[Verdict]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for v in verdicts.iter().filter(|v| v.level == Level::Error) {
+        let spec = inv
+            .component(&v.subject)
+            .or_else(|| inv.component(&v.other));
+        let version_line = spec.map(|s| {
+            format!(
+                "`components.{}.version` (line {})",
+                s.name, s.version_pos.line
+            )
+        });
+        let d = if v.other == "java" {
+            // The JDK of the first host named, where it is written (its own line or defaults).
+            let host = v
+                .hosts
+                .first()
+                .and_then(|n| inv.host(n))
+                .or_else(|| inv.hosts.first());
+            let (pos, field) = match host {
+                Some(h) => match &h.java_version {
+                    // Written once under `defaults:` when another host shares its position.
+                    Some((_, p))
+                        if inv.hosts.iter().any(|o| {
+                            o.index != h.index && o.java_version.as_ref().map(|j| j.1) == Some(*p)
+                        }) =>
+                    {
+                        (*p, "defaults.java_version".to_string())
+                    }
+                    Some((_, p)) => (*p, format!("hosts[{}].java_version", h.index)),
+                    None => (h.name_pos, format!("hosts[{}]", h.index)),
+                },
+                None => (
+                    spec.map_or(Pos::default(), |s| s.version_pos),
+                    String::new(),
+                ),
+            };
+            let supported = spec
+                .and_then(|s| compat::rules().release(s.name, &s.version))
+                .map(|r| r.java.iter().map(|j| j.to_string()).collect::<Vec<_>>())
+                .filter(|j| !j.is_empty());
+            let mut help = match supported {
+                Some(j) => format!(
+                    "run {} {} on JDK {} (`java_home` and `java_version`)",
+                    v.subject,
+                    v.subject_version,
+                    j.join(" or ")
+                ),
+                None => format!("run {} on a JDK the rules support", v.subject),
+            };
+            if let Some(l) = &version_line {
+                help.push_str(&format!(
+                    ", or change {l} to a release that supports JDK {}",
+                    v.other_version
+                ));
+            }
+            Diagnostic::error(&inv.path, pos, field, v.message.clone()).with_help(help)
+        } else {
+            let fix = spec.and_then(|s| components::find(s.name).and_then(|c| c.compat_fix(s, v)));
+            let help = fix.unwrap_or_else(|| match &version_line {
+                Some(l) => format!(
+                    "change {l}, or {} {}, to versions the rules support together",
+                    v.other, v.other_version
+                ),
+                None => "change one of the two versions to a pair the rules support".into(),
+            });
+            let (pos, field) = spec.map_or((Pos::default(), String::new()), |s| {
+                (s.version_pos, format!("components.{}.version", s.name))
+            });
+            Diagnostic::error(&inv.path, pos, field, v.message.clone()).with_help(help)
+        };
+        out.push(d);
+    }
+    out
 }

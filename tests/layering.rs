@@ -45,7 +45,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     // 0: leaves — they know nothing of stacks, hosts or components.
     ((0, 0), &["diag", "version", "shell", "events", "cli", "exit", "secrets"]),
     // 1: the inventory as written, and the template renderer.
-    ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::load", "inventory::text", "render"]),
+    ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::shape", "inventory::load", "inventory::text", "render"]),
     // 2: talking to hosts.
     ((2, 0), &["remote", "remote::transport", "remote::facts", "remote::probe", "remote::zk",
                "remote::kafka_wire"]),

@@ -11,6 +11,9 @@ exec </dev/null
 echo "=== offline tests" >&2
 cargo test --locked --all-targets 2>&1
 
+echo "=== fuzz run (bounded; counts)" >&2
+cargo test --locked --test fuzz -- --nocapture 2>&1 | grep -E '^fuzz:|^test result'
+
 echo "=== rules file check" >&2
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 python3 src/compat/check_rules.py > /tmp/stackctl-check-rules.log || { cat /tmp/stackctl-check-rules.log; exit 1; }

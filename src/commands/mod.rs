@@ -83,7 +83,7 @@ pub fn run(cli: Cli) -> i32 {
             // Errors carry host replies (stderr, log tails, java -version): shown, never obeyed.
             let text = e.to_string();
             if !text.is_empty() {
-                eprintln!("{}", crate::diag::terminal_safe(&text));
+                eprint(&format!("{}\n", crate::diag::terminal_safe(&text)));
             }
             e.exit_code()
         }
@@ -104,18 +104,22 @@ fn completions(shell: Shell) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes to stdout; a closed pipe (`stackctl plan | head`) is not an error worth a panic.
+/// Writes to stdout; a closed pipe (`stackctl plan | head`) is not an error worth a panic: the
+/// rest of the output is dropped and the command ends with the exit code of what it did.
 pub fn print(bytes: &[u8]) {
-    let _ = std::io::stdout().lock().write_all(bytes);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+}
+
+/// `print` for stderr: a closed stderr never panics either.
+pub fn eprint(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// A plan that could not be made: with `--json` its JSON form goes to stdout first.
 pub fn plan_failed(e: PlanError, json: bool) -> Error {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&e.to_json()).unwrap_or_default()
-        );
+        print((serde_json::to_string_pretty(&e.to_json()).unwrap_or_default() + "\n").as_bytes());
     }
     Error::Plan(e)
 }
@@ -188,12 +192,30 @@ pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
 /// A plan `up` may carry out: no compatibility error, and `--limit` names known hosts.
 pub fn ready(inv: &Inventory, plan: &Plan, limit: &Option<Vec<String>>) -> Result<(), DeployError> {
     if plan.has_errors() {
+        // Compatibility errors with where they come from and what would fix them.
         let mut lines: Vec<String> = plan
-            .compat
+            .compat_errors
             .iter()
-            .filter(|v| v.level == Level::Error)
-            .map(|v| v.message.clone())
+            .map(|d| {
+                let at = if d.pos.is_known() {
+                    format!("{}:{}: ", d.file.display(), d.pos.line)
+                } else {
+                    String::new()
+                };
+                match &d.help {
+                    Some(h) => format!("{at}{} ({h})", d.message),
+                    None => format!("{at}{}", d.message),
+                }
+            })
             .collect();
+        if lines.is_empty() {
+            lines.extend(
+                plan.compat
+                    .iter()
+                    .filter(|v| v.level == Level::Error)
+                    .map(|v| v.message.clone()),
+            );
+        }
         lines.extend(
             plan.diagnostics
                 .iter()

@@ -7,12 +7,21 @@ use crate::output;
 use crate::plan;
 
 pub fn run(args: PlanArgs) -> Result<(), Error> {
-    let (inv, plan) = plan::load_and_plan(&args.inv.inventory, &plan_options(&args.inv, false))
-        .map_err(|e| plan_failed(e, args.json))?;
+    if args.inv.inventory.as_os_str() == "-" && (args.inv.locked || args.write_lock) {
+        return Err(Error::Usage(
+            "an inventory read from stdin has no lock file: --locked and --write-lock need an inventory file".into(),
+        ));
+    }
+    // A preview: the lock file is written only with --write-lock (`up` records ids).
+    let (inv, plan) = plan::load_and_plan(
+        &args.inv.inventory,
+        &plan_options(&args.inv, !args.write_lock),
+    )
+    .map_err(|e| plan_failed(e, args.json))?;
     if let Some(dir) = &args.out {
         let n = plan::write_out(&plan, dir).map_err(Error::Failed)?;
         if !args.json {
-            eprintln!("wrote {n} files under {}", dir.display());
+            super::eprint(&format!("wrote {n} files under {}\n", dir.display()));
         }
     }
     let color = color_on(args.color);
@@ -29,6 +38,23 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     };
     if !args.live || plan.has_errors() {
         print(out.as_bytes());
+        if !args.json {
+            // The report names each compatibility error; stderr says where each comes from in
+            // the inventory and what would fix it.
+            let mut text = String::new();
+            for d in &plan.compat_errors {
+                text.push_str(&d.render(Some(&inv.source)));
+            }
+            if !plan.compat_errors.is_empty() {
+                let n = plan.compat_errors.len();
+                text.push_str(&format!(
+                    "{n} compatibility error{} in {}\n",
+                    if n == 1 { "" } else { "s" },
+                    inv.path.display()
+                ));
+            }
+            super::eprint(&text);
+        }
         return if plan.has_errors() {
             Err(Error::Reported(crate::exit::FAILED))
         } else {

@@ -1,6 +1,6 @@
 //! `stackctl up` and `stackctl down`.
 
-use super::{prepare, remote_options, Error};
+use super::{eprint, prepare, print, remote_options, Error};
 use crate::cli::{DownArgs, RemoteArgs, UpArgs};
 use crate::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use crate::output::summary;
@@ -19,13 +19,25 @@ fn options(a: &RemoteArgs) -> UpOptions {
     }
 }
 
+/// `up` and `down` record ids in the lock file beside the inventory: stdin has none.
+fn needs_file(a: &RemoteArgs) -> Result<(), Error> {
+    if a.inv.inventory.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "`-i -` is for `plan` only: up and down record ids in the lock file beside the inventory, so they need an inventory file".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn up(args: UpArgs) -> Result<(), Error> {
+    needs_file(&args.remote)?;
     let opts = options(&args.remote);
     let result = prepare(&opts).and_then(|(inv, plan)| deploy::up(&inv, &plan, &opts));
     finish(result, opts.json, "up")
 }
 
 pub fn down(args: DownArgs) -> Result<(), Error> {
+    needs_file(&args.remote)?;
     let opts = DownOptions {
         up: options(&args.remote),
         purge: args.purge,
@@ -37,11 +49,14 @@ pub fn down(args: DownArgs) -> Result<(), Error> {
     if opts.purge {
         // The exact list first, from the plan alone; without --yes nothing else happens.
         let purge = deploy::purge_plan(&inv, &plan, &opts.up.limit);
-        eprint!("{}", summary::purge_text(&purge));
+        eprint(&summary::purge_text(&purge));
         if opts.up.json {
-            println!(
-                "{}",
-                serde_json::json!({ "event": "purge-plan", "purge": purge })
+            print(
+                format!(
+                    "{}\n",
+                    serde_json::json!({ "event": "purge-plan", "purge": purge })
+                )
+                .as_bytes(),
             );
         }
         if !args.yes {
@@ -57,11 +72,11 @@ pub fn down(args: DownArgs) -> Result<(), Error> {
 fn finish(result: Result<Summary, DeployError>, json: bool, what: &str) -> Result<(), Error> {
     if json {
         let doc = summary::done_json(result.as_ref().map_err(|e| e.to_string()));
-        println!("{doc}");
+        print(format!("{doc}\n").as_bytes());
     }
     let s = result?;
     if !json {
-        eprintln!("{}", summary::text(&s, what));
+        eprint(&format!("{}\n", summary::text(&s, what)));
     }
     Ok(())
 }

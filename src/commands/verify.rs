@@ -8,6 +8,11 @@ use crate::output;
 use crate::verify::{self, VerifyOptions};
 
 pub fn run(args: VerifyArgs) -> Result<(), Error> {
+    if args.inv.inventory.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "`-i -` is for `plan` only: verify checks the ids in the lock file beside the inventory, so it needs an inventory file".into(),
+        ));
+    }
     let opts = VerifyOptions {
         inventory: args.inv.inventory.clone(),
         templates: args.inv.templates.clone(),

@@ -225,6 +225,11 @@ pub trait Component: Live + Sync {
     ) -> Vec<Verdict> {
         Vec::new()
     }
+    /// What would fix a compatibility error about this component, in inventory terms (HBase:
+    /// "use the -hadoop3 build"); `None` leaves the generic advice.
+    fn compat_fix(&self, _spec: &ComponentSpec, _v: &Verdict) -> Option<String> {
+        None
+    }
     /// Checks of a distribution read from `archive:` beyond its version (Kafka: Scala build).
     fn check_archive(
         &self,

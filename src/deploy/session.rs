@@ -158,8 +158,9 @@ impl Interrupt {
                     );
                 } else {
                     crate::remote::transport::cleanup();
-                    eprintln!(
-                        "aborted: steps under way were cut off; `stackctl up` again converges"
+                    let _ = std::io::Write::write_all(
+                        &mut std::io::stderr(),
+                        b"aborted: steps under way were cut off; `stackctl up` again converges\n",
                     );
                     std::process::exit(crate::exit::INTERRUPTED);
                 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::catalog::{Catalog, SettingKind};
 use super::raw::{pos, Node, RawHost, RawInventory, RawSettings, S};
+use super::shape;
 use super::text::{self, TextRule};
 use super::{ComponentSpec, Host, Inventory, Prop, RoleRef, Setting};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, InvalidInput, Pos};
@@ -13,8 +14,19 @@ use crate::version::{JavaVersion, Version};
 
 /// Loads and validates the inventory at `path`. Warnings are returned with the inventory;
 /// any error makes the whole load fail with every diagnostic found.
+///
+/// `-` reads standard input; the inventory's path is then `<stdin>` ([`STDIN`]), which has no
+/// lock file beside it.
 pub fn load(path: &Path, cat: &Catalog) -> Result<(Inventory, Diagnostics), InvalidInput> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let stdin = path == Path::new("-");
+    let path = if stdin { Path::new(STDIN) } else { path };
+    let read = if stdin {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    let bytes = read.map_err(|e| {
         single(
             path,
             Pos::default(),
@@ -46,6 +58,9 @@ pub fn load(path: &Path, cat: &Catalog) -> Result<(Inventory, Diagnostics), Inva
     load_str(path, text, cat)
 }
 
+/// The path of an inventory read from standard input (`-i -`).
+pub const STDIN: &str = "<stdin>";
+
 pub fn load_str(
     path: &Path,
     text: String,
@@ -66,17 +81,65 @@ pub fn load_str(
         );
         return Err(fail(d, &text));
     }
-    let raw = parse_yaml(path, &text).map_err(|d| fail(d, &text))?;
+    let (raw, shaped) = match parse_yaml(path, &text).map_err(|d| fail(d, &text))? {
+        Parsed::Clean(raw) => (raw, None),
+        Parsed::Shaped(s, d) => (s.raw, Some((s.poisoned, d))),
+    };
     let mut diags = Diagnostics::default();
     let inv = resolve(path, &text, raw, cat, &mut diags);
+    if let Some((poisoned, shape_errors)) = shaped {
+        // The shape mistakes, and the other errors of the sound part: every independent
+        // mistake in one run. Warnings and errors about what was left out would only echo them.
+        let echoes = |field: &str| {
+            poisoned.iter().any(|p| {
+                let any_host = p.strip_prefix("*.").is_some_and(|k| {
+                    field.starts_with("hosts[") && field.ends_with(&format!("].{k}"))
+                });
+                any_host
+                    || field == p
+                    || field
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|r| r.starts_with(['.', '[']))
+            })
+        };
+        diags.0.retain(|d| d.is_error() && !echoes(&d.field));
+        diags.extend(shape_errors);
+        diags.sort();
+        return Err(fail(dedup(diags), &text));
+    }
     if !diags.has_errors() {
         (cat.validate)(&inv, &mut diags);
     }
     diags.sort();
+    let diags = dedup(diags);
     if diags.has_errors() {
         return Err(fail(diags, &text));
     }
     Ok((inv, diags))
+}
+
+/// A mistake in `defaults:` is found once per host that inherits it: report it once, for the
+/// field where it is written. Diagnostics are sorted, so repeats are neighbours.
+fn dedup(diags: Diagnostics) -> Diagnostics {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.0.len());
+    for d in diags.0 {
+        if let Some(last) = out.last_mut() {
+            if d.pos.is_known()
+                && last.pos == d.pos
+                && last.message == d.message
+                && last.file == d.file
+            {
+                if let Some((_, setting)) = last.field.split_once("].") {
+                    if last.field.starts_with("hosts[") {
+                        last.field = format!("defaults.{setting}");
+                    }
+                }
+                continue;
+            }
+        }
+        out.push(d);
+    }
+    Diagnostics(out)
 }
 
 fn single(path: &Path, pos: Pos, field: &str, msg: String, help: Option<String>) -> InvalidInput {
@@ -90,15 +153,81 @@ fn single(path: &Path, pos: Pos, field: &str, msg: String, help: Option<String>)
     }
 }
 
-fn parse_yaml(path: &Path, text: &str) -> Result<RawInventory, Diagnostics> {
+enum Parsed {
+    Clean(RawInventory),
+    /// serde found a shape mistake; `shape` found them all, and the sound part.
+    Shaped(shape::Shaped, Diagnostics),
+}
+
+fn parse_yaml(path: &Path, text: &str) -> Result<Parsed, Diagnostics> {
     // serde_path_to_error tracks the field path; serde-saphyr rejects duplicate keys and gives
     // the position. The path is stashed outside the closure because the closure's error type is
     // serde-saphyr's own.
     // Path tracking costs a quarter of a 1,000-host plan, so it runs only to explain an error.
     let e = match serde_saphyr::from_str::<RawInventory>(text) {
-        Ok(raw) => return Ok(raw),
+        Ok(raw) => return Ok(Parsed::Clean(raw)),
         Err(e) => e,
     };
+    if let Some(d) = parser_limit(path, text, &e) {
+        let mut ds = Diagnostics::default();
+        ds.push(d);
+        return Err(ds);
+    }
+    // A shape mistake: read the file again as a generic tree and check every field by hand.
+    match serde_saphyr::from_str::<S<Node>>(text) {
+        Ok(root) => {
+            let mut d = Diagnostics::default();
+            match shape::convert(path, text, root, &mut d) {
+                Some(shaped) if d.has_errors() => return Ok(Parsed::Shaped(shaped, d)),
+                None if d.has_errors() => return Err(d),
+                _ => {}
+            }
+        }
+        // serde stops at the first field it cannot use, which may come before a syntax error
+        // further on (a key indented wrongly reads as "missing field"): the syntax error is
+        // the mistake to report.
+        Err(e2) => {
+            if let Some(d) = parser_limit(path, text, &e2) {
+                let mut ds = Diagnostics::default();
+                ds.push(d);
+                return Err(ds);
+            }
+            let (mut message, mut help) = explain_yaml_error(&e2);
+            if message.starts_with("while parsing") || message.starts_with("while scanning") {
+                let at = e2
+                    .location()
+                    .map(|l| Pos::from_saphyr(&l))
+                    .unwrap_or_default();
+                if message.contains("did not find expected '-' indicator")
+                    || message.contains("did not find expected key")
+                {
+                    let lines: Vec<&str> = text.lines().collect();
+                    let prev = lines[..(at.line.max(1) as usize - 1).min(lines.len())]
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+                    message = "this line is indented differently from the lines above it, so YAML cannot tell what it belongs to".into();
+                    help = Some(match prev {
+                        Some((i, l)) => {
+                            let body = l.trim_start().trim_start_matches("- ");
+                            let col = l.len() - body.len() + 1;
+                            format!("YAML nests by indentation: to belong with line {} (its key starts at column {col}), start this line at column {col} too", i + 1)
+                        }
+                        None => {
+                            "YAML nests by indentation: line it up with the keys it belongs with"
+                                .into()
+                        }
+                    });
+                }
+                let mut ds = Diagnostics::default();
+                let mut d = Diagnostic::error(path, at, "", message);
+                d.help = help;
+                ds.push(d);
+                return Err(ds);
+            }
+        }
+    }
     let field_path: RefCell<String> = RefCell::new(String::new());
     let result = serde_saphyr::with_deserializer_from_str(text, |de| {
         serde_path_to_error::deserialize::<_, RawInventory>(de).map_err(|e| {
@@ -134,6 +263,72 @@ fn parse_yaml(path: &Path, text: &str) -> Result<RawInventory, Diagnostics> {
         d.push(diag);
         d
     })
+}
+
+/// Errors where the parser's own words would leak (a second document, the node budget) or its
+/// position is a line early (a tab): said in the operator's words, at the line to change.
+fn parser_limit(path: &Path, text: &str, e: &serde_saphyr::Error) -> Option<Diagnostic> {
+    let full = e.to_string();
+    let at = e
+        .location()
+        .map(|l| Pos::from_saphyr(&l))
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    if full.contains("multiple YAML documents") {
+        // The `---` that starts the second document (the first may open the file).
+        let mut seen_content = false;
+        let mut sep = None;
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_end();
+            if t == "---" || t.starts_with("--- ") {
+                if seen_content {
+                    sep = Some(i as u64 + 1);
+                    break;
+                }
+            } else if !t.trim().is_empty() && !t.trim_start().starts_with('#') {
+                seen_content = true;
+            }
+        }
+        return Some(
+            Diagnostic::error(
+                path,
+                sep.map_or(at, |l| Pos::new(l, 1)),
+                "",
+                "a `---` line starts a second YAML document; an inventory is one document",
+            )
+            .with_help("remove the `---` line and merge what follows into the inventory above, or make it a separate inventory file"),
+        );
+    }
+    if full.contains("budget breached") {
+        return Some(
+            Diagnostic::error(
+                path,
+                at,
+                "",
+                "the inventory is too large: it expands to more than 250,000 YAML values (an alias `*name` counts its whole anchor each time it is used)",
+            )
+            .with_help("an inventory of thousands of hosts stays far below this; look for aliases used inside other anchors (`&b [*a, *a, ...]`), which multiply"),
+        );
+    }
+    if full.contains("found a tab") || full.contains("tabs") {
+        // The parser reports where the token before the tab ended; the tab is on a later line.
+        let from = (at.line.max(1) - 1) as usize;
+        for (i, l) in lines.iter().enumerate().skip(from) {
+            let indent: String = l.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+            if let Some(col) = indent.find('\t') {
+                return Some(
+                    Diagnostic::error(
+                        path,
+                        Pos::new(i as u64 + 1, col as u64 + 1),
+                        "",
+                        "a tab indents this line; YAML indents with spaces only",
+                    )
+                    .with_help("replace the tab with spaces, so that the key lines up with the keys it belongs with"),
+                );
+            }
+        }
+    }
+    None
 }
 
 /// serde-saphyr's messages are good but speak of Rust types; turn the common ones into
@@ -360,16 +555,24 @@ fn resolve(
         raw.components.map(|c| c.value.0).unwrap_or_default(),
         &mut broken,
     );
-    if raw.hosts.value.is_empty() {
+    if raw.hosts.value.is_empty() && raw.host_index.is_empty() {
         cx.error(pos(&raw.hosts), "hosts", "the inventory has no hosts")
             .help = Some("list at least one host with a name, an address and roles".into());
     }
+    let index = raw.host_index;
     let hosts: Vec<Host> = raw
         .hosts
         .value
         .into_iter()
         .enumerate()
-        .map(|(i, h)| resolve_host(&mut cx, i, h.value, &defaults))
+        .map(|(i, h)| {
+            resolve_host(
+                &mut cx,
+                index.get(i).copied().unwrap_or(i),
+                h.value,
+                &defaults,
+            )
+        })
         .collect();
     check_uniqueness(&mut cx, &hosts);
     check_roles_against_components(&mut cx, &hosts, &components, &broken);
@@ -819,6 +1022,20 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         ("broker_id", &h.broker_id),
     ] {
         if let Some(v) = v {
+            // Checked here, not only when ids are resolved: an id out of range is a mistake of
+            // the inventory like any other, reported with the others in one run.
+            if let Some(def) = cat.id_def(key) {
+                if v.value < def.min || v.value > def.max {
+                    cx.error(
+                        pos(v),
+                        field(key),
+                        format!(
+                            "{key} {} is out of range: {} must be {}..={}",
+                            v.value, def.what, def.min, def.max
+                        ),
+                    );
+                }
+            }
             pinned_ids.insert(key, (v.value, pos(v)));
         }
     }

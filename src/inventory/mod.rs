@@ -8,6 +8,7 @@
 pub mod catalog;
 mod load;
 pub mod raw;
+mod shape;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -16,8 +17,15 @@ use std::path::PathBuf;
 use crate::diag::Pos;
 use crate::version::{JavaVersion, Version};
 
-pub use load::{load, load_str};
+pub use load::{load, load_str, STDIN};
 pub use text::plain_abs_path;
+
+impl Inventory {
+    /// Read from standard input (`-i -`): no lock file can sit beside it.
+    pub fn from_stdin(&self) -> bool {
+        self.path == std::path::Path::new(STDIN)
+    }
+}
 
 /// A resolved, validated inventory.
 #[derive(Debug, Clone)]

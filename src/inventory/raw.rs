@@ -30,6 +30,10 @@ pub struct RawInventory {
     #[serde(default)]
     pub secret_keys: Option<S<Vec<S<String>>>>,
     pub hosts: S<Vec<S<RawHost>>>,
+    /// The position in `hosts:` of each host above, when some were left out because their
+    /// shape is wrong (`shape.rs`); empty when every host is there.
+    #[serde(skip)]
+    pub host_index: Vec<usize>,
 }
 
 /// Settings every host inherits from `defaults:` and may override.

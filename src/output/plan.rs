@@ -32,29 +32,25 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         plan.hosts.len(),
         if plan.hosts.len() == 1 { "" } else { "s" }
     );
-    let lock_state = match plan.lock.state {
-        LockState::NotNeeded => "not needed (no ZooKeeper or Kafka hosts)".to_string(),
-        LockState::Unchanged => "unchanged".to_string(),
-        LockState::Created => format!(
-            "created ({} change{})",
-            plan.lock.changes.len(),
-            if plan.lock.changes.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        ),
-        LockState::Updated => format!(
-            "updated ({} change{})",
-            plan.lock.changes.len(),
-            if plan.lock.changes.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        ),
+    let n = plan.lock.changes.len();
+    let changes = format!("{n} change{}", if n == 1 { "" } else { "s" });
+    let preview = "preview: `up` records them, or `plan --write-lock`";
+    let lock_state = match (plan.lock.state, plan.lock.written) {
+        (LockState::NotNeeded, _) => "not needed (no ZooKeeper or Kafka hosts)".to_string(),
+        (LockState::Unchanged, _) => "unchanged".to_string(),
+        (LockState::Created, true) => format!("created ({changes})"),
+        (LockState::Updated, true) => format!("updated ({changes})"),
+        (LockState::Created, false) => format!("would be created ({changes}; {preview})"),
+        (LockState::Updated, false) => format!("would be updated ({changes}; {preview})"),
     };
-    let _ = writeln!(o, "Lock file: {} {lock_state}", plan.lock.path);
+    if plan.lock.path.is_empty() {
+        let _ = writeln!(
+            o,
+            "Lock file: none (the inventory came from stdin): ids are computed fresh, as for a new cluster"
+        );
+    } else {
+        let _ = writeln!(o, "Lock file: {} {lock_state}", plan.lock.path);
+    }
     for ch in &plan.lock.changes {
         let _ = writeln!(o, "  - {ch}");
     }

@@ -72,15 +72,25 @@ pub fn http_get(addr: &str, path: &str, timeout: Duration) -> Result<String> {
     s.write_all(req.as_bytes())?;
     let raw = read_until(&mut s, None, 8 << 20, deadline)
         .with_context(|| format!("reading http://{addr}{path}"))?;
-    let text = String::from_utf8_lossy(&raw);
+    parse_http(&raw).map_err(|e| anyhow!("http://{addr}{path}: {e}"))
+}
+
+/// The body of an HTTP answer whose status is 200 (fuzzed: tests/fuzz.rs).
+pub fn parse_http(raw: &[u8]) -> Result<String> {
+    let text = String::from_utf8_lossy(raw);
     let (head, body) = text
         .split_once("\r\n\r\n")
-        .ok_or_else(|| anyhow!("http://{addr}{path}: no HTTP response"))?;
+        .ok_or_else(|| anyhow!("no HTTP response"))?;
     let status = head.split_whitespace().nth(1).unwrap_or("");
     if status != "200" {
-        bail!("http://{addr}{path}: HTTP {status}");
+        bail!("HTTP {status}");
     }
     Ok(body.to_string())
+}
+
+/// The first bean of a `/jmx?qry=...` answer, parsed (fuzzed: tests/fuzz.rs).
+pub fn first_bean(v: &serde_json::Value) -> Option<serde_json::Value> {
+    v["beans"].as_array().and_then(|b| b.first()).cloned()
 }
 
 /// The first bean of a `/jmx?qry=...` answer.
@@ -88,11 +98,7 @@ pub fn jmx_bean(addr: &str, query: &str, timeout: Duration) -> Result<serde_json
     let body = http_get(addr, &format!("/jmx?qry={query}"), timeout)?;
     let v: serde_json::Value =
         serde_json::from_str(&body).with_context(|| format!("{addr}: JMX answer is not JSON"))?;
-    v["beans"]
-        .as_array()
-        .and_then(|b| b.first())
-        .cloned()
-        .ok_or_else(|| anyhow!("{addr}: no JMX bean {query} yet"))
+    first_bean(&v).ok_or_else(|| anyhow!("{addr}: no JMX bean {query} yet"))
 }
 
 pub fn json_get(addr: &str, path: &str, timeout: Duration) -> Result<serde_json::Value> {

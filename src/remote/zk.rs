@@ -145,9 +145,7 @@ impl Session {
         req.push(1); // read-only allowed
         send(&mut stream, &req)?;
         let reply = recv(&mut stream, deadline).with_context(|| format!("{addr}: handshake"))?;
-        let mut r = Reader(&reply);
-        let _proto = r.i32()?;
-        let negotiated = r.i32()?;
+        let negotiated = parse_handshake(&reply)?;
         if negotiated <= 0 {
             bail!("{addr}: ZooKeeper refused the session (no quorum?)");
         }
@@ -179,16 +177,13 @@ impl Session {
             let reply = recv(&mut self.stream, deadline).with_context(|| {
                 format!("waiting for the reply to {path} ({skipped} other frames before it)")
             })?;
-            let mut r = Reader(&reply);
-            let xid = r.i32()?;
-            let _zxid = r.i64()?;
-            let err = r.i32()?;
+            let (xid, err, body) = parse_reply(&reply)?;
             if xid != self.xid {
                 skipped += 1;
                 continue; // a ping, a notification or a stale reply
             }
             return match err {
-                0 => Ok(Some(r.0.to_vec())),
+                0 => Ok(Some(body.to_vec())),
                 ERR_NO_NODE => Ok(None),
                 e => bail!("ZooKeeper error {e} on {path}"),
             };
@@ -200,19 +195,7 @@ impl Session {
         let Some(body) = self.call(OP_GET_CHILDREN, path)? else {
             return Ok(None);
         };
-        let mut r = Reader(&body);
-        let n = r.i32()?;
-        let mut out = Vec::new();
-        for _ in 0..n.max(0) {
-            out.push(String::from_utf8_lossy(&r.buf()?).into_owned());
-        }
-        out.sort_by(|a, b| {
-            a.parse::<i64>()
-                .ok()
-                .cmp(&b.parse::<i64>().ok())
-                .then(a.cmp(b))
-        });
-        Ok(Some(out))
+        parse_children(&body).map(Some)
     }
 
     /// Data of `path`, or None when it does not exist.
@@ -220,7 +203,7 @@ impl Session {
         let Some(body) = self.call(OP_GET_DATA, path)? else {
             return Ok(None);
         };
-        Ok(Some(Reader(&body).buf()?))
+        parse_data(&body).map(Some)
     }
 
     pub fn close(mut self) {
@@ -244,12 +227,89 @@ fn send(s: &mut TcpStream, body: &[u8]) -> Result<()> {
 /// for it, and the body is read as it arrives (never allocated ahead from the prefix).
 fn recv(s: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>> {
     let len = read_until(s, Some(4), 4, deadline).context("reading from ZooKeeper")?;
-    let n = i32::from_be_bytes(len[..4].try_into().expect("4 bytes"));
-    let n = usize::try_from(n)
+    let n = frame_len(&len)?;
+    read_until(s, Some(n), n, deadline).context("reading from ZooKeeper")
+}
+
+// The decoders of what a ZooKeeper server sends, apart from the socket (and fuzzed so:
+// tests/fuzz.rs). None panics, whatever the bytes.
+
+/// The body length a frame's 4-byte prefix announces, refused above `MAX_FRAME`.
+pub fn frame_len(prefix: &[u8]) -> Result<usize> {
+    let b: [u8; 4] = prefix
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow!("short ZooKeeper frame prefix"))?;
+    let n = i32::from_be_bytes(b);
+    usize::try_from(n)
         .ok()
         .filter(|n| *n <= MAX_FRAME)
-        .ok_or_else(|| anyhow!("implausible ZooKeeper frame length {n}"))?;
-    read_until(s, Some(n), n, deadline).context("reading from ZooKeeper")
+        .ok_or_else(|| anyhow!("implausible ZooKeeper frame length {n}"))
+}
+
+/// The session timeout a handshake reply negotiated (0 or less: refused).
+pub fn parse_handshake(reply: &[u8]) -> Result<i32> {
+    let mut r = Reader(reply);
+    let _proto = r.i32()?;
+    r.i32()
+}
+
+/// A reply's header (xid, error code) and its body.
+pub fn parse_reply(reply: &[u8]) -> Result<(i32, i32, &[u8])> {
+    let mut r = Reader(reply);
+    let xid = r.i32()?;
+    let _zxid = r.i64()?;
+    let err = r.i32()?;
+    Ok((xid, err, r.0))
+}
+
+/// A getChildren body: the children's names, numeric ones in numeric order.
+pub fn parse_children(body: &[u8]) -> Result<Vec<String>> {
+    let mut r = Reader(body);
+    let n = r.i32()?;
+    let mut out = Vec::new();
+    for _ in 0..n.max(0) {
+        out.push(String::from_utf8_lossy(&r.buf()?).into_owned());
+    }
+    out.sort_by(|a, b| {
+        a.parse::<i64>()
+            .ok()
+            .cmp(&b.parse::<i64>().ok())
+            .then(a.cmp(b))
+    });
+    Ok(out)
+}
+
+/// A getData body: the node's data.
+pub fn parse_data(body: &[u8]) -> Result<Vec<u8>> {
+    Reader(body).buf()
+}
+
+/// A number from `mntr` output (`zk_synced_followers\t2` lines).
+pub fn mntr_field(text: &str, key: &str) -> Option<usize> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    })
+}
+
+/// The AdminServer's `/commands/mntr` JSON as `mntr` lines.
+pub fn mntr_from_admin(v: &serde_json::Value) -> String {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    format!(
+                        "zk_{k}\t{}",
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

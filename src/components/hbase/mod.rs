@@ -150,6 +150,23 @@ static DEF: ComponentDef = ComponentDef {
 };
 
 impl Component for HBase {
+    fn compat_fix(&self, spec: &ComponentSpec, v: &compat::Verdict) -> Option<String> {
+        if v.other != "hadoop-jars" || Self::hadoop3(spec) {
+            return None;
+        }
+        Some(if spec.version.at_least("2.5.2") {
+            format!(
+                "use the -hadoop3 build: set `hadoop3: true` under `components.hbase` (and point `archive:` at hbase-{}-hadoop3-bin.tar.gz)",
+                spec.version
+            )
+        } else {
+            format!(
+                "HBase {} has no -hadoop3 build: use HBase 2.5.2 or later with `hadoop3: true`, or a JDK the Hadoop 2 jars support (8)",
+                spec.version
+            )
+        })
+    }
+
     fn def(&self) -> &'static ComponentDef {
         &DEF
     }

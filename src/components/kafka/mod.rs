@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
-    ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
+    ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, PropEntry, Props, Restart, RoleDef,
+    Service, SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
@@ -294,6 +294,11 @@ impl Component for Kafka {
             if let Some(v) = int_prop(inv, &props, key, "components.kafka.config", diags) {
                 values.insert(*key, v);
                 let e = props.entry(key).expect("present");
+                // A value stackctl derived (not written) is blamed on `components.kafka`.
+                let e = &PropEntry {
+                    pos: props.pos_or(key, spec.pos),
+                    ..e.clone()
+                };
                 if v < 1 {
                     diags.push(Diagnostic::error(
                         &inv.path,
@@ -334,7 +339,7 @@ impl Component for Kafka {
                     }
                     .expect("present");
                     diags.push(
-                        Diagnostic::error(&inv.path, e.pos, format!("components.kafka.config.{}", e.key), format!("{isr_key} ({min}) is above {rf_key} ({rf}): producers with acks=all could never write"))
+                        Diagnostic::error(&inv.path, props.pos_or(&e.key, spec.pos), format!("components.kafka.config.{}", e.key), format!("{isr_key} ({min}) is above {rf_key} ({rf}): producers with acks=all could never write"))
                             .with_help(format!("keep {isr_key} at most {rf_key}")),
                     );
                 }

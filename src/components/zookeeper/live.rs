@@ -29,22 +29,7 @@ impl ZooKeeper {
             .unwrap_or(8080);
         let v =
             crate::remote::probe::json_get(&format!("{}:{port}", h.address), "/commands/mntr", t)?;
-        let lines = v
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| {
-                        format!(
-                            "zk_{k}\t{}",
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string())
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
+        let lines = crate::remote::zk::mntr_from_admin(&v);
         Ok((lines, " (AdminServer)"))
     }
 
@@ -221,12 +206,7 @@ impl Live for ZooKeeper {
         ) {
             match Self::mntr(spec, lh, t) {
                 Ok((m, via)) => {
-                    let field = |k: &str| {
-                        m.lines().find_map(|l| {
-                            l.strip_prefix(k)
-                                .and_then(|v| v.trim().parse::<usize>().ok())
-                        })
-                    };
+                    let field = |k: &str| crate::remote::zk::mntr_field(&m, k);
                     let synced = field("zk_synced_followers").unwrap_or(0);
                     let want = n - 1;
                     let msg = format!(
