@@ -187,6 +187,7 @@ async fn take_one(
     me: &Holder,
     force: bool,
     then: &str,
+    what: &str,
     ev: &Events,
 ) -> Result<Result<RunOutput, String>> {
     let mut take_from: Option<String> = None;
@@ -200,7 +201,7 @@ async fn take_one(
         } else {
             acquire_script(path, &me.render(), take_from.as_deref(), then)
         };
-        let out = remote.run(&script, "taking the cluster lock").await?;
+        let out = remote.run(&script, what).await?;
         match parse_answer(&out.stdout) {
             Answer::Acquired(rest) => {
                 return Ok(Ok(RunOutput {
@@ -210,7 +211,7 @@ async fn take_one(
             }
             // Not a lock answer at all (the shell failed before it): an error, not a holder.
             Answer::Held(None, _) if !out.success() => {
-                return Err(out.error(&format!("{name}: taking the cluster lock")))
+                return Err(out.error(&format!("{name}: {what}")))
             }
             Answer::Held(Some(h), _) if h.token == me.token => {
                 // Ours already: the work still has to run.
@@ -221,7 +222,7 @@ async fn take_one(
                         stderr: String::new(),
                     }
                 } else {
-                    remote.run(then, "taking the cluster lock").await?
+                    remote.run(then, what).await?
                 };
                 return Ok(Ok(rest));
             }
@@ -257,16 +258,26 @@ pub async fn acquire(
     ev: &Events,
 ) -> Result<(), Refused> {
     let thens = vec![String::new(); targets.len()];
-    acquire_then(targets, &thens, cluster, me, force, ev)
-        .await
-        .map(|_| ())
+    acquire_then(
+        targets,
+        &thens,
+        "taking the cluster lock",
+        cluster,
+        me,
+        force,
+        ev,
+    )
+    .await
+    .map(|_| ())
 }
 
-/// [`acquire`], running `thens[i]` on `targets[i]` in the same round trip as its lock; returns
-/// each one's output (its status and stdout), in the order of `targets`.
+/// [`acquire`], running `thens[i]` on `targets[i]` in the same round trip as its lock (`what`
+/// names that step in errors); returns each one's output (its status and stdout), in the
+/// order of `targets`.
 pub async fn acquire_then(
     targets: &[(&str, &Remote)],
     thens: &[String],
+    what: &str,
     cluster: &str,
     me: &Holder,
     force: bool,
@@ -280,7 +291,12 @@ pub async fn acquire_then(
     let one = |i: usize| {
         let (name, remote) = targets[i];
         let (path, then) = (&path, &thens[i]);
-        async move { (i, take_one(name, remote, path, me, force, then, ev).await) }
+        async move {
+            (
+                i,
+                take_one(name, remote, path, me, force, then, what, ev).await,
+            )
+        }
     };
     let first: Vec<_> = match order.first() {
         Some(&i) => vec![one(i).await],

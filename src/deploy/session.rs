@@ -364,22 +364,29 @@ pub async fn gather<'a>(
                 .iter()
                 .map(|(h, _, _, r, _)| (h.name.as_str(), r))
                 .collect();
-            let outs = match guard::acquire_then(
+            let taken = guard::acquire_then(
                 &remotes,
                 &thens,
+                GATHERING_FACTS,
                 &inv.cluster,
                 me,
                 opts.force_unlock,
                 ev,
             )
-            .await
-            {
+            .await;
+            let outs = match taken {
                 Ok(outs) => outs,
                 Err(e) => {
                     for (.., r, _) in asked {
                         r.close().await;
                     }
-                    return Err(e.into());
+                    return Err(match e {
+                        // A host that does not answer its first round trip (a hung disk, a
+                        // dead shell) is a preflight problem, as an unreachable one is; the
+                        // error names the host and the step.
+                        guard::Refused::Failed(e) => DeployError::Preflight(vec![format!("{e:#}")]),
+                        locked => locked.into(),
+                    });
                 }
             };
             let mut answers = Vec::new();
