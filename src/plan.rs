@@ -1,5 +1,5 @@
 //! `stackctl plan`: everything `up` would do, computed offline and side-effect free. The lock
-//! file is written only when asked (`read_only: false`: `up`, `down`, `plan --write-lock`).
+//! file is written only when asked (`read_only: false`: `up` and `plan --write-lock`; `down` records nothing).
 //!
 //! The plan is a plain data structure; `output::plan` prints it as text, serde as JSON.
 

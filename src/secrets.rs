@@ -96,6 +96,18 @@ impl Policy {
                             value: offset + v.start..offset + v.end,
                         });
                     }
+                } else if let Some(i) = body.find("<value>") {
+                    // A value with a line break in it (a YAML block scalar) ends on a later
+                    // line: the span runs to its `</value>`.
+                    let start = offset + i + "<value>".len();
+                    if let (Some(k), Some(len)) =
+                        (pending.take(), content[start..].find("</value>"))
+                    {
+                        out.push(Span {
+                            key: k,
+                            value: start..start + len,
+                        });
+                    }
                 }
             } else if let Some((k, v)) = property(body) {
                 if self.is_secret(&k) {
@@ -347,6 +359,17 @@ mod tests {
         );
         assert!(p.holds_secret("/c/hadoop-env.sh", sh));
         assert!(!p.holds_secret("/c/zoo.cfg", "dataDir=/d\n"));
+    }
+
+    #[test]
+    fn an_xml_secret_with_a_line_break_is_masked_whole() {
+        let p = Policy::default();
+        let xml = "<property>\n  <name>hadoop.security.group.mapping.ldap.bind.password</name>\n  <value>hunter2\nmore</value>\n</property>\n<property>\n  <name>fs.defaultFS</name>\n  <value>hdfs://nn:8020</value>\n</property>\n";
+        assert!(p.holds_secret("/etc/hadoop/core-site.xml", xml));
+        let m = p.mask("/etc/hadoop/core-site.xml", xml);
+        assert!(!m.contains("hunter2") && !m.contains("more"), "{m}");
+        assert!(m.contains("<value><secret></value>"), "{m}");
+        assert!(m.contains("hdfs://nn:8020"), "{m}");
     }
 
     #[test]

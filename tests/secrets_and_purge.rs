@@ -397,6 +397,23 @@ fn down_purge_without_yes_prints_the_list_and_deletes_nothing() {
     );
 }
 
+#[test]
+fn down_records_no_ids_even_when_it_goes_no_further() {
+    let (dir, path) = common::inventory(PURGE_INVENTORY);
+    let lock = dir.path().join(format!(
+        "{}.lock",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    assert!(!lock.exists());
+    let o = common::stackctl(&["down", "-i", path.to_str().unwrap(), "--purge"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(
+        !lock.exists(),
+        "down --purge without --yes wrote {}",
+        lock.display()
+    );
+}
+
 // --- HDFS storage directories ----------------------------------------------------------------
 
 fn launcher(plan: &Plan) -> String {

@@ -176,12 +176,18 @@ pub fn remote_options(
 /// Loads and plans for a command that changes hosts: compatibility errors stop it before it
 /// connects, and `--limit` must name inventory hosts.
 pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
+    prepare_as(opts, false)
+}
+
+/// [`prepare`]; `read_only` plans without recording ids in the lock file (`down` records
+/// nothing: ids are `up`'s to record).
+pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan), DeployError> {
     let (inv, plan) = planning::load_and_plan(
         &opts.inventory,
         &PlanOptions {
             templates: opts.templates.clone(),
             locked: opts.locked,
-            read_only: false,
+            read_only,
         },
     )
     .map_err(DeployError::Invalid)?;

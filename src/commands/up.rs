@@ -1,6 +1,6 @@
 //! `stackctl up` and `stackctl down`.
 
-use super::{eprint, prepare, print, remote_options, Error};
+use super::{eprint, prepare, prepare_as, print, remote_options, Error};
 use crate::cli::{DownArgs, RemoteArgs, UpArgs};
 use crate::deploy::{self, DeployError, DownOptions, Summary, UpOptions};
 use crate::output::summary;
@@ -42,7 +42,7 @@ pub fn down(args: DownArgs) -> Result<(), Error> {
         up: options(&args.remote),
         purge: args.purge,
     };
-    let (inv, plan) = match prepare(&opts.up) {
+    let (inv, plan) = match prepare_as(&opts.up, true) {
         Ok(p) => p,
         Err(e) => return finish(Err(e), opts.up.json, "down"),
     };

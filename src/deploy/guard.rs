@@ -307,6 +307,7 @@ pub async fn acquire_then(
     } else {
         vec![]
     };
+    let attempted: Vec<usize> = first.iter().chain(rest.iter()).map(|(i, _)| *i).collect();
     for (i, r) in first.into_iter().chain(rest) {
         let name = targets[i].0;
         match r {
@@ -322,10 +323,10 @@ pub async fn acquire_then(
         }
     }
     if let Some(r) = refusal {
-        let taken: Vec<(&str, &Remote)> = (0..targets.len())
-            .filter(|&i| outs[i].is_some())
-            .map(|i| targets[i])
-            .collect();
+        // Every host we asked, not only those that answered: one whose round trip failed
+        // after the lock was created (its facts timed out) holds our lock too. The release
+        // removes only a lock with our token.
+        let taken: Vec<(&str, &Remote)> = attempted.iter().map(|&i| targets[i]).collect();
         release(&taken, cluster, me).await;
         return Err(r);
     }

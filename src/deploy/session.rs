@@ -448,7 +448,17 @@ pub async fn gather<'a>(
             }
         }
     }
-    let archives = local_archives(inv).map_err(DeployError::Failed)?;
+    let archives = match local_archives(inv) {
+        Ok(a) => a,
+        Err(e) => {
+            // The lock is ours by now: give it back before failing.
+            if let Some(me) = lock {
+                release_all(&targets, &inv.cluster, me).await;
+            }
+            close_all(targets).await;
+            return Err(DeployError::Failed(e));
+        }
+    };
     let states: Vec<HostState> = targets.iter().map(|t| t.state.clone()).collect();
     problems.extend(changes::preflight(cl, &states, &archives));
     if !problems.is_empty() {

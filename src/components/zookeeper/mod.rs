@@ -210,8 +210,11 @@ impl Component for ZooKeeper {
         }
         for prop in spec.map("config") {
             let field = format!("components.zookeeper.config.{}", prop.key);
+            // ZooKeeper trims its values: a path with white space at either end would be a
+            // different directory for it than for stackctl (myid, purge).
             if (prop.key == "dataDir" || prop.key == "dataLogDir")
-                && !crate::inventory::plain_abs_path(&prop.value)
+                && (!crate::inventory::plain_abs_path(&prop.value)
+                    || prop.value.trim() != prop.value)
             {
                 diags.push(
                     Diagnostic::error(
@@ -223,7 +226,7 @@ impl Component for ZooKeeper {
                             prop.key, prop.value
                         ),
                     )
-                    .with_help("start with `/` and leave out `..`"),
+                    .with_help("start with `/`, leave out `..`, and no white space at either end"),
                 );
             } else if prop.key.starts_with("server.") {
                 diags.push(
