@@ -55,26 +55,25 @@ inventory() { # $1 host count -> path
 median() { python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.3f} (min {min(v):.3f}, max {max(v):.3f})")' "$@"; }
 timed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; "$@" 2>&1 | tail -5 >&2; exit 1; }; t1=$(date +%s.%N); python3 -c "print($t1 - $t0)"; }
 
+# $1 label, the rest: ssh options; uses $inv. Prints the medians of RUNS runs of each command.
+measure() {
+  local label=$1 r ups=() lives=() verifies=()
+  shift
+  for ((r = 1; r <= RUNS; r++)); do
+    ups+=("$(timed "$B" up -i "$inv" "$@")")
+    lives+=("$(timed "$B" plan --live -i "$inv" "$@")")
+    verifies+=("$(timed "$B" verify -i "$inv" "$@")")
+  done
+  echo "$label: no-op up $(median "${ups[@]}") s; plan --live $(median "${lives[@]}") s; verify $(median "${verifies[@]}") s"
+}
+
 for n in "${COUNTS[@]}"; do
   inv=$(inventory "$n")
   "$B" up -i "$inv" "${SSH[@]}" --gate-timeout 300 >/dev/null 2>&1 || { echo "up on $n hosts failed" >&2; "$B" up -i "$inv" "${SSH[@]}" 2>&1 | tail -20 >&2; exit 1; }
-  ups=(); lives=(); verifies=()
-  for ((r = 1; r <= RUNS; r++)); do
-    ups+=("$(timed "$B" up -i "$inv" "${SSH[@]}")")
-    lives+=("$(timed "$B" plan --live -i "$inv" "${SSH[@]}")")
-    verifies+=("$(timed "$B" verify -i "$inv" "${SSH[@]}")")
-  done
-  echo "$n hosts ($RUNS runs): no-op up $(median "${ups[@]}") s; plan --live $(median "${lives[@]}") s; verify $(median "${verifies[@]}") s"
+  measure "$n hosts ($RUNS runs)" "${SSH[@]}"
   if [ -n "${KEX:-}" ]; then
     printf 'KexAlgorithms %s\nInclude %s/ssh_config\n' "$KEX" "$BED" > "$WORK/ssh_config"
-    K=(--ssh-config "$WORK/ssh_config")
-    ups=(); lives=(); verifies=()
-    for ((r = 1; r <= RUNS; r++)); do
-      ups+=("$(timed "$B" up -i "$inv" "${K[@]}")")
-      lives+=("$(timed "$B" plan --live -i "$inv" "${K[@]}")")
-      verifies+=("$(timed "$B" verify -i "$inv" "${K[@]}")")
-    done
-    echo "$n hosts ($RUNS runs, KexAlgorithms $KEX): no-op up $(median "${ups[@]}") s; plan --live $(median "${lives[@]}") s; verify $(median "${verifies[@]}") s"
+    measure "$n hosts ($RUNS runs, KexAlgorithms $KEX)" --ssh-config "$WORK/ssh_config"
   fi
   "$B" down -i "$inv" "${SSH[@]}" --purge --yes >/dev/null 2>&1 || true
 done

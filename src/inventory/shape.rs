@@ -24,20 +24,13 @@ pub const SETTING_KEYS: &[&str] = &[
     "data_dir",
     "log_dir",
 ];
-pub const HOST_KEYS: &[&str] = &[
-    "name",
-    "address",
-    "roles",
-    "zookeeper_id",
-    "broker_id",
-    "ssh_user",
-    "ssh_port",
-    "java_home",
-    "java_version",
-    "install_dir",
-    "data_dir",
-    "log_dir",
-];
+/// The fields only a host has; a host also takes every setting ([`SETTING_KEYS`]).
+pub const HOST_ONLY_KEYS: &[&str] = &["name", "address", "roles", "zookeeper_id", "broker_id"];
+
+/// Every field a host accepts, in the order messages list them.
+fn host_keys() -> impl Iterator<Item = &'static str> {
+    HOST_ONLY_KEYS.iter().chain(SETTING_KEYS).copied()
+}
 
 /// What the conversion found: the sound part, and fields whose later checks would only repeat
 /// a shape mistake already reported (`cluster` when it is missing, `hosts[2]` when left out).
@@ -225,7 +218,7 @@ pub fn convert(path: &Path, text: &str, root: S<Node>, diags: &mut Diagnostics) 
             continue;
         }
         let guess = did_you_mean(key, TOP_KEYS.iter().copied());
-        let help = if HOST_KEYS.contains(&key) && !SETTING_KEYS.contains(&key) {
+        let help = if HOST_ONLY_KEYS.contains(&key) {
             format!("`{key}` belongs to a host: indent it under its `- name:` entry, in the same column as `name:`")
         } else if SETTING_KEYS.contains(&key) {
             format!("`{key}` is a setting: indent it under `defaults:` or under a host")
@@ -357,7 +350,7 @@ fn settings(cx: &mut Cx, prefix: &str, entries: Entries) -> (RawSettings, Entrie
                 let key = k.value.as_str();
                 let help = match did_you_mean(key, SETTING_KEYS.iter().copied()) {
                     Some(g) => format!("did you mean `{g}`?"),
-                    None if HOST_KEYS.contains(&key) => {
+                    None if HOST_ONLY_KEYS.contains(&key) => {
                         format!(
                             "`{key}` differs per host: set it on each host, not under `defaults:`"
                         )
@@ -483,7 +476,7 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
     let mut explained = Vec::new();
     for k in unknown {
         let key = k.value.as_str();
-        let guess = did_you_mean(key, HOST_KEYS.iter().copied());
+        let guess = did_you_mean(key, host_keys());
         if let Some(g) = guess.filter(|g| missing.contains(g)) {
             explained.push(g);
         }
@@ -500,7 +493,7 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
             &format!("{field}.{key}"),
             format!(
                 "unknown field `{key}`, expected one of {}",
-                HOST_KEYS.join(", ")
+                host_keys().collect::<Vec<_>>().join(", ")
             ),
             Some(help),
         );
