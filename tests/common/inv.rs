@@ -102,7 +102,8 @@ impl Fields {
 struct Component {
     name: String,
     settings: Fields,
-    config: Fields,
+    /// Property mappings by setting name: `config`, or Hadoop's `core-site`, `yarn-site`, ...
+    maps: Vec<(String, Fields)>,
 }
 
 /// A host entry: name, address, roles, and any per-host override or pinned id.
@@ -208,7 +209,7 @@ impl Inventory {
         self.components.push(Component {
             name: name.to_string(),
             settings,
-            config: Fields::default(),
+            maps: Vec::new(),
         });
         self
     }
@@ -243,8 +244,18 @@ impl Inventory {
     }
 
     /// One property of the component opened last (its `config:` mapping).
-    pub fn config(mut self, k: &str, v: impl Into<Scalar>) -> Inventory {
-        self.last("config").config.set(k, v.into());
+    pub fn config(self, k: &str, v: impl Into<Scalar>) -> Inventory {
+        self.map("config", k, v)
+    }
+
+    /// One property of a named mapping of the component opened last (`yarn-site`, ...).
+    pub fn map(mut self, map: &str, k: &str, v: impl Into<Scalar>) -> Inventory {
+        let c = self.last(map);
+        if !c.maps.iter().any(|(m, _)| m == map) {
+            c.maps.push((map.to_string(), Fields::default()));
+        }
+        let fields = &mut c.maps.iter_mut().find(|(m, _)| m == map).expect("added").1;
+        fields.set(k, v.into());
         self
     }
 
@@ -281,9 +292,9 @@ impl Inventory {
             for c in &self.components {
                 writeln!(out, "  {}:", key(&c.name)).unwrap();
                 c.settings.write(&mut out, "    ");
-                if !c.config.0.is_empty() {
-                    out.push_str("    config:\n");
-                    c.config.write(&mut out, "      ");
+                for (map, fields) in &c.maps {
+                    writeln!(out, "    {}:", key(map)).unwrap();
+                    fields.write(&mut out, "      ");
                 }
             }
         }

@@ -96,7 +96,13 @@ impl Live for Hadoop {
                 let active = v["clusterMetrics"]["activeNodes"].as_u64().unwrap_or(0);
                 let want = inv.count_role(NODEMANAGER) as u64;
                 if active < want {
-                    anyhow::bail!("{active} of {want} NodeManagers active");
+                    // Why the others are not: the ResourceManager's own word per node (an
+                    // UNHEALTHY one says which check failed, e.g. a disk over 90% full).
+                    let why =
+                        crate::remote::probe::json_get(&rm_http()?, "/ws/v1/cluster/nodes", t)
+                            .map(|n| not_running(&n))
+                            .unwrap_or_default();
+                    anyhow::bail!("{active} of {want} NodeManagers active{why}");
                 }
                 Ok(format!("{active} NodeManagers active"))
             }
@@ -296,5 +302,53 @@ impl Live for Hadoop {
             }
         }
         out
+    }
+}
+
+/// The nodes of a ResourceManager's `/ws/v1/cluster/nodes` answer that are not RUNNING, with
+/// their state and health report, as "; host1:42709 UNHEALTHY (...)"; empty when all run.
+pub fn not_running(nodes: &serde_json::Value) -> String {
+    let list = nodes["nodes"]["node"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = String::new();
+    for n in list
+        .iter()
+        .filter(|n| n["state"].as_str() != Some("RUNNING"))
+    {
+        let id = n["id"].as_str().unwrap_or("?");
+        let state = n["state"].as_str().unwrap_or("?");
+        let report = n["healthReport"].as_str().unwrap_or("").trim();
+        out.push_str(&format!("; {id} {state}"));
+        if !report.is_empty() {
+            let report: String = report.chars().take(200).collect();
+            out.push_str(&format!(" ({report})"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_nodemanager_that_is_not_running_says_why() {
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"nodes":{"node":[
+              {"id":"host1:42709","state":"UNHEALTHY","healthReport":"1/1 local-dirs usable space is below configured utilization percentage/no more usable space [ /data/stack/yarn/local : used space above threshold of 90.0% ]"},
+              {"id":"host2:40027","state":"RUNNING","healthReport":""},
+              {"id":"host3:38875","state":"NEW"}]}}"#,
+        )
+        .unwrap();
+        let why = super::not_running(&v);
+        assert!(
+            why.starts_with("; host1:42709 UNHEALTHY (1/1 local-dirs usable space"),
+            "{why}"
+        );
+        assert!(
+            why.contains("; host3:38875 NEW") && !why.contains("host2"),
+            "{why}"
+        );
+        assert_eq!(super::not_running(&serde_json::json!({"nodes": null})), "");
     }
 }
