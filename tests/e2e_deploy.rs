@@ -119,16 +119,7 @@ fn zookeeper_and_kafka_up_idempotent_rolling_restart_and_down() {
 
     // The change: only the brokers restart, one at a time, the controller last (broker k runs
     // on host k).
-    // A fresh session: the first one may have expired while the runs above took their time.
-    let mut zk2 =
-        stackctl::remote::zk::Session::open("10.231.77.11:2181", Duration::from_secs(3)).unwrap();
-    let controller = zk2
-        .data("/controller")
-        .unwrap()
-        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap()["brokerid"].as_u64())
-        .expect("a controller before the roll")
-        .expect("a broker id");
-    zk2.close();
+    let controller = common::bed::kafka_controller();
     let out = stackctl(&["up", "--json"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = summary(&out)["summary"].clone();

@@ -130,20 +130,6 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
     }
 }
 
-/// The broker id in ZooKeeper's /controller.
-fn controller() -> u64 {
-    let mut zk =
-        stackctl::remote::zk::Session::open("10.231.77.11:2181", Duration::from_secs(5)).unwrap();
-    let id = zk
-        .data("/controller")
-        .unwrap()
-        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap()["brokerid"].as_u64())
-        .expect("a /controller znode")
-        .expect("a broker id in /controller");
-    zk.close();
-    id
-}
-
 fn pid(host: &str, role: &str) -> String {
     ssh_ok(host, &format!("cat /data/stack/run/{role}.pid"))
         .trim()
@@ -437,7 +423,7 @@ fn a_rolling_kafka_restart_under_acks_all_load_loses_nothing_and_keeps_every_par
     let zk_watch = watch_zk_states();
 
     // Before: who is the controller, which pids run.
-    let controller_before = controller();
+    let controller_before = common::bed::kafka_controller();
     let controller_host = host_of[&controller_before];
     let kafka_before: Vec<String> = HOSTS.iter().map(|(h, _)| pid(h, "kafka")).collect();
     let zk_before: Vec<String> = HOSTS.iter().map(|(h, _)| pid(h, "zookeeper")).collect();
@@ -516,7 +502,7 @@ fn a_rolling_kafka_restart_under_acks_all_load_loses_nothing_and_keeps_every_par
         .to_string();
     let c = key_values(&check_line["CHECK ".len()..].replace(' ', "\n"));
 
-    let controller_after = controller();
+    let controller_after = common::bed::kafka_controller();
     let kafka_after: Vec<String> = HOSTS.iter().map(|(h, _)| pid(h, "kafka")).collect();
     let zk_after: Vec<String> = HOSTS.iter().map(|(h, _)| pid(h, "zookeeper")).collect();
     let shutdowns_after: Vec<u64> = HOSTS.iter().map(|(h, _)| controlled_shutdowns(h)).collect();

@@ -267,3 +267,19 @@ pub fn failures(report: &serde_json::Value) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The Kafka controller's broker id, from ZooKeeper's /controller on host1, in a fresh session
+/// (an older one may have expired while a long step ran).
+pub fn kafka_controller() -> u64 {
+    let mut zk =
+        stackctl::remote::zk::Session::open("10.231.77.11:2181", std::time::Duration::from_secs(5))
+            .unwrap();
+    let id = zk
+        .data("/controller")
+        .unwrap()
+        .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap()["brokerid"].as_u64())
+        .expect("a /controller znode")
+        .expect("a broker id in /controller");
+    zk.close();
+    id
+}
