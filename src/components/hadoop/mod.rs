@@ -323,7 +323,7 @@ impl Hadoop {
             (realm, kdc) => Some(json!({ "realm": realm.unwrap_or(""), "kdc": kdc.unwrap_or("") })),
         };
         // Hadoop 3 refuses to run daemons as root without these (hadoop_uservar_su).
-        let run_as_root = v.major() >= 3 && host.ssh_user == "root";
+        let run_as_root = v.major() >= 3 && host.ssh_user.as_deref().is_none_or(|u| u == "root");
         let env = json!({
             "conf_dir": dir,
             "log_dir": format!("{}/hadoop", host.log_dir),
