@@ -38,18 +38,7 @@ hosts:
   - { name: host3, address: 10.231.77.13, roles: [zookeeper, kafka] }
 YAML
 
-median() { python3 -c 'import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.3f} (min {min(v):.3f}, max {max(v):.3f})")' "$@"; }
-timed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; "$@" 2>&1 | tail -5 >&2; exit 1; }; t1=$(date +%s.%N); python3 -c "print($t1 - $t0)"; }
-measure() {
-  local label=$1 r ups=() lives=() verifies=()
-  shift
-  for ((r = 1; r <= RUNS; r++)); do
-    ups+=("$(timed "$B" up -i "$inv" "$@")")
-    lives+=("$(timed "$B" plan --live -i "$inv" "$@")")
-    verifies+=("$(timed "$B" verify -i "$inv" "$@")")
-  done
-  echo "$label: no-op up $(median "${ups[@]}") s; plan --live $(median "${lives[@]}") s; verify $(median "${verifies[@]}") s"
-}
+. benches/lib.sh
 
 "$B" up -i "$inv" --ssh-config "$BED/ssh_config" --gate-timeout 300 >/dev/null 2>&1 || { echo "up failed" >&2; exit 1; }
 measure "direct ($RUNS runs)" --ssh-config "$BED/ssh_config"

@@ -427,19 +427,7 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     );
 
     // A second run changes nothing.
-    let out = stackctl(&["up", "--json"], &inv);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&out)["summary"].clone();
-    assert_eq!(
-        (s["uploaded_bytes"].as_u64(), s["files_written"].as_u64()),
-        (Some(0), Some(0)),
-        "{s}"
-    );
-    assert!(
-        s["started"].as_array().unwrap().is_empty()
-            && s["restarted"].as_array().unwrap().is_empty(),
-        "{s}"
-    );
+    assert_no_op(&stackctl(&["up", "--json"], &inv));
 
     // verify: every check passes on the healthy stack; then one broker, one DataNode and one
     // RegionServer stopped are each reported by name.

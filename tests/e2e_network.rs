@@ -23,21 +23,6 @@ fn zk_only(cluster: &str) -> Inventory {
         .hosts(&HOSTS, &["zookeeper"])
 }
 
-fn no_op(out: &std::process::Output) {
-    assert_eq!(out.status.code(), Some(0), "{}", text(out));
-    let s = summary(out)["summary"].clone();
-    assert_eq!(
-        (s["uploaded_bytes"].as_u64(), s["files_written"].as_u64()),
-        (Some(0), Some(0)),
-        "{s}"
-    );
-    assert!(
-        s["started"].as_array().unwrap().is_empty()
-            && s["restarted"].as_array().unwrap().is_empty(),
-        "{s}"
-    );
-}
-
 fn reachable(addr: &str) -> bool {
     let a: SocketAddr = addr.parse().unwrap();
     TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok()
@@ -75,7 +60,7 @@ fn behind_a_bastion_the_whole_stack_comes_up_reruns_as_a_no_op_and_verifies() {
         "ZooKeeper reachable directly"
     );
 
-    no_op(&stackctl_via(&cfg, &["up", "--json"], &inv));
+    assert_no_op(&stackctl_via(&cfg, &["up", "--json"], &inv));
 
     let (code, r) = verify_via(&cfg, &inv);
     assert_eq!(code, Some(0), "{}", failures(&r));

@@ -278,6 +278,23 @@ pub fn java_pids(host: &str) -> Vec<String> {
     }
 }
 
+/// `up --json` succeeded and changed nothing: no byte uploaded, no file written, no service
+/// started or restarted.
+pub fn assert_no_op(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "{}", text(out));
+    let s = summary(out)["summary"].clone();
+    assert_eq!(
+        (s["uploaded_bytes"].as_u64(), s["files_written"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
+    assert!(
+        s["started"].as_array().unwrap().is_empty()
+            && s["restarted"].as_array().unwrap().is_empty(),
+        "{s}"
+    );
+}
+
 pub fn summary(o: &Output) -> serde_json::Value {
     let out = String::from_utf8_lossy(&o.stdout);
     let last = out
