@@ -289,7 +289,7 @@ fn squash_path(p: &str) -> String {
 pub const EPHEMERAL_ROOTS: &[(&str, &str)] = &[
     ("/tmp", "emptied at reboot on most distributions, and cleaned of files unused for 10 days by systemd-tmpfiles"),
     ("/var/tmp", "cleaned of files unused for 30 days by systemd-tmpfiles"),
-    ("/dev/shm", "memory (tmpfs): gone at reboot"),
+    ("/dev/shm", "in memory (tmpfs): gone at reboot"),
 ];
 
 /// The ephemeral root `dir` is in (or is), with why its content does not last.
