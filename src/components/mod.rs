@@ -306,9 +306,10 @@ pub fn ephemeral_root(dir: &str) -> Option<(&'static str, &'static str)> {
 /// A warning, not an error: `up` decides in preflight, where `--allow-ephemeral` applies and
 /// the filesystem (tmpfs anywhere) is known too; `plan` says beforehand that it will refuse.
 pub fn ephemeral_dirs(cl: &Cluster) -> Vec<Diagnostic> {
+    // (field, line, column, root) -> (components, hosts, dirs, why the root is ephemeral)
     type Key = (String, u64, u64, &'static str);
-    let mut found: BTreeMap<Key, (Vec<&'static str>, Vec<String>, Vec<String>, &str)> =
-        BTreeMap::new();
+    type Found = (Vec<&'static str>, Vec<String>, Vec<String>, &'static str);
+    let mut found: BTreeMap<Key, Found> = BTreeMap::new();
     for h in &cl.inv.hosts {
         for d in state_dirs(cl, h) {
             let Some((root, why)) = ephemeral_root(&d.dir) else {

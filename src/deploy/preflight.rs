@@ -50,7 +50,8 @@ pub fn ephemeral(cl: &Cluster, hosts: &[(&Host, &HostFacts)], allow: bool) -> Ve
     let mut out = Vec::new();
     for (h, f) in hosts {
         // (component, field, line) -> (dirs, what is wrong with them)
-        let mut groups: Vec<((&str, String, u64), Vec<String>, String)> = Vec::new();
+        type Group<'c> = ((&'c str, String, u64), Vec<String>, String);
+        let mut groups: Vec<Group> = Vec::new();
         for d in components::state_dirs(cl, h) {
             let fs = f.fs_types.get(&d.dir);
             let in_memory = fs.and_then(|t| t.in_memory().map(|m| (m, t.on.as_str())));
