@@ -65,6 +65,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     // 7: deploying a plan: the pure core lowest, then connecting, applying, walking.
     ((7, 0), &["deploy::changes"]),
     ((7, 0), &["deploy::guard"]),
+    ((7, 0), &["deploy::preflight"]),
     ((7, 2), &["deploy::session"]),
     ((7, 3), &["deploy::apply"]),
     ((7, 4), &["deploy::walk"]),

@@ -270,6 +270,39 @@ pub trait Component: Live + Sync {
     fn restart(&self, _role: &str) -> Restart {
         Restart::Together
     }
+
+    // --- production preflight (issue 12).
+
+    /// How many open files one of this component's daemons should be allowed, by its
+    /// project's own recommendation (None: the project names no number).
+    fn open_files(&self) -> Option<OpenFilesNeed> {
+        None
+    }
+    /// The clock skew between this component's hosts that it rejects (HBase's master refuses
+    /// a RegionServer whose clock is too far off), read from the effective configuration.
+    fn clock_limit(&self, _cl: &Cluster) -> Option<ClockLimit> {
+        None
+    }
+}
+
+/// What a component's daemons need of the open-file limit, and where the number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFilesNeed {
+    pub recommended: u64,
+    /// The document that recommends it, for the message.
+    pub source: &'static str,
+}
+
+/// A clock skew a component refuses, and the skew it already warns about, with the keys that
+/// set them (for the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockLimit {
+    /// The roles whose hosts' clocks are compared (HBase: the master with each RegionServer).
+    pub between: (&'static str, &'static str),
+    pub reject_ms: u64,
+    pub reject_key: String,
+    pub warn_ms: u64,
+    pub warn_key: String,
 }
 
 /// A component's live part: probes from this machine, for health gates and `verify`. Each

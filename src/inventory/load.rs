@@ -1048,6 +1048,11 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         "install_dir",
     );
     let data_dir = dir(&h.data_dir, &d.data_dir, DEFAULT_DATA_DIR, "data_dir");
+    let data_dir_at = match (&h.data_dir, &d.data_dir) {
+        (Some(own), _) => (field("data_dir"), pos(own)),
+        (None, Some(def)) => ("defaults.data_dir".to_string(), pos(def)),
+        (None, None) => (String::new(), Pos::default()),
+    };
     let log_dir = dir(&h.log_dir, &d.log_dir, DEFAULT_LOG_DIR, "log_dir");
     let mut pinned_ids = BTreeMap::new();
     for (key, v) in [
@@ -1087,6 +1092,7 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         java_version,
         install_dir,
         data_dir,
+        data_dir_at,
         log_dir,
         pinned_ids,
     }

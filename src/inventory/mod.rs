@@ -63,6 +63,9 @@ pub struct Host {
     pub java_version: Option<(JavaVersion, Pos)>,
     pub install_dir: String,
     pub data_dir: String,
+    /// Where `data_dir` was set: field path and position (`defaults.data_dir` when the host
+    /// inherits it; an empty field for the built-in default).
+    pub data_dir_at: (String, Pos),
     pub log_dir: String,
     /// Ids pinned in the inventory, keyed by identity field (`zookeeper_id`, `broker_id`).
     pub pinned_ids: BTreeMap<&'static str, (u64, Pos)>,

@@ -1007,6 +1007,16 @@ impl Component for Hadoop {
         dirs
     }
 
+    /// Hadoop's own documentation names no number; the HBase Reference Guide's limits.conf
+    /// example ("ulimit") gives the user running Hadoop 32768, which is what HDFS under HBase
+    /// needs (a DataNode holds a socket and a file per block transfer).
+    fn open_files(&self) -> Option<super::core::OpenFilesNeed> {
+        Some(super::core::OpenFilesNeed {
+            recommended: 32_768,
+            source: "the HBase Reference Guide's ulimit example sets 32768 for the Hadoop user",
+        })
+    }
+
     fn restart(&self, role: &str) -> Restart {
         // DataNodes one at a time: blocks stay readable from the other replicas.
         if role == DATANODE {
