@@ -253,6 +253,7 @@ fn full_inventory(dir: &Path) -> PathBuf {
         .component("hadoop", "3.3.6")
         .archive(c.join("hadoop-3.3.6.tar.gz"))
         .heap("256m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
         // The bed's hosts share the machine's one disk, which a build can fill past YARN's
         // 90% (a NodeManager then reports UNHEALTHY): the bed is not the disk under test.
         .map(
@@ -263,6 +264,7 @@ fn full_inventory(dir: &Path) -> PathBuf {
         .component("hbase", "2.5.10-hadoop3")
         .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
         .heap("384m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
         .host(
             "host1",
             "10.231.77.11",

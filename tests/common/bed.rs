@@ -55,7 +55,13 @@ pub fn zk_kafka(cluster: &str) -> Inventory {
         .scala("2.12")
         .archive(c.join(KAFKA_ARCHIVE))
         .heap("256m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
 }
+
+/// The open-file limit the bed's daemons get: its hosts' hard limit is the machine's (20000),
+/// which root on this VM cannot raise (no CAP_SYS_RESOURCE), so Kafka's, Hadoop's and HBase's
+/// defaults (65536 to 100000) would be refused at start, as on any host whose hard limit is lower.
+pub const BED_MAX_OPEN_FILES: &str = "16384";
 
 pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &str) -> PathBuf {
     let roles = ["zookeeper", "kafka"];
