@@ -469,3 +469,139 @@ fn launchers_are_posix_sh() {
         }
     }
 }
+
+// --- the rendered logging configurations, read by the logging libraries the distributions ship --
+
+/// Extracts `members` of a cached distribution into `dir`; None when the cache lacks it.
+fn jars_from(archive: &str, members: &[&str], dir: &Path) -> Option<Vec<PathBuf>> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cache =
+        std::env::var("STACKCTL_E2E_CACHE").unwrap_or(format!("{home}/.cache/stackctl-e2e"));
+    let tgz = Path::new(&cache).join(archive);
+    if !tgz.exists() {
+        return None;
+    }
+    let ok = Command::new("tar")
+        .arg("xzf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(dir)
+        .args(members)
+        .status()
+        .ok()?
+        .success();
+    ok.then(|| members.iter().map(|m| dir.join(m)).collect())
+}
+
+/// Compiles and runs `source` (class `L`) against `jars` with the rendered configuration
+/// `conf` (as `prop`), logging 400 lines of 100 bytes to `dir/d.log`: the files it leaves.
+fn log_through(
+    dir: &Path,
+    jars: &[PathBuf],
+    source: &str,
+    prop: &str,
+    conf: &str,
+) -> Vec<(String, u64)> {
+    std::fs::write(dir.join("L.java"), source).unwrap();
+    let conf_path = dir.join("logging.properties");
+    std::fs::write(&conf_path, conf).unwrap();
+    let cp = jars
+        .iter()
+        .map(|j| j.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let javac = Command::new("javac")
+        .arg("-cp")
+        .arg(&cp)
+        .arg("-d")
+        .arg(dir)
+        .arg(dir.join("L.java"))
+        .output()
+        .unwrap();
+    assert!(
+        javac.status.success(),
+        "{}",
+        String::from_utf8_lossy(&javac.stderr)
+    );
+    let run = Command::new("java")
+        .arg(format!("{prop}=file:{}", conf_path.display()))
+        .arg(format!(
+            "-Dstackctl.log.file={}",
+            dir.join("d.log").display()
+        ))
+        .arg("-cp")
+        .arg(format!("{cp}:{}", dir.display()))
+        .arg("L")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("d.log"))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_rendered_log_configurations_roll_over_with_the_shipped_log4j_1_and_log4j_2() {
+    if Command::new("javac").arg("-version").output().is_err() {
+        eprintln!("skipped: no javac");
+        return;
+    }
+    let text = WHOLE_STACK
+        .replace(
+            "zookeeper: { version: \"3.5.6\" }",
+            "zookeeper: { version: \"3.5.6\", log_max_size: 4KB, log_max_files: 2 }",
+        )
+        .replace(
+            "hadoop3: true }",
+            "hadoop3: true, log_max_size: 4KB, log_max_files: 2 }",
+        );
+    let (_d, plan) = plan_of(&text);
+    let cases = [
+        (
+            "apache-zookeeper-3.5.6-bin.tar.gz",
+            vec!["apache-zookeeper-3.5.6-bin/lib/log4j-1.2.17.jar"],
+            "public class L { public static void main(String[] a) { org.apache.log4j.Logger l = org.apache.log4j.Logger.getLogger(L.class); for (int i = 0; i < 400; i++) l.info(String.format(\"%070d\", i)); } }",
+            "-Dlog4j.configuration",
+            "/etc/zookeeper/log4j.properties",
+        ),
+        (
+            "hbase-2.5.10-hadoop3-bin.tar.gz",
+            vec![
+                "hbase-2.5.10-hadoop3/lib/client-facing-thirdparty/log4j-api-2.17.2.jar",
+                "hbase-2.5.10-hadoop3/lib/client-facing-thirdparty/log4j-core-2.17.2.jar",
+            ],
+            "public class L { public static void main(String[] a) { org.apache.logging.log4j.Logger l = org.apache.logging.log4j.LogManager.getLogger(L.class); for (int i = 0; i < 400; i++) l.info(String.format(\"%070d\", i)); } }",
+            "-Dlog4j2.configurationFile",
+            "/etc/hbase/log4j2.properties",
+        ),
+    ];
+    for (archive, members, source, prop, conf) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(jars) = jars_from(archive, &members, dir.path()) else {
+            eprintln!("skipped {archive}: not in the dist cache (tests/testbed/dists.sh)");
+            continue;
+        };
+        let files = log_through(dir.path(), &jars, source, prop, file(&plan, conf));
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        // 400 lines of ~100 bytes at 4KB a file: rolled over many times, two old files kept.
+        assert_eq!(names, ["d.log", "d.log.1", "d.log.2"], "{conf}: {files:?}");
+        assert!(
+            files.iter().all(|(_, len)| *len <= 4096 + 200),
+            "{conf}: {files:?}"
+        );
+    }
+}
