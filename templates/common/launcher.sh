@@ -98,6 +98,8 @@ case "${1:-}" in
     if supervised; then
       sync_unit || exit 1
       if running && ! systemctl is-active -q "$UNIT"; then echo "$NAME running $pid (not under systemd: restart it to move it there)"; exit 0; fi
+      # An explicit start is a new attempt: a unit that hit its start limit may start again.
+      systemctl reset-failed "$UNIT" 2> /dev/null
       systemctl start "$UNIT" || { echo "$NAME: systemctl start $UNIT failed; see journalctl -u $UNIT" >&2; exit 1; }
       i=0
       while [ "$i" -lt 50 ] && ! running; do sleep 0.1; i=$((i + 1)); done
