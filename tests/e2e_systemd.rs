@@ -41,6 +41,9 @@ fn zk_alone(dir: &Path, cluster: &str, host: (&str, &str)) -> PathBuf {
         .setting("log_max_files", "3")
         .setting("log_level", "DEBUG")
         .setting("max_open_files", "18000")
+        // A quorum of one (not standalone mode), so verify's ensemble check reads its server
+        // lines as with any ensemble.
+        .config("standaloneEnabled", "false")
         .host(host.0, host.1, &["zookeeper"])
         .write(dir)
 }
@@ -129,8 +132,11 @@ fn under_the_launcher_logs_roll_over_limits_apply_and_verify_warns_about_reboots
     up(&inv);
     let pid = zk_pid(HOSTS[0].0).expect("zookeeper running");
     // Above ZooKeeper's default (16384), below the bed's hard limit (20000): the setting applies.
-    // The launcher raised the soft limit; the hard one is the host's.
-    assert_eq!(open_files_limit(HOSTS[0].0, &pid).0, "18000");
+    // The launcher set both (the JVM raises its soft limit to the hard one by itself).
+    assert_eq!(
+        open_files_limit(HOSTS[0].0, &pid),
+        ("18000".into(), "18000".into())
+    );
     assert_log_rotates(HOSTS[0]);
     // No unit on a host without systemd; verify says the services will not come back.
     assert!(!exists(

@@ -46,15 +46,19 @@ sync_unit() {
   systemctl is-enabled -q "$UNIT" 2> /dev/null || systemctl enable -q "$UNIT" || { echo "$NAME: cannot enable $UNIT" >&2; return 1; }
 }
 
-# Raises a soft limit to what the daemon needs; fails clearly when the hard limit is lower
-# and cannot be raised (only root may raise it).
+# Sets a limit, soft and hard, to what the daemon needs (a JVM raises its soft open-file limit
+# to the hard one by itself, so the hard one is what it gets). Lowering a hard limit is always
+# allowed; raising one needs root with CAP_SYS_RESOURCE: else the start fails, saying why.
 raise() {
   flag=$1; want=$2; what=$3
   hard=$(ulimit -H "$flag")
-  if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
-    ulimit -H "$flag" "$want" 2> /dev/null || { echo "$NAME: the $what limit must be $want but its hard limit is $hard (raise it in /etc/security/limits.conf or use systemd, whose unit sets it)" >&2; return 1; }
+  if [ "$hard" = unlimited ] || [ "$hard" -ge "$want" ]; then
+    ulimit -S "$flag" "$want" && ulimit -H "$flag" "$want" && return 0
+    echo "$NAME: cannot set the $what limit to $want" >&2; return 1
   fi
-  ulimit -S "$flag" "$want" || { echo "$NAME: cannot raise the $what limit to $want" >&2; return 1; }
+  ulimit -H "$flag" "$want" 2> /dev/null && ulimit -S "$flag" "$want" && return 0
+  echo "$NAME: the $what limit must be $want but its hard limit is $hard (raise it in /etc/security/limits.conf, or run under systemd, whose unit sets it)" >&2
+  return 1
 }
 
 limits() {

@@ -440,9 +440,10 @@ impl Component for ZooKeeper {
             // QuorumPeerMain exits 2 on a ConfigException (a bad zoo.cfg or myid): restarting
             // cannot fix it, and a loop would hide it.
             no_restart_exit: &[2],
-            // Snapshots, transaction logs and one socket per client session.
+            // Snapshots, transaction logs and one socket per client session. Its process
+            // limit stays the default: RLIMIT_NPROC counts every thread of the user, and a
+            // user may run other daemons too.
             max_open_files: 16384,
-            max_processes: 4096,
             ..Supervision::default()
         }
     }
