@@ -202,7 +202,8 @@ fn under_systemd_services_survive_a_reboot_and_a_kill() {
     let out = stackctl(&["up", "--json"], &inv);
     assert!(out.status.success(), "{}", text(&out));
     let s = summary(&out);
-    assert_eq!(s["files_written"], 0, "{s}");
+    assert_eq!(s["summary"]["files_written"], 0, "{s}");
+    assert_eq!(s["summary"]["restarted"], serde_json::json!([]), "{s}");
 
     // Reboot: systemd stops everything, boots again on the same disks; ZooKeeper comes back
     // without `up`.
