@@ -1,6 +1,6 @@
 //! Supervision on the test bed: logs that roll over and limits that apply under the nohup
-//! launcher (host1, no systemd), and services that survive a reboot and a `kill -9` on the
-//! systemd host sd1 (`testbed.sh sd up`: systemd as its init under systemd-nspawn).
+//! launcher (host1, no systemd), and services (ZooKeeper and Kafka) that survive a reboot and a
+//! `kill -9` on the systemd host sd1 (`testbed.sh sd up`: systemd as its init under systemd-nspawn).
 //! Needs a running bed (`tests/testbed/testbed.sh up 3`); run by tests/testbed/run-e2e.sh.
 //! Every wait is a bounded number of short polls.
 
@@ -30,6 +30,22 @@ fn testbed(args: &[&str]) -> String {
 
 /// ZooKeeper alone on `host`, logging at DEBUG into files that roll over at 8 KB.
 fn zk_alone(dir: &Path, cluster: &str, host: (&str, &str)) -> PathBuf {
+    zk(cluster).host(host.0, host.1, &["zookeeper"]).write(dir)
+}
+
+/// ZooKeeper and a Kafka broker on `host`.
+fn zk_and_kafka(dir: &Path, cluster: &str, host: (&str, &str)) -> PathBuf {
+    zk(cluster)
+        .component("kafka", "2.4.0")
+        .scala("2.12")
+        .archive(cache().join(KAFKA_ARCHIVE))
+        .heap("256m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
+        .host(host.0, host.1, &["zookeeper", "kafka"])
+        .write(dir)
+}
+
+fn zk(cluster: &str) -> Inventory {
     Inventory::new(cluster)
         .ssh_user("root")
         .java_home(JDK11)
@@ -44,8 +60,6 @@ fn zk_alone(dir: &Path, cluster: &str, host: (&str, &str)) -> PathBuf {
         // A quorum of one (not standalone mode), so verify's ensemble check reads its server
         // lines as with any ensemble.
         .config("standaloneEnabled", "false")
-        .host(host.0, host.1, &["zookeeper"])
-        .write(dir)
 }
 
 fn up(inv: &Path) {
@@ -166,12 +180,27 @@ fn within(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 }
 
 fn unit_state(prop: &str) -> String {
+    unit_of("zookeeper", prop)
+}
+
+fn unit_of(role: &str, prop: &str) -> String {
     ssh_ok(
         SD.0,
-        &format!("systemctl show -p {prop} --value stackctl-sd-zookeeper.service"),
+        &format!("systemctl show -p {prop} --value stackctl-sd-{role}.service"),
     )
     .trim()
     .to_string()
+}
+
+/// verify until it passes, at most `secs` seconds: the exit code and the last report.
+fn verify_within(inv: &Path, secs: u64) -> (Option<i32>, serde_json::Value) {
+    let mut last = verify(inv);
+    let t = Instant::now();
+    while last.0 != Some(0) && t.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_secs(1));
+        last = verify(inv);
+    }
+    last
 }
 
 #[test]
@@ -180,7 +209,7 @@ fn under_systemd_services_survive_a_reboot_and_a_kill() {
     testbed(&["sd", "up"]);
     // What an earlier run left: stopped and removed through stackctl itself.
     let dir = tempfile::tempdir().unwrap();
-    let inv = zk_alone(dir.path(), "sd", SD);
+    let inv = zk_and_kafka(dir.path(), "sd", SD);
     let _ = stackctl(&["down", "--purge", "--yes"], &inv);
     up(&inv);
     // The unit is installed, enabled and runs the JVM (the launcher's pid is the unit's MainPID).
@@ -214,8 +243,12 @@ fn under_systemd_services_survive_a_reboot_and_a_kill() {
     );
     let after = zk_pid(SD.0).unwrap();
     assert_ne!(after, pid, "a new boot runs a new JVM");
-    let (code, report) = verify(&inv);
+    // Kafka too (its unit starts after ZooKeeper's); verify passes once it registered.
+    assert_eq!(unit_of("kafka", "ActiveState"), "active");
+    let (code, report) = verify_within(&inv, 60);
     assert_eq!(code, Some(0), "after the reboot: {}", failures(&report));
+    let (status, evidence) = check(&report, SD.0, "kafka", "unit");
+    assert_eq!(status, "pass", "{evidence}");
 
     // kill -9: systemd restarts it (RestartSec=5 for ZooKeeper).
     ssh_ok(SD.0, &format!("kill -9 {after}"));
@@ -236,6 +269,7 @@ fn under_systemd_services_survive_a_reboot_and_a_kill() {
     let out = stackctl(&["down"], &inv);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(unit_state("UnitFileState"), "disabled");
+    assert_eq!(unit_of("kafka", "UnitFileState"), "disabled");
     assert_eq!(zk_pid(SD.0), None);
     let out = stackctl(&["down", "--purge", "--yes"], &inv);
     assert!(out.status.success(), "{}", text(&out));

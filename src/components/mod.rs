@@ -192,8 +192,18 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 shared: false,
                 component: c.name(),
             });
+            // The roles this one starts after, where they run on this host too: a boot starts
+            // them first (a role on another host is waited for by its restarts instead).
+            let after: Vec<String> = role(s.role)
+                .map(|r| r.after)
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| host.has_role(a))
+                .map(|a| Service::unit_name(&cl.inv.cluster, a))
+                .collect();
             let unit = serde_json::json!({
                 "role": s.role,
+                "after": after,
                 "service": s.service,
                 "launcher": launcher,
                 "user": s.user,
