@@ -536,10 +536,16 @@ async fn wait(
     let comp = component_of(&stage.role).map(|c| c.name()).unwrap_or("");
     for t in members.iter().filter(|t| hosts.contains(&t.host.name)) {
         let log = Service::log_file(t.host, comp, &stage.role);
+        // The JVM's own output (a JVM that could not start says why there, not in the log).
+        let jvm_out = Service::out_file(t.host, comp, &stage.role);
         if let Ok(out) = t
             .remote
             .run(
-                &format!("tail -n 20 {}", shell_quote(&log)),
+                &format!(
+                    "tail -n 20 {l}; if [ -s {o} ]; then echo '--- '{o}; tail -n 10 {o}; fi",
+                    l = shell_quote(&log),
+                    o = shell_quote(&jvm_out)
+                ),
                 &format!("reading {log}"),
             )
             .await
