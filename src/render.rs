@@ -17,6 +17,16 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 }
 
+/// Where systemd reads the units an administrator installs: a file rendered there exists only
+/// on hosts that run systemd (`up` leaves it out elsewhere, `verify` does not expect it).
+pub const UNIT_DIR: &str = "/etc/systemd/system";
+
+/// Whether a rendered file is a systemd unit, installed only where systemd is the init.
+pub fn needs_systemd(path: &str) -> bool {
+    path.strip_prefix(UNIT_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// A file to render onto a host.
 #[derive(Debug, Clone)]
 pub struct FileSpec {
@@ -55,6 +65,9 @@ pub struct RenderedFile {
     /// written readable by its owner only.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
+    /// A systemd unit: installed only on hosts whose init is systemd.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_systemd: bool,
     #[serde(skip)]
     pub content: Arc<String>,
 }
@@ -72,6 +85,8 @@ impl Renderer {
         tera.register_filter("prop_key", prop_key_filter);
         tera.register_filter("shell_quote", shell_quote_filter);
         tera.register_filter("comment", comment_filter);
+        tera.register_filter("systemd_word", systemd_word_filter);
+        tera.register_filter("systemd_text", systemd_text_filter);
         let mut templates: BTreeMap<String, String> = embedded::EMBEDDED
             .iter()
             .map(|(n, s)| (n.to_string(), s.to_string()))
@@ -151,6 +166,7 @@ impl RenderedFile {
             size: content.len(),
             sha256,
             secret: false,
+            needs_systemd: needs_systemd(&spec.path),
             content: Arc::new(content),
         }
     }
@@ -296,6 +312,42 @@ fn comment_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> 
 }
 fn shell_quote_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
     Ok(Value::String(shell_quote(&as_text(v))))
+}
+fn systemd_word_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(systemd_word(&as_text(v))))
+}
+fn systemd_text_filter(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(systemd_text(&as_text(v))))
+}
+
+/// One word of a unit's command line (`ExecStart=`): systemd splits on white space, reads
+/// quotes and C escapes, and expands `%` specifiers and `$` variables, so anything beyond
+/// plain path characters is double-quoted with those escaped.
+pub fn systemd_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._+-:=@,".contains(&b));
+    if plain {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            '$' => out.push_str("$$"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A unit setting's free text (`Description=`): one line, `%` specifiers not expanded.
+pub fn systemd_text(s: &str) -> String {
+    comment_text(s).replace('%', "%%")
 }
 
 #[cfg(test)]

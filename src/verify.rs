@@ -98,6 +98,10 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
                     .map(|s| (s.role.to_string(), Service::launcher(h, s.role)))
                     .collect(),
                 checksum: hp.files.iter().map(|f| f.path.clone()).collect(),
+                units: svcs
+                    .iter()
+                    .map(|s| (s.role.to_string(), Service::unit_name(&inv.cluster, s.role)))
+                    .collect(),
                 ..Default::default()
             };
             for spec in inv.components.values().filter(|s| h.has_component(s.name)) {
@@ -190,6 +194,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             continue;
         };
         host_checks(&inv, h, hp, &services[&h.name], f, &mut checks);
+        supervision_checks(&inv, h, &services[&h.name], f, &mut checks);
         installed.insert(h.name.clone(), installed_versions(&inv, h, f, &mut checks));
     }
     // How each host's probes reach it: straight, or through its SSH connection.
@@ -333,8 +338,13 @@ fn host_checks(
         }
         out.push(Check::new(&h.name, s.role, "process", status, evidence));
     }
-    let differ: Vec<&str> = hp
+    // A systemd unit is planned for every service but installed only where systemd is the init.
+    let planned: Vec<&crate::render::RenderedFile> = hp
         .files
+        .iter()
+        .filter(|pf| f.systemd || !pf.needs_systemd)
+        .collect();
+    let differ: Vec<&str> = planned
         .iter()
         .filter(|pf| f.sha256.get(&pf.path) != Some(&pf.sha256))
         .map(|pf| pf.path.as_str())
@@ -344,7 +354,7 @@ fn host_checks(
             &h.name,
             "files",
             "as planned",
-            format!("{} files as planned", hp.files.len()),
+            format!("{} files as planned", planned.len()),
         ));
     } else {
         out.push(Check::warn(
@@ -354,9 +364,70 @@ fn host_checks(
             format!(
                 "{} of {} files differ from the plan (`stackctl plan --live` shows how): {}",
                 differ.len(),
-                hp.files.len(),
+                planned.len(),
                 differ.join(", ")
             ),
+        ));
+    }
+}
+
+/// Will the services come back after a reboot or a crash? Under systemd: each unit active,
+/// enabled, and how often it restarted; without systemd: a warning that nothing supervises them.
+fn supervision_checks(
+    inv: &Inventory,
+    h: &Host,
+    services: &[Service],
+    f: &HostFacts,
+    out: &mut Vec<Check>,
+) {
+    if services.is_empty() {
+        return;
+    }
+    if !f.systemd {
+        out.push(Check::warn(
+            &h.name,
+            "supervision",
+            "survives a reboot",
+            "no systemd on this host: its services run under nohup launchers, and neither a reboot nor a crash brings them back until `stackctl up`",
+        ));
+        return;
+    }
+    for s in services {
+        let unit = Service::unit_name(&inv.cluster, s.role);
+        let Some(u) = f.units.get(s.role).filter(|u| u.load == "loaded") else {
+            let load = f.units.get(s.role).map_or("unknown", |u| u.load.as_str());
+            out.push(Check::fail(
+                &h.name,
+                s.role,
+                "unit",
+                format!("{unit} is not installed ({load}): run `stackctl up`"),
+            ));
+            continue;
+        };
+        let ok = u.active == "active" && u.enabled == "enabled";
+        let restarts = match u.restarts {
+            0 => String::new(),
+            1 => ", restarted once by systemd".to_string(),
+            n => format!(", restarted {n} times by systemd"),
+        };
+        let result = if u.result.is_empty() || u.result == "success" {
+            String::new()
+        } else {
+            format!(", last result {}", u.result)
+        };
+        let status = if !ok {
+            Status::Fail
+        } else if u.restarts > 0 {
+            Status::Warn
+        } else {
+            Status::Pass
+        };
+        out.push(Check::new(
+            &h.name,
+            s.role,
+            "unit",
+            status,
+            format!("{unit} {}, {}{restarts}{result}", u.active, u.enabled),
         ));
     }
 }

@@ -271,12 +271,14 @@ const ZK_LOG4J: &str = "/opt/stack/etc/zookeeper/log4j.properties";
 const ZK_LAUNCHER: &str = "/opt/stack/etc/launch/zookeeper.sh";
 const KAFKA_LOG4J: &str = "/opt/stack/etc/kafka/log4j.properties";
 const KAFKA_LAUNCHER: &str = "/opt/stack/etc/launch/kafka.sh";
+const ZK_UNIT: &str = "/etc/systemd/system/stackctl-engine-zookeeper.service";
+const KAFKA_UNIT: &str = "/etc/systemd/system/stackctl-engine-kafka.service";
 const META_PROPERTIES: &str = "/data/stack/kafka/meta.properties";
 const ZK_HOME: &str = "/opt/stack/apache-zookeeper-3.8.4-bin";
 const KAFKA_HOME: &str = "/opt/stack/kafka_2.13-3.6.2";
 const ZK_ARCHIVE: &str = "/opt/stack/.stackctl/dist/apache-zookeeper-3.8.4-bin.tar.gz";
 const KAFKA_ARCHIVE: &str = "/opt/stack/.stackctl/dist/kafka_2.13-3.6.2.tgz";
-/// Every file the plan writes on a zk-kafka host, in plan order.
+/// Every file the plan writes on a zk-kafka host without systemd, in plan order.
 const ZK_KAFKA_FILES: [&str; 7] = [
     ZOO_CFG,
     MYID,
@@ -285,6 +287,18 @@ const ZK_KAFKA_FILES: [&str; 7] = [
     ZK_LAUNCHER,
     KAFKA_LOG4J,
     KAFKA_LAUNCHER,
+];
+/// Every file planned for a zk-kafka host (its systemd units too), in plan order.
+const ZK_KAFKA_PLANNED: [&str; 9] = [
+    ZOO_CFG,
+    MYID,
+    SERVER_PROPERTIES,
+    ZK_LOG4J,
+    ZK_LAUNCHER,
+    ZK_UNIT,
+    KAFKA_LOG4J,
+    KAFKA_LAUNCHER,
+    KAFKA_UNIT,
 ];
 // stack.yml's HDFS storage.
 const NN_VERSION: &str = "/data/stack/hdfs/namenode/current/VERSION";
@@ -339,7 +353,7 @@ fn every_fixture_answers_only_what_the_script_asks_in_its_order() {
         let answered = sections(&answer);
         let expected: Vec<String> = asked
             .iter()
-            .filter(|s| *s != "file" || answered.contains(s))
+            .filter(|s| (*s != "file" && *s != "systemd") || answered.contains(s))
             .cloned()
             .collect();
         assert_eq!(answered, expected, "{ctx}");
@@ -390,7 +404,20 @@ fn fact_request_asks_a_zookeeper_and_kafka_host_for_checksums_identities_and_lau
     let req = fx.request("node2");
     assert_eq!(req.java_home, JAVA_HOME);
     // Every planned file's checksum, and the checksum records of both uploaded archives.
-    assert_eq!(req.checksum, strings(&ZK_KAFKA_FILES));
+    assert_eq!(req.checksum, strings(&ZK_KAFKA_PLANNED));
+    assert_eq!(
+        req.units,
+        vec![
+            (
+                "zookeeper".to_string(),
+                "stackctl-engine-zookeeper.service".to_string()
+            ),
+            (
+                "kafka".to_string(),
+                "stackctl-engine-kafka.service".to_string()
+            )
+        ]
+    );
     assert_eq!(req.archives, strings(&[KAFKA_ARCHIVE, ZK_ARCHIVE]));
     assert_eq!(
         req.launchers,
@@ -542,7 +569,13 @@ fn parse_a_converged_host() {
     let f = fx.facts("node2", "converged");
     assert!(f.complete);
     assert_eq!(f.sha256.len(), 9);
-    for file in &fx.host_plan("node2").files {
+    // A host without systemd has no units.
+    for file in fx
+        .host_plan("node2")
+        .files
+        .iter()
+        .filter(|f| !f.needs_systemd)
+    {
         assert_eq!(f.sha256[&file.path], file.sha256, "{}", file.path);
     }
     assert_eq!(f.sha256[KAFKA_ARCHIVE], KAFKA_SUM);
@@ -658,6 +691,36 @@ fn an_empty_host_gets_every_archive_file_and_role() {
     );
 }
 
+/// A converged host that now runs systemd (its answer gains a `systemd` section): the units are
+/// installed and the running services restart, so systemd supervises them from then on.
+#[test]
+fn a_converged_host_with_systemd_gets_its_units_and_moves_its_services_under_them() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.states(&[("node2", "converged")]);
+    assert_eq!(changes_of_one(&fx, &states[0]), nothing("node2"));
+    let answer = fx.answer("node2", "converged").replace(
+        &format!("{} df\n", facts::mark()),
+        &format!(
+            "{m} systemd\nzookeeper LoadState=not-found ActiveState=inactive\n{m} df\n",
+            m = facts::mark()
+        ),
+    );
+    states[0].facts = facts::parse(&answer);
+    assert!(states[0].facts.systemd);
+    assert_eq!(
+        changes_of_one(&fx, &states[0]),
+        HostChanges {
+            files: strings(&[ZK_UNIT, KAFKA_UNIT]),
+            restart: strings(&["zookeeper", "kafka"]),
+            ..nothing("node2")
+        }
+    );
+}
+
+fn changes_of_one(fx: &Fixture, t: &HostState) -> HostChanges {
+    changes::host_changes(&fx.inv, t, &fx.archives)
+}
+
 #[test]
 fn an_empty_whole_stack_host_without_archives_gets_files_and_starts() {
     let fx = Fixture::load("stack.yml");
@@ -670,6 +733,7 @@ fn an_empty_whole_stack_host_without_archives_gets_files_and_starts() {
         .host_plan("master1")
         .files
         .iter()
+        .filter(|f| !f.needs_systemd)
         .map(|f| f.path.clone())
         .collect();
     assert_eq!(planned.len(), 19);

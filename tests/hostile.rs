@@ -174,6 +174,8 @@ fn kind(path: &str) -> &'static str {
         "env"
     } else if path.contains("/etc/launch/") {
         "launcher"
+    } else if name.ends_with(".service") {
+        "unit"
     } else {
         "lines"
     }
@@ -267,6 +269,42 @@ fn run_launcher(file: &Path, sandbox: &Path) -> Read {
     ]
 }
 
+/// A systemd unit as systemd reads it: `ExecStart=` split into words (double quotes, `\\`
+/// escapes, `%%` and `$$`), other settings with `%%` read as `%`, comments as lines.
+fn read_unit(text: &str) -> Read {
+    let unescape = |v: &str| v.replace("%%", "%").replace("$$", "$");
+    let mut out = Read::new();
+    for (i, l) in text.lines().enumerate() {
+        match l.split_once('=') {
+            Some(("ExecStart", cmd)) => {
+                let (mut words, mut w, mut quoted, mut chars) =
+                    (Vec::new(), String::new(), false, cmd.chars());
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => quoted = !quoted,
+                        '\\' if quoted => match chars.next() {
+                            Some('n') => w.push('\n'),
+                            Some(c) => w.push(c),
+                            None => {}
+                        },
+                        ' ' if !quoted => words.push(std::mem::take(&mut w)),
+                        c => w.push(c),
+                    }
+                }
+                assert!(!quoted, "unbalanced quote in {l}");
+                words.push(w);
+                for (j, w) in words.iter().filter(|w| !w.is_empty()).enumerate() {
+                    out.push((format!("ExecStart.{j}"), unescape(w)));
+                }
+            }
+            Some((k, v)) if !l.starts_with('#') => out.push((k.to_string(), unescape(v))),
+            _ => out.push((i.to_string(), l.to_string())),
+        }
+    }
+    out.sort();
+    out
+}
+
 fn read_lines(text: &str) -> Read {
     text.lines()
         .enumerate()
@@ -307,6 +345,7 @@ fn read_all(
             }
             "env" => source_env(&path, sandbox),
             "launcher" => run_launcher(&path, sandbox),
+            "unit" => read_unit(&text),
             _ => read_lines(&text),
         };
         out.insert(rel.clone(), read);

@@ -72,6 +72,9 @@ pub struct Service {
     /// A one-time initialisation (`launcher init`), run only while `marker` does not exist:
     /// the NameNode's format. The marker is what makes it "exactly once".
     pub init: Option<(String, Vec<String>)>,
+    /// The account the JVM runs as (None: the SSH or become user, no switch); the systemd
+    /// unit's `User=`.
+    pub user: Option<String>,
 }
 
 impl Service {
@@ -87,6 +90,250 @@ impl Service {
     }
     pub fn log_file(host: &Host, component: &str, role: &str) -> String {
         format!("{}/{component}/{role}.log", host.log_dir)
+    }
+    /// The JVM's own stdout and stderr (crash output, a JVM that cannot start) when no
+    /// systemd takes them: bounded by the launcher, which rotates it at each start.
+    pub fn out_file(host: &Host, component: &str, role: &str) -> String {
+        format!("{}/{component}/{role}.out", host.log_dir)
+    }
+    /// The systemd unit of a role: named after the cluster, so two clusters (or a package's
+    /// own `zookeeper.service`) on one host never clash.
+    pub fn unit_name(cluster: &str, role: &str) -> String {
+        format!("stackctl-{cluster}-{role}.service")
+    }
+    pub fn unit_file(cluster: &str, role: &str) -> String {
+        format!(
+            "{}/{}",
+            crate::render::UNIT_DIR,
+            Self::unit_name(cluster, role)
+        )
+    }
+}
+
+/// How systemd supervises a component's daemons, and the limits each needs: the component
+/// knows (a ZooKeeper that exits 2 on a bad config must not be restarted forever), the
+/// engine only renders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supervision {
+    /// Seconds between a crash and the restart.
+    pub restart_sec: u32,
+    /// At most `start_limit_burst` starts within `start_limit_interval` seconds; then the unit
+    /// stays failed, for `verify` to report, instead of hiding a config error in a loop.
+    pub start_limit_burst: u32,
+    pub start_limit_interval: u32,
+    /// Exit codes that mean "wrong configuration": never restarted.
+    pub no_restart_exit: &'static [u8],
+    /// Default open-file (`LimitNOFILE`, `ulimit -n`) and process (`LimitNPROC`, `ulimit -u`)
+    /// limits; the `max_open_files` / `max_processes` settings override them.
+    pub max_open_files: u32,
+    pub max_processes: u32,
+}
+
+impl Default for Supervision {
+    fn default() -> Self {
+        Supervision {
+            restart_sec: 10,
+            start_limit_burst: 5,
+            start_limit_interval: 600,
+            no_restart_exit: &[],
+            max_open_files: 32768,
+            max_processes: 16384,
+        }
+    }
+}
+
+/// Which logging library a component's daemons read their configuration from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    /// log4j 1.2 or reload4j: `log4j.properties`, `RollingFileAppender`.
+    Log4j1,
+    /// log4j 2: `log4j2.properties`, `RollingFile` (HBase 2.5+).
+    Log4j2,
+}
+
+/// The log, GC-log and limit settings every component declares (after `stop_timeout`).
+pub const HYGIENE_SETTINGS: [SettingDef; 7] = [
+    SettingDef {
+        key: "log_max_size",
+        kind: SettingKind::Scalar,
+        help: "size at which a daemon's log file rolls over, e.g. 100MB (KB, MB or GB)",
+    },
+    SettingDef {
+        key: "log_max_files",
+        kind: SettingKind::Scalar,
+        help: "rolled-over log files kept per daemon (10)",
+    },
+    SettingDef {
+        key: "log_level",
+        kind: SettingKind::Scalar,
+        help: "root log level: TRACE, DEBUG, INFO, WARN or ERROR (INFO)",
+    },
+    SettingDef {
+        key: "gc_log_max_size",
+        kind: SettingKind::Scalar,
+        help: "size at which a daemon's GC log rolls over (20MB)",
+    },
+    SettingDef {
+        key: "gc_log_max_files",
+        kind: SettingKind::Scalar,
+        help: "GC log files kept per daemon (5)",
+    },
+    SettingDef {
+        key: "max_open_files",
+        kind: SettingKind::Scalar,
+        help: "open-file limit of each daemon (LimitNOFILE / ulimit -n; default per component)",
+    },
+    SettingDef {
+        key: "max_processes",
+        kind: SettingKind::Scalar,
+        help: "process/thread limit of each daemon (LimitNPROC / ulimit -u; default per component)",
+    },
+];
+
+/// A component's logging, GC-log and limit settings, resolved (defaults filled in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hygiene {
+    /// `100MB`: the spelling log4j 1 and 2 both read.
+    pub log_max_size: String,
+    pub log_max_files: u32,
+    pub log_level: &'static str,
+    /// In KiB, for `-Xlog:...filesize=` and `-XX:GCLogFileSize=`.
+    pub gc_log_max_kb: u64,
+    pub gc_log_max_files: u32,
+    pub max_open_files: u32,
+    pub max_processes: u32,
+}
+
+const LOG_LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR"];
+/// Bounds of the size settings, in KiB: 1 KiB to 100 GiB.
+const SIZE_KB: (u64, u64) = (1, 100 * 1024 * 1024);
+const FILES_MAX: u32 = 1000;
+/// Limits below this would not start a JVM at all; above, the kernel's `nr_open` default.
+const LIMIT_BOUNDS: (u32, u32) = (1024, 1_048_576);
+
+/// `100MB` / `64kb` / `1G` in KiB: whole numbers with a KB, MB or GB unit (the B optional).
+pub fn parse_size_kb(v: &str) -> Option<u64> {
+    let v = v.trim().to_ascii_uppercase();
+    let v = v.strip_suffix('B').unwrap_or(&v);
+    let (num, mult) = if let Some(n) = v.strip_suffix('K') {
+        (n, 1)
+    } else if let Some(n) = v.strip_suffix('M') {
+        (n, 1024)
+    } else if let Some(n) = v.strip_suffix('G') {
+        (n, 1024 * 1024)
+    } else {
+        return None;
+    };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|kb| (SIZE_KB.0..=SIZE_KB.1).contains(kb))
+}
+
+fn size_text(kb: u64) -> String {
+    if kb % (1024 * 1024) == 0 {
+        format!("{}GB", kb / (1024 * 1024))
+    } else if kb % 1024 == 0 {
+        format!("{}MB", kb / 1024)
+    } else {
+        format!("{kb}KB")
+    }
+}
+
+fn count(v: &str, lo: u32, hi: u32) -> Option<u32> {
+    v.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (lo..=hi).contains(n))
+}
+
+/// The resolved hygiene settings of a component (an invalid value, which validation reports,
+/// falls back to the default).
+pub fn hygiene(spec: &ComponentSpec, sup: &Supervision) -> Hygiene {
+    let s = |k: &str| spec.scalar(k);
+    Hygiene {
+        log_max_size: size_text(
+            s("log_max_size")
+                .and_then(parse_size_kb)
+                .unwrap_or(100 * 1024),
+        ),
+        log_max_files: s("log_max_files")
+            .and_then(|v| count(v, 1, FILES_MAX))
+            .unwrap_or(10),
+        log_level: s("log_level")
+            .and_then(|v| {
+                LOG_LEVELS
+                    .iter()
+                    .find(|l| l.eq_ignore_ascii_case(v.trim()))
+                    .copied()
+            })
+            .unwrap_or("INFO"),
+        gc_log_max_kb: s("gc_log_max_size")
+            .and_then(parse_size_kb)
+            .unwrap_or(20 * 1024),
+        gc_log_max_files: s("gc_log_max_files")
+            .and_then(|v| count(v, 1, FILES_MAX))
+            .unwrap_or(5),
+        max_open_files: s("max_open_files")
+            .and_then(|v| count(v, LIMIT_BOUNDS.0, LIMIT_BOUNDS.1))
+            .unwrap_or(sup.max_open_files),
+        max_processes: s("max_processes")
+            .and_then(|v| count(v, LIMIT_BOUNDS.0, LIMIT_BOUNDS.1))
+            .unwrap_or(sup.max_processes),
+    }
+}
+
+/// Checks a component's hygiene settings, every mistake at once.
+pub fn validate_hygiene(inv: &Inventory, spec: &ComponentSpec, diags: &mut Diagnostics) {
+    let sizes = format!(
+        "a whole number with KB, MB or GB, from 1KB to {}",
+        size_text(SIZE_KB.1)
+    );
+    let files = format!("a whole number from 1 to {FILES_MAX}");
+    let limits = format!(
+        "a whole number from {} to {}",
+        LIMIT_BOUNDS.0, LIMIT_BOUNDS.1
+    );
+    let levels = LOG_LEVELS.join(", ");
+    for def in &HYGIENE_SETTINGS {
+        let Some(v) = spec.scalar(def.key) else {
+            continue;
+        };
+        let (ok, want, example) = match def.key {
+            "log_max_size" => (parse_size_kb(v).is_some(), sizes.as_str(), "100MB"),
+            "gc_log_max_size" => (parse_size_kb(v).is_some(), sizes.as_str(), "20MB"),
+            "log_max_files" => (count(v, 1, FILES_MAX).is_some(), files.as_str(), "10"),
+            "gc_log_max_files" => (count(v, 1, FILES_MAX).is_some(), files.as_str(), "5"),
+            "max_processes" => (
+                count(v, LIMIT_BOUNDS.0, LIMIT_BOUNDS.1).is_some(),
+                limits.as_str(),
+                "32768",
+            ),
+            "log_level" => (
+                LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(v.trim())),
+                levels.as_str(),
+                "INFO",
+            ),
+            _ => (
+                count(v, LIMIT_BOUNDS.0, LIMIT_BOUNDS.1).is_some(),
+                limits.as_str(),
+                "65536",
+            ),
+        };
+        if !ok {
+            diags.push(
+                Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of(def.key),
+                    format!("components.{}.{}", spec.name, def.key),
+                    format!("`{v}` is not a valid {}: {want}", def.key),
+                )
+                .with_help(format!("e.g. `{}: {example}`", def.key)),
+            );
+        }
     }
 }
 
@@ -269,6 +516,14 @@ pub trait Component: Live + Sync {
     /// How running instances of `role` restart.
     fn restart(&self, _role: &str) -> Restart {
         Restart::Together
+    }
+    /// How systemd supervises `role` and the limits it needs.
+    fn supervision(&self, _role: &str) -> Supervision {
+        Supervision::default()
+    }
+    /// The logging library this component's daemons use (which configuration file they read).
+    fn logging(&self, _spec: &ComponentSpec) -> Logging {
+        Logging::Log4j1
     }
 
     // --- production preflight (issue 12).

@@ -54,6 +54,7 @@ pub fn validate_all(inv: &Inventory, diags: &mut Diagnostics) {
         c.validate(inv, diags);
         if let Some(spec) = inv.component(c.name()) {
             core::validate_stop_timeout(inv, spec, diags);
+            core::validate_hygiene(inv, spec, diags);
         }
     }
     check_ports(inv, diags);
@@ -99,38 +100,70 @@ fn check_ports(inv: &Inventory, diags: &mut Diagnostics) {
     }
 }
 
-/// The launcher and logging files of every service on a host: generic, so a component only
-/// describes its services.
+/// The launcher, systemd unit and logging files of every service on a host: generic, so a
+/// component only describes its services, their supervision and its logging library.
 pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
     let mut out = Vec::new();
     for c in ALL.iter().filter(|c| cl.inv.component(c.name()).is_some()) {
         let services = c.services(cl, host);
+        let Some(spec) = cl.inv.component(c.name()) else {
+            continue;
+        };
         if services.is_empty() {
             continue;
         }
+        let conf = conf_dir(host, c.name());
+        // Each role's log file is named by a system property, so the roles of one component
+        // on a host share one configuration file.
+        let (log_template, log_conf, log_opt) = match c.logging(spec) {
+            Logging::Log4j1 => (
+                "common/log4j.properties",
+                format!("{conf}/log4j.properties"),
+                "-Dlog4j.configuration=file:",
+            ),
+            Logging::Log4j2 => (
+                "common/log4j2.properties",
+                format!("{conf}/log4j2.properties"),
+                "-Dlog4j2.configurationFile=file:",
+            ),
+        };
+        // Every role of a component shares its logging settings; limits are per role.
+        let first = c.supervision(services[0].role);
+        let logs = hygiene(spec, &first);
         out.push(FileSpec {
-            path: format!("{}/log4j.properties", conf_dir(host, c.name())),
-            template: "common/log4j.properties",
+            path: log_conf.clone(),
+            template: log_template,
             mode: 0o644,
             context: base_context(
                 cl,
                 host,
                 c.name(),
-                serde_json::json!({ "component": c.name() }),
+                serde_json::json!({
+                    "component": c.name(),
+                    "log_max_size": logs.log_max_size,
+                    "log_max_files": logs.log_max_files,
+                    "log_level": logs.log_level,
+                }),
             ),
             shared: false,
             component: c.name(),
         });
-        let home = cl
-            .inv
-            .component(c.name())
-            .map(|spec| home_dir(host, *c, spec))
-            .unwrap_or_default();
+        let home = home_dir(host, *c, spec);
         // Every word that names a path in the distribution goes through "$DIST", which the
         // launcher resolves once at start: a JVM keeps the generation it started with.
         let word = |v: &str| pinned_word(v, &home);
         let words = |v: &[String]| v.iter().map(|x| word(x)).collect::<Vec<_>>();
         for s in services {
+            let sup = c.supervision(s.role);
+            let h = hygiene(spec, &sup);
+            let log_file = Service::log_file(host, c.name(), s.role);
+            let gc_file = format!("{}/{}/{}-gc.log", host.log_dir, c.name(), s.role);
+            let mut jvm_opts = vec![
+                format!("{log_opt}{log_conf}"),
+                format!("-Dstackctl.log.file={log_file}"),
+            ];
+            jvm_opts.extend(s.jvm_opts.iter().cloned());
+            let launcher = Service::launcher(host, s.role);
             let ctx = serde_json::json!({
                 "role": s.role,
                 "service": s.service,
@@ -138,19 +171,58 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 "home": home,
                 "classpath": word(&s.classpath.join(":")),
                 "args": words(&s.args),
-                "jvm_opts": words(&s.jvm_opts),
+                "jvm_opts": words(&jvm_opts),
                 "env": s.env.iter().map(|(k, v)| (k.clone(), word(v))).collect::<Vec<_>>(),
                 "work_dir": word(&s.work_dir),
                 "pid_file": Service::pid_file(host, s.role),
-                "log_file": Service::log_file(host, c.name(), s.role),
+                "log_file": log_file,
+                "out_file": Service::out_file(host, c.name(), s.role),
+                "gc_file": gc_file,
+                "gc_max_kb": h.gc_log_max_kb,
+                "gc_max_files": h.gc_log_max_files,
+                "max_open_files": h.max_open_files,
+                "max_processes": h.max_processes,
+                "unit": Service::unit_name(&cl.inv.cluster, s.role),
+                "unit_file": Service::unit_file(&cl.inv.cluster, s.role),
                 "stop_timeout_tenths": s.stop_timeout * 10,
                 "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": words(args) })),
             });
             out.push(FileSpec {
-                path: Service::launcher(host, s.role),
+                path: launcher.clone(),
                 template: "common/launcher.sh",
                 mode: 0o755,
                 context: base_context(cl, host, c.name(), ctx),
+                shared: false,
+                component: c.name(),
+            });
+            // The roles this one starts after, where they run on this host too: a boot starts
+            // them first (a role on another host is waited for by its restarts instead).
+            let after: Vec<String> = role(s.role)
+                .map(|r| r.after)
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| host.has_role(a))
+                .map(|a| Service::unit_name(&cl.inv.cluster, a))
+                .collect();
+            let unit = serde_json::json!({
+                "role": s.role,
+                "after": after,
+                "service": s.service,
+                "launcher": launcher,
+                "user": s.user,
+                "stop_timeout": s.stop_timeout,
+                "restart_sec": sup.restart_sec,
+                "start_limit_burst": sup.start_limit_burst,
+                "start_limit_interval": sup.start_limit_interval,
+                "no_restart_exit": sup.no_restart_exit,
+                "max_open_files": h.max_open_files,
+                "max_processes": h.max_processes,
+            });
+            out.push(FileSpec {
+                path: Service::unit_file(&cl.inv.cluster, s.role),
+                template: "common/systemd.service",
+                mode: 0o644,
+                context: base_context(cl, host, c.name(), unit),
                 shared: false,
                 component: c.name(),
             });

@@ -94,7 +94,7 @@ pub async fn write_files(
     // Every changed file, plus the manifest, in one tar stream.
     if !ch.files.is_empty() {
         let mut manifest = String::new();
-        for f in &t.plan.files {
+        for f in t.planned_files() {
             manifest.push_str(&format!("{}  {}\n", f.sha256, f.path));
         }
         let mut entries: Vec<(String, u32, Vec<u8>)> = t
@@ -114,9 +114,7 @@ pub async fn write_files(
             ));
         }
         let planned: Vec<String> = t
-            .plan
-            .files
-            .iter()
+            .planned_files()
             .map(|f| f.path.clone())
             .chain(std::iter::once(manifest_path(inv)))
             .chain(

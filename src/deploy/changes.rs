@@ -24,6 +24,17 @@ pub struct HostState<'a> {
     pub facts: HostFacts,
 }
 
+impl HostState<'_> {
+    /// The planned files this host gets: systemd units only where systemd is the init.
+    pub fn planned_files(&self) -> impl Iterator<Item = &crate::render::RenderedFile> + '_ {
+        let systemd = self.facts.systemd;
+        self.plan
+            .files
+            .iter()
+            .filter(move |f| systemd || !f.needs_systemd)
+    }
+}
+
 /// Local archives by component: path and sha256 (empty when the file is missing).
 pub type Archives<'a> = BTreeMap<&'a str, (PathBuf, String)>;
 
@@ -100,6 +111,10 @@ pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Servic
     req.launchers = services
         .iter()
         .map(|s| (s.role.to_string(), Service::launcher(host, s.role)))
+        .collect();
+    req.units = services
+        .iter()
+        .map(|s| (s.role.to_string(), Service::unit_name(&inv.cluster, s.role)))
         .collect();
     req.dirs = free_space_dirs(host);
     // Production preflight (issue 12): the filesystem under every state directory.
@@ -301,18 +316,14 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
         }
     }
     let content_changed: Vec<String> = t
-        .plan
-        .files
-        .iter()
+        .planned_files()
         .filter(|f| t.facts.sha256.get(&f.path) != Some(&f.sha256))
         .map(|f| f.path.clone())
         .collect();
     // A file whose content matches but whose mode does not (a secret's file left 0644 by an
     // older stackctl) is written again, with its mode; that alone restarts nothing.
     c.files = t
-        .plan
-        .files
-        .iter()
+        .planned_files()
         .filter(|f| {
             content_changed.contains(&f.path)
                 || t.facts.modes.get(&f.path).is_some_and(|m| *m != f.mode)
@@ -330,6 +341,7 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
         let touched = owed
             || c.unpack.iter().any(|u| u == comp)
             || content_changed.contains(&Service::launcher(h, svc.role))
+            || content_changed.contains(&Service::unit_file(&inv.cluster, svc.role))
             || svc.config_files.iter().any(|f| content_changed.contains(f));
         match (t.facts.running.contains_key(svc.role), touched) {
             (false, _) => c.start.push(svc.role.to_string()),

@@ -219,7 +219,11 @@ pub fn down(inv: &Inventory, plan: &Plan, opts: &DownOptions) -> Result<Summary,
                                 .map_or(0, |s| s.stop_timeout);
                             let out = r
                                 .run_ok_within(
-                                    &format!("if [ -x {l} ]; then {l} stop; fi"),
+                                    // The unit no longer starts at boot; --purge removes it.
+                                    &format!(
+                                        "if [ -x {l} ]; then {l} stop && {l} disable{}; fi",
+                                        if opts.purge { " purge" } else { "" }
+                                    ),
                                     &format!("stopping {}", stage.role),
                                     std::time::Duration::from_secs(u64::from(stop)),
                                 )

@@ -536,10 +536,21 @@ async fn wait(
     let comp = component_of(&stage.role).map(|c| c.name()).unwrap_or("");
     for t in members.iter().filter(|t| hosts.contains(&t.host.name)) {
         let log = Service::log_file(t.host, comp, &stage.role);
+        // The JVM's own output (a JVM that could not start says why there, not in the log):
+        // the launcher's file, or the unit's journal under systemd.
+        let jvm_out = Service::out_file(t.host, comp, &stage.role);
+        let unit = Service::unit_file(&inv.cluster, &stage.role);
         if let Ok(out) = t
             .remote
             .run(
-                &format!("tail -n 20 {}", shell_quote(&log)),
+                &format!(
+                    "tail -n 20 {l}; if [ -s {o} ]; then echo '--- '{o}; tail -n 10 {o}; fi; \
+                     if [ -d /run/systemd/system ] && [ -f {u} ]; then echo '--- journal'; journalctl -u {n} -n 10 --no-pager 2>&1; fi",
+                    l = shell_quote(&log),
+                    o = shell_quote(&jvm_out),
+                    u = shell_quote(&unit),
+                    n = shell_quote(&Service::unit_name(&inv.cluster, &stage.role)),
+                ),
                 &format!("reading {log}"),
             )
             .await

@@ -41,7 +41,7 @@ pub enum SettingKind {
 }
 
 /// A key accepted under `components.<name>` besides `version` and `archive`.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct SettingDef {
     pub key: &'static str,
     pub kind: SettingKind,

@@ -218,6 +218,25 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         }
     }
 
+    // Supervision: what the units are and where the logs go, once.
+    if plan
+        .hosts
+        .iter()
+        .flat_map(|h| &h.files)
+        .any(|f| f.needs_systemd)
+    {
+        let _ = writeln!(o, "\n{}", paint(c, "1", "Supervision"));
+        let _ = writeln!(
+            o,
+            "  units in {}: installed, enabled and run through systemctl only on hosts whose init is systemd (`up` asks each host); elsewhere the launchers start the JVMs under nohup and nothing restarts them after a crash or a reboot",
+            crate::render::UNIT_DIR
+        );
+        let _ = writeln!(
+            o,
+            "  logs: each daemon's log4j file rolls over by size (log_max_size x log_max_files), under systemd too; the journal (or the launcher's <role>.out, rotated at each start) gets only what the JVM itself prints; GC logs rotate (gc_log_max_size x gc_log_max_files)"
+        );
+    }
+
     // Diagnostics and summary.
     if !plan.diagnostics.is_empty() {
         let _ = writeln!(o);

@@ -32,6 +32,9 @@ pub struct FactRequest {
     // --- production preflight (issue 12): filesystems of the data dirs, clock, limits.
     /// Directories whose filesystem type matters (a data directory on tmpfs is lost at reboot).
     pub fs_dirs: Vec<String>,
+    // --- supervision (issue 12): whether systemd is the init, and our units' states.
+    /// role -> systemd unit name, whose state is read where systemd is the init.
+    pub units: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -72,6 +75,27 @@ pub struct HostFacts {
     pub round_trip_ns: Option<(i128, i128)>,
     /// The open-file limits of the shell stackctl starts services from.
     pub nofile: Option<OpenFileLimits>,
+    // --- supervision (issue 12)
+    /// systemd is the host's init (`/run/systemd/system` exists and `systemctl` is there):
+    /// services get units and survive a reboot.
+    pub systemd: bool,
+    /// role -> its unit's state, on a systemd host.
+    pub units: BTreeMap<String, UnitState>,
+}
+
+/// What `systemctl show` says about one unit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UnitState {
+    /// `LoadState`: `loaded`, `not-found` (not installed) ...
+    pub load: String,
+    /// `ActiveState`: `active`, `inactive`, `failed`, `activating` ...
+    pub active: String,
+    /// `UnitFileState`: `enabled`, `disabled` ...
+    pub enabled: String,
+    /// `NRestarts`: restarts systemd made since the unit was last started by hand.
+    pub restarts: u32,
+    /// `Result`: `success`, `exit-code`, `start-limit-hit` ...
+    pub result: String,
 }
 
 /// The filesystem a directory is on, as `stat -f` names it.
@@ -197,6 +221,18 @@ pub fn script(req: &FactRequest) -> String {
             "printf '%s %s\\n' '{mark} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find -H \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
         ));
     }
+    // --- supervision (issue 12): systemd as the init, and each unit's state in one line.
+    s.push_str(&format!(
+        "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo '{mark} systemd'\n"
+    ));
+    for (role, unit) in &req.units {
+        s.push_str(&format!(
+            "printf '%s ' {r}; systemctl show -p LoadState -p ActiveState -p UnitFileState -p NRestarts -p Result {u} 2>/dev/null | tr '\\n' ' '; echo\n",
+            r = shell_quote(role),
+            u = shell_quote(unit)
+        ));
+    }
+    s.push_str("fi\n");
     s.push_str(&format!("echo '{mark} df'\n"));
     for d in &req.dirs {
         let q = shell_quote(d);
@@ -265,6 +301,9 @@ pub fn parse(out: &str) -> HostFacts {
                 section = rest.trim().to_string();
                 if section == "end" {
                     f.complete = true;
+                }
+                if section == "systemd" {
+                    f.systemd = true;
                 }
             }
             continue;
@@ -352,6 +391,26 @@ pub fn parse(out: &str) -> HostFacts {
             }
             "clock" if f.clock.is_none() => {
                 f.clock = parse_clock(line);
+            }
+            "systemd" => {
+                // "<role> LoadState=loaded ActiveState=active UnitFileState=enabled NRestarts=0 Result=success"
+                let mut w = line.split_whitespace();
+                if let Some(role) = w.next() {
+                    let mut u = UnitState::default();
+                    for kv in w {
+                        match kv.split_once('=') {
+                            Some(("LoadState", v)) => u.load = v.to_string(),
+                            Some(("ActiveState", v)) => u.active = v.to_string(),
+                            Some(("UnitFileState", v)) => u.enabled = v.to_string(),
+                            Some(("NRestarts", v)) => u.restarts = v.parse().unwrap_or(0),
+                            Some(("Result", v)) => u.result = v.to_string(),
+                            _ => {}
+                        }
+                    }
+                    if !u.load.is_empty() {
+                        f.units.insert(role.to_string(), u);
+                    }
+                }
             }
             "javahome" if !line.trim().is_empty() => {
                 f.java_home_exe = Some(line.trim().to_string());
@@ -508,6 +567,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_systemd_and_unit_states() {
+        let out = "@@M systemd\nzookeeper LoadState=loaded ActiveState=active UnitFileState=enabled NRestarts=2 Result=success \nkafka LoadState=not-found ActiveState=inactive UnitFileState= NRestarts=0 Result=success \nbad\n@@M df\n@@M end\n".replace("@@M", mark());
+        let f = parse(&out);
+        assert!(f.systemd);
+        let zk = &f.units["zookeeper"];
+        assert_eq!(
+            (zk.active.as_str(), zk.enabled.as_str(), zk.restarts),
+            ("active", "enabled", 2)
+        );
+        assert_eq!(f.units["kafka"].load, "not-found");
+        assert!(!f.units.contains_key("bad"));
+        // No systemd section: no systemd, whatever a file read back says.
+        let f = parse(&format!(
+            "{m} file /x\n{m2} systemd\n{m} end\n",
+            m = mark(),
+            m2 = "@@stackctl"
+        ));
+        assert!(!f.systemd && f.units.is_empty());
+    }
+
+    #[test]
     fn the_script_is_valid_shell_and_quotes_paths() {
         let req = FactRequest {
             java_home: "/usr/lib/jvm/j k".into(),
@@ -520,6 +600,7 @@ mod tests {
             jvm: true,
             jars: vec!["/no/such/dist".into()],
             fs_dirs: vec!["/data/x".into()],
+            units: vec![("zookeeper".into(), "stackctl-a b-zookeeper.service".into())],
         };
         let s = script(&req);
         assert!(s.contains("'/opt/a b/$(id)'"));

@@ -55,7 +55,13 @@ pub fn zk_kafka(cluster: &str) -> Inventory {
         .scala("2.12")
         .archive(c.join(KAFKA_ARCHIVE))
         .heap("256m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
 }
+
+/// The open-file limit the bed's daemons get: its hosts' hard limit is the machine's (20000),
+/// which root on this VM cannot raise (no CAP_SYS_RESOURCE), so Kafka's, Hadoop's and HBase's
+/// defaults (65536 to 100000) would be refused at start, as on any host whose hard limit is lower.
+pub const BED_MAX_OPEN_FILES: &str = "16384";
 
 pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &str) -> PathBuf {
     let roles = ["zookeeper", "kafka"];
@@ -76,6 +82,7 @@ pub fn whole_stack(cluster: &str) -> Inventory {
         .component("hadoop", "3.3.6")
         .archive(c.join("hadoop-3.3.6.tar.gz"))
         .heap("256m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
         // The bed's hosts share the machine's one disk, which a build can fill past YARN's
         // 90% (a NodeManager then reports UNHEALTHY): the bed is not the disk under test.
         .map(
@@ -86,6 +93,7 @@ pub fn whole_stack(cluster: &str) -> Inventory {
         .component("hbase", "2.5.10-hadoop3")
         .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
         .heap("384m")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
         .host(
             HOSTS[0].0,
             HOSTS[0].1,

@@ -12,7 +12,8 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
     Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
+    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS, PROBE_TIMEOUT,
+    STOP_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -92,7 +93,7 @@ static ROLES: [RoleDef; 5] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 9] = [
+static SETTINGS: [SettingDef; 16] = [
     SettingDef {
         key: "core-site",
         kind: SettingKind::Map,
@@ -134,6 +135,13 @@ static SETTINGS: [SettingDef; 9] = [
         help: "extra options added to HADOOP_OPTS",
     },
     STOP_TIMEOUT,
+    HYGIENE_SETTINGS[0],
+    HYGIENE_SETTINGS[1],
+    HYGIENE_SETTINGS[2],
+    HYGIENE_SETTINGS[3],
+    HYGIENE_SETTINGS[4],
+    HYGIENE_SETTINGS[5],
+    HYGIENE_SETTINGS[6],
 ];
 
 /// Default ports by line: (2.x, 3.x). NameNode RPC is 8020 except in 3.0.0 (9820, HDFS-12990).
@@ -925,6 +933,7 @@ impl Component for Hadoop {
                             ],
                         )
                     }),
+                    user: None,
                 }
             })
             .collect()
@@ -1015,6 +1024,19 @@ impl Component for Hadoop {
             recommended: 32_768,
             source: "the HBase Reference Guide's ulimit example sets 32768 for the Hadoop user",
         })
+    }
+
+    fn supervision(&self, role: &str) -> Supervision {
+        Supervision {
+            // A NameNode replays its edits at each start: give a crashed one time, and stop
+            // after three quick failures (an unformatted or corrupt name directory).
+            restart_sec: if role == NAMENODE { 30 } else { 10 },
+            start_limit_burst: if role == NAMENODE { 3 } else { 5 },
+            // A DataNode's block files and xceiver threads; a NodeManager's containers.
+            max_open_files: 65536,
+            max_processes: 32768,
+            ..Supervision::default()
+        }
     }
 
     fn restart(&self, role: &str) -> Restart {

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
-    Component, ComponentDef, FileSpec, Link, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
+    Component, ComponentDef, FileSpec, Link, Logging, PortUse, Props, Restart, RoleDef, Service,
+    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS, PROBE_TIMEOUT,
+    STOP_TIMEOUT,
 };
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
@@ -54,7 +55,7 @@ static ROLES: [RoleDef; 2] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 5] = [
+static SETTINGS: [SettingDef; 12] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -76,6 +77,13 @@ static SETTINGS: [SettingDef; 5] = [
         help: "extra options added to HBASE_OPTS",
     },
     STOP_TIMEOUT,
+    HYGIENE_SETTINGS[0],
+    HYGIENE_SETTINGS[1],
+    HYGIENE_SETTINGS[2],
+    HYGIENE_SETTINGS[3],
+    HYGIENE_SETTINGS[4],
+    HYGIENE_SETTINGS[5],
+    HYGIENE_SETTINGS[6],
 ];
 
 impl HBase {
@@ -426,6 +434,7 @@ impl Component for HBase {
                     format!("{hadoop_conf}/hdfs-site.xml"),
                 ],
                 init: None,
+                user: None,
             }
         })
         .collect()
@@ -500,6 +509,26 @@ impl Component for HBase {
             warn_ms: ms("hbase.master.warningclockskew", 10_000),
             warn_key: "hbase.master.warningclockskew".into(),
         })
+    }
+
+    fn supervision(&self, _role: &str) -> Supervision {
+        Supervision {
+            // Every store file of every region is open in a RegionServer.
+            max_open_files: 100_000,
+            max_processes: 32768,
+            ..Supervision::default()
+        }
+    }
+
+    fn logging(&self, spec: &ComponentSpec) -> Logging {
+        // HBase 2.5 ships log4j 2 (lib/client-facing-thirdparty/log4j-core-2.*.jar) and reads
+        // log4j2.properties (its log4j-1.2-api bridge ignores a log4j.properties); up to 2.4
+        // it ships log4j 1.2.
+        if spec.version.at_least("2.5.0") {
+            Logging::Log4j2
+        } else {
+            Logging::Log4j1
+        }
     }
 
     fn restart(&self, role: &str) -> Restart {

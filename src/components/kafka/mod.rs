@@ -11,7 +11,8 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
     ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, PropEntry, Props, Restart, RoleDef,
-    Service, SettingDef, SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
+    Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS,
+    PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
@@ -45,7 +46,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     }),
 }];
 
-static SETTINGS: [SettingDef; 7] = [
+static SETTINGS: [SettingDef; 14] = [
     SettingDef {
         key: "scala",
         kind: SettingKind::Scalar,
@@ -77,6 +78,13 @@ static SETTINGS: [SettingDef; 7] = [
         help: "extra JVM options",
     },
     STOP_TIMEOUT,
+    HYGIENE_SETTINGS[0],
+    HYGIENE_SETTINGS[1],
+    HYGIENE_SETTINGS[2],
+    HYGIENE_SETTINGS[3],
+    HYGIENE_SETTINGS[4],
+    HYGIENE_SETTINGS[5],
+    HYGIENE_SETTINGS[6],
 ];
 
 /// Replication settings and the most a cluster of `n` brokers can satisfy.
@@ -466,6 +474,7 @@ impl Component for Kafka {
             work_dir: home,
             config_files: vec![format!("{conf}/server.properties")],
             init: None,
+            user: None,
         }]
     }
 
@@ -591,6 +600,16 @@ impl Component for Kafka {
             recommended: 100_000,
             source: "Kafka's operations guide recommends at least 100000 for a broker",
         })
+    }
+
+    fn supervision(&self, _role: &str) -> Supervision {
+        Supervision {
+            // Two files per log segment (and an index each), on every partition replica, plus
+            // one socket per client: Kafka's own documentation says at least 100000.
+            max_open_files: 100_000,
+            max_processes: 32768,
+            ..Supervision::default()
+        }
     }
 
     fn restart(&self, _role: &str) -> Restart {

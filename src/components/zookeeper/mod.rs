@@ -11,7 +11,7 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, ComponentDef,
     FileSpec, IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
+    SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS, PROBE_TIMEOUT, STOP_TIMEOUT,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -45,7 +45,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     }),
 }];
 
-static SETTINGS: [SettingDef; 6] = [
+static SETTINGS: [SettingDef; 13] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -72,6 +72,13 @@ static SETTINGS: [SettingDef; 6] = [
         help: "extra JVM options",
     },
     STOP_TIMEOUT,
+    HYGIENE_SETTINGS[0],
+    HYGIENE_SETTINGS[1],
+    HYGIENE_SETTINGS[2],
+    HYGIENE_SETTINGS[3],
+    HYGIENE_SETTINGS[4],
+    HYGIENE_SETTINGS[5],
+    HYGIENE_SETTINGS[6],
 ];
 
 /// Keys that only exist from a given version on; rendering them for an older server is
@@ -397,6 +404,7 @@ impl Component for ZooKeeper {
             work_dir: home,
             config_files: vec![format!("{conf}/zoo.cfg"), format!("{data_dir}/myid")],
             init: None,
+            user: None,
         }]
     }
 
@@ -424,6 +432,20 @@ impl Component for ZooKeeper {
         let mut dirs = vec![Self::data_dir(spec, host)];
         dirs.extend(props.get("dataLogDir").map(str::to_string));
         dirs
+    }
+
+    fn supervision(&self, _role: &str) -> Supervision {
+        Supervision {
+            restart_sec: 5,
+            // QuorumPeerMain exits 2 on a ConfigException (a bad zoo.cfg or myid): restarting
+            // cannot fix it, and a loop would hide it.
+            no_restart_exit: &[2],
+            // Snapshots, transaction logs and one socket per client session. Its process
+            // limit stays the default: RLIMIT_NPROC counts every thread of the user, and a
+            // user may run other daemons too.
+            max_open_files: 16384,
+            ..Supervision::default()
+        }
     }
 
     fn restart(&self, _role: &str) -> Restart {
