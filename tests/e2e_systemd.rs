@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::bed::*;
@@ -16,17 +15,6 @@ use common::inv::Inventory;
 /// The systemd host `testbed.sh sd up` brings up.
 const SD: (&str, &str) = ("sd1", "10.231.77.60");
 const ROTATE_KB: u64 = 8;
-
-fn testbed(args: &[&str]) -> String {
-    let o = Command::new("bash")
-        .arg(common::root().join("tests/testbed/testbed.sh"))
-        .args(args)
-        .output()
-        .expect("run testbed.sh");
-    let t = text(&o);
-    assert!(o.status.success(), "testbed.sh {args:?} failed:\n{t}");
-    t
-}
 
 /// ZooKeeper alone on `host`, logging at DEBUG into files that roll over at 8 KB.
 fn zk_alone(dir: &Path, cluster: &str, host: (&str, &str)) -> PathBuf {

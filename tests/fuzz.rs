@@ -353,7 +353,7 @@ fn host_replies_never_panic_a_decoder() {
                     }
                 }
             }
-            let _ = stackctl::deploy::preflight::reachable_open_files(&limits);
+            let _ = stackctl::deploy::preflight::reachable_open_files(&limits, false);
             let _ = zk::parse_srvr(&text);
             let _ = zk::mntr_field(&text, "zk_synced_followers");
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {

@@ -305,69 +305,113 @@ fn worst_first<'h>(
     out
 }
 
-/// The open-file limit a daemon started from this login can reach: the shell's hard limit
-/// (the launcher may raise its soft limit up to it, never past it; only root can raise a hard
-/// limit, through limits.conf or a unit's LimitNOFILE=, and never above fs.nr_open). None:
-/// unlimited.
-pub fn reachable_open_files(l: &OpenFileLimits) -> Option<u64> {
-    match (l.hard, l.nr_open) {
+/// The open-file limit a daemon started on this host can reach. Under systemd the unit's
+/// `LimitNOFILE=` is set by PID 1, up to fs.nr_open; else the launcher sets soft and hard limit
+/// itself, which the login shell may raise to fs.nr_open only when it may raise its hard limit
+/// at all (root with CAP_SYS_RESOURCE), else up to its hard limit. None: unlimited.
+pub fn reachable_open_files(l: &OpenFileLimits, systemd: bool) -> Option<u64> {
+    let hard = if systemd || l.raisable == Some(true) {
+        None
+    } else {
+        l.hard
+    };
+    match (hard, l.nr_open) {
         (Some(h), Some(n)) => Some(h.min(n)),
         (Some(h), None) => Some(h),
         (None, n) => n,
     }
 }
 
-/// A host whose reachable open-file limit is below what a component it runs recommends: a
-/// warning, not an error. None of the four refuses to start with a low limit; what fails is a
-/// busy one later ("Too many open files": Kafka with many partitions, a RegionServer with
-/// many regions), and how busy stackctl cannot know, so a small test cluster is not refused.
+/// Open files, per host and component:
+/// - an error when the launcher's (or unit's) limit, the `max_open_files` setting or the
+///   role's default, is above what the host lets it reach: the start would be refused after
+///   the files changed, so it is refused here, before anything changes;
+/// - a warning when the daemon gets less than its project recommends (the setting, or what the
+///   host allows): none of the four refuses to start with fewer, what fails is a busy one later
+///   ("Too many open files"), and how busy stackctl cannot know.
 pub fn open_files(cl: &Cluster, hosts: &[(&Host, &HostFacts)]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (h, f) in hosts {
-        let needs: Vec<(&str, components::OpenFilesNeed)> = components::all()
-            .iter()
-            .filter(|c| cl.inv.component(c.name()).is_some() && h.has_component(c.name()))
-            .filter_map(|c| c.open_files().map(|n| (c.name(), n)))
-            .collect();
-        let Some((component, need)) = needs.iter().max_by_key(|(_, n)| n.recommended).copied()
-        else {
-            continue;
-        };
-        let Some(limits) = f.nofile else {
-            out.push(Finding {
-                host: h.name.clone(),
-                check: "open-files",
-                level: Level::Warning,
-                message: format!("{}: cannot read the open-file limit (ulimit -n)", h.name),
-            });
-            continue;
-        };
-        let Some(reach) = reachable_open_files(&limits) else {
-            continue;
-        };
-        if reach >= need.recommended {
-            continue;
-        }
-        let num = |v: Option<u64>| v.map_or("unlimited".to_string(), |n| n.to_string());
-        let capped = match limits.nr_open {
-            Some(n) if n < need.recommended => {
-                format!("; fs.nr_open {n} caps every process, root's too: raise it with sysctl")
-            }
-            _ => String::new(),
-        };
-        out.push(Finding {
-            host: h.name.clone(),
-            check: "open-files",
-            level: Level::Warning,
-            message: format!(
-                "{}: a {component} daemon can open at most {reach} files (hard limit {}, soft {}), below the {} recommended ({}); raise the hard `nofile` limit of the user the services run as (limits.conf, or LimitNOFILE= in a systemd unit){capped}",
-                h.name,
+        let mut first = true;
+        for c in components::all().iter() {
+            let Some(spec) = cl.inv.component(c.name()) else {
+                continue;
+            };
+            let roles: Vec<&str> = c
+                .roles()
+                .iter()
+                .map(|r| r.name)
+                .filter(|r| h.has_role(r))
+                .collect();
+            let Some(set) = roles
+                .iter()
+                .map(|r| u64::from(components::hygiene(spec, &c.supervision(r)).max_open_files))
+                .max()
+            else {
+                continue;
+            };
+            let Some(limits) = f.nofile else {
+                if first {
+                    out.push(Finding {
+                        host: h.name.clone(),
+                        check: "open-files",
+                        level: Level::Warning,
+                        message: format!("{}: cannot read the open-file limit (ulimit -n)", h.name),
+                    });
+                }
+                first = false;
+                continue;
+            };
+            let num = |v: Option<u64>| v.map_or("unlimited".to_string(), |n| n.to_string());
+            let reach = reachable_open_files(&limits, f.systemd);
+            let how = format!(
+                "hard limit {}, soft {}, fs.nr_open {}{}",
                 num(limits.hard),
                 num(limits.soft),
-                need.recommended,
-                need.source,
-            ),
-        });
+                num(limits.nr_open),
+                match (f.systemd, limits.raisable) {
+                    (true, _) => ", set by systemd",
+                    (false, Some(true)) => ", raisable here",
+                    (false, _) => ", not raisable here",
+                }
+            );
+            if let Some(r) = reach.filter(|r| *r < set) {
+                out.push(Finding {
+                    host: h.name.clone(),
+                    check: "open-files",
+                    level: Level::Error,
+                    message: format!(
+                        "{}: {}'s launcher sets its open-file limit to {set} (`max_open_files`), but this host lets it reach at most {r} ({how}); set `max_open_files` at most {r} under components.{}, or raise the hard `nofile` limit (limits.conf){}",
+                        h.name,
+                        c.name(),
+                        c.name(),
+                        match limits.nr_open {
+                            Some(n) if n < set => format!(", and fs.nr_open {n} with sysctl"),
+                            _ => String::new(),
+                        }
+                    ),
+                });
+                continue;
+            }
+            let Some(need) = c.open_files() else {
+                continue;
+            };
+            let gets = reach.map_or(set, |r| r.min(set));
+            if gets < need.recommended {
+                out.push(Finding {
+                    host: h.name.clone(),
+                    check: "open-files",
+                    level: Level::Warning,
+                    message: format!(
+                        "{}: a {} daemon gets {gets} open files (`max_open_files` {set}; {how}), below the {} recommended ({})",
+                        h.name,
+                        c.name(),
+                        need.recommended,
+                        need.source,
+                    ),
+                });
+            }
+        }
     }
     out
 }
@@ -641,43 +685,52 @@ hosts:
     }
 
     #[test]
-    fn an_open_file_hard_limit_below_a_components_need_is_a_warning_naming_both() {
+    fn an_open_file_limit_the_launcher_cannot_reach_is_an_error_and_one_below_the_need_a_warning() {
         let inv = inv(ZK_KAFKA);
-        let lim = |soft, hard, nr_open| HostFacts {
+        let lim = |hard, nr_open, raisable, systemd| HostFacts {
             nofile: Some(OpenFileLimits {
-                soft,
+                soft: Some(1024),
                 hard,
                 nr_open,
                 file_max: Some(1 << 20),
+                raisable,
             }),
+            systemd,
             ..Default::default()
         };
         let found = run(
             &inv,
             &[
-                lim(Some(1024), Some(4096), Some(1_048_576)),
-                lim(Some(1024), None, Some(65536)),
+                // Kafka's launcher sets 100000; the hard limit is 4096 and cannot be raised.
+                lim(Some(4096), Some(1_048_576), Some(false), false),
+                // Unlimited hard limit, but fs.nr_open caps it below 100000.
+                lim(None, Some(65536), Some(true), false),
             ],
             false,
         );
-        let of: Vec<&Finding> = found.iter().filter(|f| f.check == "open-files").collect();
+        let of: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.check == "open-files" && f.message.contains("kafka"))
+            .collect();
+        // ZooKeeper's 16384 is out of reach on a too (b's fs.nr_open 65536 allows it).
+        assert_eq!(found.iter().filter(|f| f.check == "open-files").count(), 3);
         assert_eq!(of.len(), 2, "{of:#?}");
-        assert!(of.iter().all(|f| f.level == Level::Warning));
+        assert!(of.iter().all(|f| f.level == Level::Error), "{of:#?}");
         assert!(
-            of[0].message.starts_with("a: a kafka daemon can open at most 4096 files (hard limit 4096, soft 1024), below the 100000 recommended"),
+            of[0].message.starts_with("a: kafka's launcher sets its open-file limit to 100000 (`max_open_files`), but this host lets it reach at most 4096 (hard limit 4096, soft 1024, fs.nr_open 1048576, not raisable here)"),
             "{}",
             of[0].message
         );
-        // Unlimited hard limit, but fs.nr_open caps it.
         assert!(
-            of[1].message.contains("at most 65536") && of[1].message.contains("fs.nr_open 65536"),
+            of[1].message.contains("at most 65536")
+                && of[1].message.contains("fs.nr_open 65536 with sysctl"),
             "{}",
             of[1].message
         );
-        // Enough: nothing. Not read: said so.
+        // Raisable (root) or under systemd: fs.nr_open is the cap; enough there. Not read: said.
         let found = run(
             &inv,
-            &[lim(Some(1024), Some(200_000), None), facts()],
+            &[lim(Some(4096), Some(1_048_576), Some(true), false), facts()],
             false,
         );
         let of: Vec<&Finding> = found.iter().filter(|f| f.check == "open-files").collect();
@@ -685,16 +738,44 @@ hosts:
         assert!(of[0]
             .message
             .starts_with("b: cannot read the open-file limit"));
-        // ZooKeeper alone names no number: nothing to check.
-        let zk = self::inv(
-            &ZK_KAFKA
-                .replace("  kafka: { version: \"2.8.2\", scala: \"2.13\" }\n", "")
-                .replace(", kafka]", "]"),
+        let found = run(
+            &inv,
+            &[
+                lim(Some(4096), Some(1_048_576), Some(false), true),
+                lim(Some(4096), Some(1_048_576), Some(false), true),
+            ],
+            false,
         );
+        assert!(found.iter().all(|f| f.check != "open-files"), "{found:#?}");
+        // A lower max_open_files the host allows: no error, a warning below Kafka's 100000.
+        let low = self::inv(
+            &ZK_KAFKA
+                .replace(
+                    "  kafka: { version: \"2.8.2\", scala: \"2.13\" }",
+                    "  kafka: { version: \"2.8.2\", scala: \"2.13\", max_open_files: 4096 }",
+                )
+                .replace(
+                    "dataDir: /tmp/zk }",
+                    "dataDir: /tmp/zk }, max_open_files: 4096",
+                ),
+        );
+        let found = run(
+            &low,
+            &[
+                lim(Some(4096), Some(1_048_576), Some(false), false),
+                lim(Some(4096), Some(1_048_576), Some(false), false),
+            ],
+            false,
+        );
+        let of: Vec<&Finding> = found.iter().filter(|f| f.check == "open-files").collect();
+        assert_eq!(of.len(), 2, "{of:#?}");
+        assert!(of.iter().all(|f| f.level == Level::Warning), "{of:#?}");
         assert!(
-            run(&zk, &[lim(Some(1024), Some(1024), None), facts()], false)
-                .iter()
-                .all(|f| f.check != "open-files")
+            of[0]
+                .message
+                .starts_with("a: a kafka daemon gets 4096 open files (`max_open_files` 4096;"),
+            "{}",
+            of[0].message
         );
     }
 }

@@ -142,6 +142,9 @@ pub struct OpenFileLimits {
     pub nr_open: Option<u64>,
     /// fs.file-max: open files on the whole host.
     pub file_max: Option<u64>,
+    /// Whether this shell may raise its hard limit (root with CAP_SYS_RESOURCE): then a
+    /// launcher can reach fs.nr_open. None: not asked or not readable.
+    pub raisable: Option<bool>,
 }
 
 /// The section marker: random per process, so a file read back (a config file, anything
@@ -249,7 +252,7 @@ pub fn script(req: &FactRequest) -> String {
         s.push_str(&format!("d={q}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; l=$(stat -f -c '%t %T' \"$d\" 2>&1 | head -n 1); printf '%s\\t%s\\t%s\\n' {q} \"$d\" \"$l\"\n"));
     }
     s.push_str(&format!(
-        "echo '{mark} nofile'\necho \"soft $(ulimit -Sn 2>&1)\"; echo \"hard $(ulimit -Hn 2>&1)\"; echo \"nr_open $(cat /proc/sys/fs/nr_open 2>&1)\"; echo \"file_max $(cat /proc/sys/fs/file-max 2>&1)\"\n"
+        "echo '{mark} nofile'\necho \"soft $(ulimit -Sn 2>&1)\"; echo \"hard $(ulimit -Hn 2>&1)\"; echo \"nr_open $(cat /proc/sys/fs/nr_open 2>&1)\"; echo \"file_max $(cat /proc/sys/fs/file-max 2>&1)\"; echo \"raisable $( (ulimit -Hn $(( $(ulimit -Hn) + 1 ))) 2>/dev/null && echo yes || echo no)\"\n"
     ));
     s.push_str(&format!(
         "echo '{mark} listen'\ncat /proc/net/tcp /proc/net/tcp6 2>/dev/null\n"
@@ -482,6 +485,13 @@ pub fn parse_nofile_line(l: &mut OpenFileLimits, line: &str) {
         "hard" => l.hard = if value == "unlimited" { None } else { n },
         "nr_open" => l.nr_open = n,
         "file_max" => l.file_max = n,
+        "raisable" => {
+            l.raisable = match value {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            }
+        }
         _ => {}
     }
 }
@@ -848,7 +858,8 @@ mod tests {
                 soft: Some(1024),
                 hard: None,
                 nr_open: Some(1048576),
-                file_max: None
+                file_max: None,
+                raisable: None
             })
         );
         // The first clock line counts; nanoseconds kept.

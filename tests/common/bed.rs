@@ -119,8 +119,8 @@ pub fn whole_stack(cluster: &str) -> Inventory {
         )
 }
 
-/// `tests/testbed/testbed.sh ARGS`, which must succeed.
-pub fn testbed(args: &[&str]) {
+/// `tests/testbed/testbed.sh ARGS`, which must succeed; what it printed.
+pub fn testbed(args: &[&str]) -> String {
     let o = Command::new("bash")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -129,7 +129,9 @@ pub fn testbed(args: &[&str]) {
         .args(args)
         .output()
         .expect("run testbed.sh");
-    assert!(o.status.success(), "testbed.sh {args:?}: {}", text(&o));
+    let t = text(&o);
+    assert!(o.status.success(), "testbed.sh {args:?} failed:\n{t}");
+    t
 }
 
 /// The bastion topology while it lives: this machine cannot route to the hosts, only to the
