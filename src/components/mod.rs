@@ -54,6 +54,7 @@ pub fn validate_all(inv: &Inventory, diags: &mut Diagnostics) {
         c.validate(inv, diags);
         if let Some(spec) = inv.component(c.name()) {
             core::validate_stop_timeout(inv, spec, diags);
+            core::validate_account(inv, spec, diags);
         }
     }
     check_ports(inv, diags);
@@ -141,6 +142,8 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 "pid_file": Service::pid_file(host, s.role),
                 "log_file": Service::log_file(host, c.name(), s.role),
                 "stop_timeout_tenths": s.stop_timeout * 10,
+                "user": s.user.clone().unwrap_or_default(),
+                "group": s.group.as_ref().or(s.user.as_ref()).cloned().unwrap_or_default(),
                 "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": words(args) })),
             });
             out.push(FileSpec {

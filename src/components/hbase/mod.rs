@@ -10,7 +10,7 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
     Component, ComponentDef, FileSpec, Link, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, VerifyCx, CLUSTER, PROBE_TIMEOUT, STOP_TIMEOUT,
+    SettingKind, VerifyCx, CLUSTER, GROUP, PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
@@ -54,7 +54,7 @@ static ROLES: [RoleDef; 2] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 5] = [
+static SETTINGS: [SettingDef; 7] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -76,6 +76,8 @@ static SETTINGS: [SettingDef; 5] = [
         help: "extra options added to HBASE_OPTS",
     },
     STOP_TIMEOUT,
+    USER,
+    GROUP,
 ];
 
 impl HBase {
@@ -384,6 +386,12 @@ impl Component for HBase {
         let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
         let hadoop_conf = conf_dir(host, hadoop::NAME);
+        // Opt-in: only an explicit `user` switches (see README: HBase writes to HDFS as it).
+        let account = spec
+            .scalar("user")
+            .map(|_| super::core::account(spec, "hbase"));
+        let mut owned_dirs = self.data_dirs(cl, host);
+        owned_dirs.push(format!("{}/hbase", host.log_dir));
         // (role, service, main class, default stop timeout in seconds): a RegionServer
         // flushes and closes every region it serves before it exits.
         [
@@ -426,6 +434,9 @@ impl Component for HBase {
                     format!("{hadoop_conf}/hdfs-site.xml"),
                 ],
                 init: None,
+                user: account.as_ref().map(|a| a.0.clone()),
+                group: account.as_ref().map(|a| a.1.clone()),
+                owned_dirs: owned_dirs.clone(),
             }
         })
         .collect()
