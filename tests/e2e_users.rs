@@ -77,7 +77,11 @@ fn with_become_zookeeper_and_kafka_run_as_their_own_users_owning_their_data() {
     let inv = users_inventory(dir.path(), ["ops", "ops", "ops"]);
 
     // plan says who runs what and that sudo is used; plan --live, that the users are created.
-    let out = stackctl(&["plan", "--color", "never"], &inv);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["plan", "--color", "never", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
