@@ -1394,7 +1394,15 @@ fn without_root_nothing_is_switched_created_or_given_and_create_users_true_is_re
     let mut states = fx.states(&[("node2", "converged")]);
     states[0].facts.uid = Some(1000);
     states[0].facts.login_user = Some("deploy".into());
-    assert_eq!(fx.changes_of(&states)[0], nothing("node2"));
+    let ch = &fx.changes_of(&states)[0];
+    assert_eq!(
+        *ch,
+        HostChanges {
+            runs_as_login: Some("deploy".into()),
+            ..nothing("node2")
+        }
+    );
+    assert!(ch.is_empty(), "who runs the services is not a change");
     assert!(fx.preflight_of(&states).is_empty());
     let mut h = states[0].host.clone();
     h.create_users = Some(true);

