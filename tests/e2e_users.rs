@@ -85,7 +85,7 @@ fn with_become_zookeeper_and_kafka_run_as_their_own_users_owning_their_data() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
-        t.contains("host1, host2, host3: login, then sudo -n to root; zookeeper as zookeeper, kafka as kafka"),
+        t.contains("host1, host2, host3: login, then sudo -n to root; zookeeper as zookeeper, kafka as kafka"),,
         "{t}"
     );
     let r = ssh("host1", "getent passwd kafka");

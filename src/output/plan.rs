@@ -409,7 +409,7 @@ fn users_text(plan: &Plan, c: bool, o: &mut String) {
             .collect();
         let how = match &h.r#become {
             Some(b) => format!("login, then {b} -n to root"),
-            None => "login user (switches only if it is root)".to_string(),
+            None => "no become: switches to service users only when the login is root".to_string(),
         };
         let line = format!("{how}; {}", runs.join(", "));
         match lines.iter_mut().find(|(l, _)| *l == line) {
