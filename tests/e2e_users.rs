@@ -85,7 +85,7 @@ fn with_become_zookeeper_and_kafka_run_as_their_own_users_owning_their_data() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
-        t.contains("host1, host2, host3: login, then sudo -n to root; zookeeper as zookeeper, kafka as kafka"),,
+        t.contains("host1, host2, host3: login, then sudo -n to root; zookeeper as zookeeper, kafka as kafka"),
         "{t}"
     );
     let r = ssh("host1", "getent passwd kafka");
@@ -201,4 +201,85 @@ fn with_become_zookeeper_and_kafka_run_as_their_own_users_owning_their_data() {
             "{h}: down stopped the daemons it runs as root"
         );
     }
+}
+
+/// Hadoop and HBase switch only when asked: one shared `hadoop` account for every Hadoop and
+/// HBase role (with become), the NameNode formatted by it, HBase writing to HDFS as it.
+#[test]
+#[ignore]
+fn hadoop_and_hbase_run_as_one_shared_account_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    clean_hosts();
+    let c = cache();
+    let inv = zk_kafka("shared")
+        .ssh_user("ops")
+        .default("become", "sudo")
+        .component("hadoop", "3.3.6")
+        .archive(c.join("hadoop-3.3.6.tar.gz"))
+        .heap("256m")
+        .setting("user", "hadoop")
+        .map(
+            "yarn-site",
+            "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage",
+            "99.5",
+        )
+        .component("hbase", "2.5.10-hadoop3")
+        .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
+        .heap("384m")
+        .setting("user", "hadoop")
+        .host(
+            "host1",
+            "10.231.77.11",
+            &[
+                "zookeeper",
+                "namenode",
+                "datanode",
+                "resourcemanager",
+                "nodemanager",
+                "hbase-master",
+            ],
+        )
+        .hosts(
+            &HOSTS[1..],
+            &["zookeeper", "datanode", "nodemanager", "hbase-regionserver"],
+        )
+        .write(dir.path());
+    let out = stackctl(&["up"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for (h, roles) in [
+        (
+            "host1",
+            &[
+                "namenode",
+                "datanode",
+                "resourcemanager",
+                "nodemanager",
+                "hbase-master",
+            ][..],
+        ),
+        (
+            "host2",
+            &["datanode", "nodemanager", "hbase-regionserver"][..],
+        ),
+        (
+            "host3",
+            &["datanode", "nodemanager", "hbase-regionserver"][..],
+        ),
+    ] {
+        for role in roles {
+            let (_, name) = proc_owner(h, &format!("/data/stack/run/{role}.pid"));
+            assert_eq!(name, "hadoop", "{h} {role}");
+        }
+        let (_, name) = proc_owner(h, "/data/stack/run/zookeeper.pid");
+        assert_eq!(name, "zookeeper", "{h}");
+    }
+    assert_eq!(
+        ssh_ok("host1", "find /data/stack/hdfs/namenode ! -user hadoop | head -n 3; stat -c %U /data/stack/hdfs/namenode/current/VERSION").trim(),
+        "hadoop",
+        "the format ran as hadoop"
+    );
+    let (code, report) = verify(&inv);
+    assert_eq!(code, Some(0), "{}", failures(&report));
+    let out = stackctl(&["down"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
