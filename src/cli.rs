@@ -83,6 +83,10 @@ pub struct PlanArgs {
         requires = "live"
     )]
     pub limit: Option<Vec<String>>,
+    /// With --live: data directories on tmpfs or under /tmp, /var/tmp, /dev/shm are warnings,
+    /// not preflight errors (a throwaway cluster)
+    #[arg(long, requires = "live")]
+    pub allow_ephemeral: bool,
 }
 
 /// How to reach the hosts.
@@ -128,6 +132,10 @@ pub struct RemoteArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
+    /// Allow data directories on tmpfs or under /tmp, /var/tmp, /dev/shm (a throwaway cluster:
+    /// its data is lost at reboot); preflight refuses them otherwise
+    #[arg(long)]
+    pub allow_ephemeral: bool,
 }
 
 #[derive(Debug, Args)]

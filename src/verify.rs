@@ -112,7 +112,9 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         .collect();
     let rt = session::runtime().map_err(PlanError::Other)?;
     let forks = opts.forks.max(1);
-    let gathered: Vec<(String, Result<HostFacts, String>)> = rt.block_on(async {
+    // The connections stay open until the components' probes are done: behind a bastion the
+    // probes go through them.
+    let (gathered, remotes) = rt.block_on(async {
         let hosts: Vec<&Host> = requests.iter().map(|(h, _)| h).collect();
         let remotes =
             session::connect_each(&hosts, &opts.ssh, forks.max(session::CONNECT_WINDOW)).await;
@@ -120,24 +122,25 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             .iter()
             .zip(remotes)
             .map(|((h, script), r)| async move {
-                let f = match r {
-                    Err(e) => Err(format!("{e:#}")),
+                match r {
+                    Err(e) => ((h.name.clone(), Err(format!("{e:#}"))), None),
                     Ok(remote) => {
-                        let f = session::facts_of(&remote, script).await;
-                        remote.close().await;
-                        f.map_err(|e| {
+                        let f = session::facts_of(&remote, script).await.map_err(|e| {
                             let text = format!("{e:#}");
                             if text.ends_with("the answer was cut short") {
                                 "its answer to the facts script was cut short".to_string()
                             } else {
                                 text
                             }
-                        })
+                        });
+                        ((h.name.clone(), f), Some(remote))
                     }
-                };
-                (h.name.clone(), f)
+                }
             });
-        futures_util::future::join_all(tasks).await
+        let done: Vec<_> = futures_util::future::join_all(tasks).await;
+        let (gathered, remotes): (Vec<(String, Result<HostFacts, String>)>, Vec<_>) =
+            done.into_iter().unzip();
+        (gathered, remotes.into_iter().flatten().collect::<Vec<_>>())
     });
     let mut host_facts = BTreeMap::new();
     let mut unreachable = Vec::new();
@@ -189,13 +192,29 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         host_checks(&inv, h, hp, &services[&h.name], f, &mut checks);
         installed.insert(h.name.clone(), installed_versions(&inv, h, f, &mut checks));
     }
-    // Each component's probes, from this machine.
+    // How each host's probes reach it: straight, or through its SSH connection.
+    for h in inv
+        .hosts
+        .iter()
+        .filter(|h| host_facts.contains_key(&h.name))
+    {
+        checks.push(Check::pass(
+            &h.name,
+            "ssh",
+            "probes",
+            crate::remote::probe::how(&h.name),
+        ));
+    }
+    // Each component's probes, from this machine (or through the hosts' SSH connections).
     for c in components::all()
         .iter()
         .filter(|c| inv.component(c.name()).is_some())
     {
         checks.extend(c.verify(&cx));
     }
+    rt.block_on(futures_util::future::join_all(
+        remotes.into_iter().map(|r| r.close()),
+    ));
     // Versions against each other: bundled jars across hosts, and the rules with what runs.
     bundle_agreement(&inv, &installed, &mut checks);
     version_rules(&inv, &installed, &cx.reported.borrow(), &mut checks);

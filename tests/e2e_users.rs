@@ -211,9 +211,14 @@ fn hadoop_and_hbase_run_as_one_shared_account_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     clean_hosts();
     let c = cache();
-    let inv = zk_kafka("shared")
+    let inv = common::inv::Inventory::new("shared")
         .ssh_user("ops")
         .default("become", "sudo")
+        .java_home(JDK11)
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(c.join(ZK_ARCHIVE))
+        .heap("128m")
         .component("hadoop", "3.3.6")
         .archive(c.join("hadoop-3.3.6.tar.gz"))
         .heap("256m")

@@ -130,7 +130,7 @@ impl Fixture {
         while let Some(at) = rest.find("@@") {
             out.push_str(&rest[..at]);
             let tail = &rest[at + 2..];
-            let kind = ["SHA:", "ARCHIVE:", "ID:"]
+            let kind = ["SHA:", "ARCHIVE:", "ID:", "FSTYPE:"]
                 .into_iter()
                 .find(|k| tail.starts_with(k));
             let Some(kind) = kind else {
@@ -150,6 +150,16 @@ impl Fixture {
                     .sha256
                     .clone(),
                 "ARCHIVE:" => self.archives[arg].1.clone(),
+                // `<dir measured> <magic> <name>`: every state directory asked about, on it.
+                "FSTYPE:" => {
+                    let (on, fs) = arg.split_once(' ').expect("FSTYPE:<dir> <magic> <name>");
+                    self.request(host)
+                        .fs_dirs
+                        .iter()
+                        .map(|d| format!("{d}\t{on}\t{fs}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
                 _ => self.host_plan(host).ids[arg].to_string(),
             });
             rest = &tail[end + 2..];

@@ -126,3 +126,45 @@ fn bad_arguments_exit_2() {
     let out = common::stackctl(&["plan", "-i", "inventories/seed-3node.yml", "--bogus"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A data directory under /tmp is known from the inventory alone: `plan` warns at the line
+/// that puts it there (exit 0: `up` decides, in preflight, where --allow-ephemeral applies).
+#[test]
+fn a_data_dir_under_tmp_is_a_warning_at_its_line() {
+    let (_d, path) = common::inventory(
+        r#"
+cluster: t
+defaults: { java_home: /usr/lib/jvm/java-11, java_version: "11" }
+components:
+  zookeeper: { version: "3.8.4", config: { dataDir: /tmp/zk } }
+hosts:
+  - { name: a, address: 10.0.0.1, roles: [zookeeper] }
+  - { name: b, address: 10.0.0.2, roles: [zookeeper], data_dir: /var/tmp/stack }
+  - { name: c, address: 10.0.0.3, roles: [zookeeper] }
+"#,
+    );
+    let p = path.to_str().unwrap();
+    let out = common::stackctl(&["plan", "-i", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let warnings = &text[text.find("warning:").expect("a warning")..];
+    insta::assert_snapshot!(
+        "data-under-tmp-warning",
+        warnings.replace(p, "inventory.yml")
+    );
+    // The host's own data_dir under /var/tmp holds nothing here (dataDir is set): no warning.
+    assert_eq!(warnings.matches("warning:").count(), 1, "{warnings}");
+    let out = common::stackctl(&["plan", "-i", p, "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let d = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["field"] == "components.zookeeper.config.dataDir")
+        .expect("the warning in --json")
+        .clone();
+    assert_eq!(
+        (d["severity"].as_str(), d["line"].as_u64()),
+        (Some("warning"), Some(5))
+    );
+}

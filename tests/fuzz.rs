@@ -287,6 +287,19 @@ fn host_replies_never_panic_a_decoder() {
         b"file /x\n",
         b"jars /opt/d\n",
         b"end\n",
+        b"fstype\n",
+        b"nofile\n",
+        b"clock\n",
+        b"/data\t/data\t1021994 tmpfs\n",
+        b"/d\t/\tef53 ext2/ext3\n",
+        b"\tUNKNOWN (0x1234)\n",
+        b"stat: cannot read file system information for '/x'\n",
+        b"soft 1024\n",
+        b"hard unlimited\n",
+        b"nr_open 18446744073709551616\n",
+        b"1796162550.530288282\n",
+        b"999999999999999.N\n",
+        b"-1.5\n",
         b"zookeeper jvm /usr/bin/java 11\n",
         b"zookeeper zookeeper running 42\n",
         b"   0: 0B4DE70A:0885 00000000:0000 0A\n",
@@ -317,8 +330,30 @@ fn host_replies_never_panic_a_decoder() {
         let text = String::from_utf8_lossy(&input).to_string();
         let ok = catch_unwind(AssertUnwindSafe(|| {
             use stackctl::remote::{facts, kafka_wire, probe, zk};
-            let _ = facts::parse(&text);
+            let f = facts::parse(&text);
             let _ = facts::properties(&text);
+            // The production-preflight parsers line by line, and the clock arithmetic on
+            // whatever they accepted (extreme readings must not overflow).
+            let mut limits = facts::OpenFileLimits::default();
+            for line in text.lines() {
+                let mut parts = line.splitn(3, '\t');
+                if let (Some(_), Some(on), Some(said)) = (parts.next(), parts.next(), parts.next())
+                {
+                    if let Some(t) = facts::parse_fstype(on, said) {
+                        let _ = t.in_memory();
+                    }
+                }
+                facts::parse_nofile_line(&mut limits, line);
+                if let Some(c) = facts::parse_clock(line) {
+                    let mut g = f.clone();
+                    g.clock = Some(c);
+                    g.round_trip_ns = Some((0, i64::MAX as i128));
+                    if let Some(o) = stackctl::deploy::preflight::Offset::of(&g) {
+                        let _ = o.minus(o).certain();
+                    }
+                }
+            }
+            let _ = stackctl::deploy::preflight::reachable_open_files(&limits);
             let _ = zk::parse_srvr(&text);
             let _ = zk::mntr_field(&text, "zk_synced_followers");
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
@@ -350,7 +385,7 @@ fn host_replies_never_panic_a_decoder() {
         assert!(ok.is_ok(), "case {case}: a decoder panicked on {input:?}");
     }
     println!(
-        "fuzz: {n} host replies through 12 decoders in {:.1?}",
+        "fuzz: {n} host replies through 16 decoders in {:.1?}",
         start.elapsed()
     );
 }

@@ -48,7 +48,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::shape", "inventory::load", "inventory::text", "render"]),
     // 2: talking to hosts.
     ((2, 0), &["remote", "remote::transport", "remote::facts", "remote::probe", "remote::zk",
-               "remote::kafka_wire"]),
+               "remote::kafka_wire", "remote::sshcfg"]),
     // 3: compatibility rules and the lock file.
     ((3, 0), &["compat", "compat::detect", "lock"]),
     // 4: components — the shared core lowest, then every component (each may use another
@@ -65,6 +65,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     // 7: deploying a plan: the pure core lowest, then connecting, applying, walking.
     ((7, 0), &["deploy::changes"]),
     ((7, 0), &["deploy::guard"]),
+    ((7, 0), &["deploy::preflight"]),
     ((7, 2), &["deploy::session"]),
     ((7, 3), &["deploy::apply"]),
     ((7, 4), &["deploy::walk"]),

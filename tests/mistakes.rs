@@ -96,6 +96,7 @@ fn up_is_the_command_that_records_ids() {
         json: false,
         gate_timeout: Duration::from_secs(1),
         force_unlock: false,
+        allow_ephemeral: false,
     };
     let (_inv, plan) = stackctl::commands::prepare(&opts).unwrap_or_else(|e| panic!("{e}"));
     assert!(plan.lock.written);

@@ -170,6 +170,7 @@ pub fn remote_options(
         json,
         gate_timeout: Duration::from_secs(gate_timeout.max(1)),
         force_unlock: false,
+        allow_ephemeral: false,
     }
 }
 

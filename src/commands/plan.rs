@@ -62,20 +62,25 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
         };
     }
     // --live: the same plan, then what it would change on the hosts (read only).
-    let opts = remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), false, 120);
-    let live = match ready(&inv, &plan, &opts.limit).and_then(|()| deploy::live(&inv, &plan, &opts))
-    {
-        Ok(l) => l,
-        Err(e) => {
-            print(out.as_bytes());
-            return Err(e.into());
-        }
+    let opts = crate::deploy::UpOptions {
+        allow_ephemeral: args.allow_ephemeral,
+        ..remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), false, 120)
     };
+    let (live, warnings) =
+        match ready(&inv, &plan, &opts.limit).and_then(|()| deploy::live(&inv, &plan, &opts)) {
+            Ok(l) => l,
+            Err(e) => {
+                print(out.as_bytes());
+                return Err(e.into());
+            }
+        };
     let out = if args.json {
-        let doc = output::plan::live_json(&plan, &live);
+        let mut doc = output::plan::live_json(&plan, &live);
+        doc["preflight"] = serde_json::to_value(&warnings).expect("findings serialise");
         serde_json::to_string_pretty(&doc).expect("json") + "\n"
     } else {
         out + &output::plan::live_text(&plan, &live, color)
+            + &output::plan::findings_text(&warnings, color)
     };
     print(out.as_bytes());
     Ok(())

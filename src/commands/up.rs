@@ -31,7 +31,10 @@ fn needs_file(a: &RemoteArgs) -> Result<(), Error> {
 
 pub fn up(args: UpArgs) -> Result<(), Error> {
     needs_file(&args.remote)?;
-    let opts = options(&args.remote);
+    let opts = UpOptions {
+        allow_ephemeral: args.allow_ephemeral,
+        ..options(&args.remote)
+    };
     let result = prepare(&opts).and_then(|(inv, plan)| deploy::up(&inv, &plan, &opts));
     finish(result, opts.json, "up")
 }

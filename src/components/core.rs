@@ -328,6 +328,39 @@ pub trait Component: Live + Sync {
     fn restart(&self, _role: &str) -> Restart {
         Restart::Together
     }
+
+    // --- production preflight (issue 12).
+
+    /// How many open files one of this component's daemons should be allowed, by its
+    /// project's own recommendation (None: the project names no number).
+    fn open_files(&self) -> Option<OpenFilesNeed> {
+        None
+    }
+    /// The clock skew between this component's hosts that it rejects (HBase's master refuses
+    /// a RegionServer whose clock is too far off), read from the effective configuration.
+    fn clock_limit(&self, _cl: &Cluster) -> Option<ClockLimit> {
+        None
+    }
+}
+
+/// What a component's daemons need of the open-file limit, and where the number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFilesNeed {
+    pub recommended: u64,
+    /// The document that recommends it, for the message.
+    pub source: &'static str,
+}
+
+/// A clock skew a component refuses, and the skew it already warns about, with the keys that
+/// set them (for the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockLimit {
+    /// The roles whose hosts' clocks are compared (HBase: the master with each RegionServer).
+    pub between: (&'static str, &'static str),
+    pub reject_ms: u64,
+    pub reject_key: String,
+    pub warn_ms: u64,
+    pub warn_key: String,
 }
 
 /// A component's live part: probes from this machine, for health gates and `verify`. Each
@@ -443,6 +476,8 @@ impl Props {
 
 /// How long one probe may take.
 pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a port check through an SSH forward waits for the host to refuse the connection.
+pub const PROBE_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The fallback probe: the role's first port accepts a TCP connection on every host.
 pub fn port_probe(
@@ -453,22 +488,13 @@ pub fn port_probe(
 ) -> anyhow::Result<String> {
     for h in hosts {
         if let Some(p) = c.ports(inv, h).into_iter().find(|p| p.role == role) {
-            let addrs = socket_addrs(&h.address, p.port)
-                .map_err(|e| anyhow::anyhow!("{}: {role}: {e}", h.name))?;
-            let mut last = None;
-            let ok = addrs.iter().any(|a| {
-                std::net::TcpStream::connect_timeout(a, PROBE_TIMEOUT)
-                    .map_err(|e| last = Some(e))
-                    .is_ok()
-            });
-            if !ok {
-                anyhow::bail!(
-                    "{}: {role} port {} not answering: {}",
-                    h.name,
-                    p.port,
-                    last.map(|e| e.to_string()).unwrap_or_default()
-                );
-            }
+            let addr = match h.address.parse::<std::net::Ipv6Addr>() {
+                Ok(_) => format!("[{}]:{}", h.address, p.port),
+                Err(_) => format!("{}:{}", h.address, p.port),
+            };
+            crate::remote::probe::accepts(&addr, PROBE_TIMEOUT, PROBE_SETTLE).map_err(|e| {
+                anyhow::anyhow!("{}: {role} port {} not answering: {e:#}", h.name, p.port)
+            })?;
         }
     }
     Ok(format!(
@@ -479,24 +505,6 @@ pub fn port_probe(
             .collect::<Vec<_>>()
             .join(", ")
     ))
-}
-
-/// The socket addresses of a host's `address` (an IPv4 or IPv6 literal, or a host name, which
-/// is resolved) and a port: what a probe connects to.
-pub fn socket_addrs(address: &str, port: u16) -> anyhow::Result<Vec<std::net::SocketAddr>> {
-    use std::net::ToSocketAddrs;
-    let address = address.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = address.parse::<std::net::IpAddr>() {
-        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
-    }
-    let addrs: Vec<_> = (address, port)
-        .to_socket_addrs()
-        .map_err(|e| anyhow::anyhow!("cannot resolve `{address}`: {e}"))?
-        .collect();
-    if addrs.is_empty() {
-        anyhow::bail!("`{address}` resolves to no address");
-    }
-    Ok(addrs)
 }
 
 /// `host:port` of the port a role serves `what` on.
@@ -660,26 +668,5 @@ pub struct VerifyCx<'a> {
 impl VerifyCx<'_> {
     pub fn report_version(&self, component: &'static str, v: Version) {
         self.reported.borrow_mut().insert(component, v);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn probe_addresses_take_names_and_both_ip_families() {
-        // A SecondaryNameNode (or any port-probed role) on a host given by name.
-        let a = socket_addrs("localhost", 50090).unwrap();
-        assert!(!a.is_empty() && a.iter().all(|a| a.port() == 50090 && a.ip().is_loopback()));
-        assert_eq!(
-            socket_addrs("10.0.0.5", 9868).unwrap(),
-            vec!["10.0.0.5:9868".parse().unwrap()]
-        );
-        assert_eq!(
-            socket_addrs("::1", 9868).unwrap(),
-            vec!["[::1]:9868".parse().unwrap()]
-        );
-        assert!(socket_addrs("no-such-host.invalid", 1).is_err());
     }
 }

@@ -12,7 +12,7 @@ pub mod hbase;
 pub mod kafka;
 pub mod zookeeper;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 pub use self::core::*;
@@ -58,6 +58,9 @@ pub fn validate_all(inv: &Inventory, diags: &mut Diagnostics) {
         }
     }
     check_ports(inv, diags);
+    // Where each component keeps its data does not depend on ids: none are needed yet.
+    let ids = crate::lock::Ids::default();
+    diags.0.extend(ephemeral_dirs(&Cluster::new(inv, &ids)));
 }
 
 fn check_ports(inv: &Inventory, diags: &mut Diagnostics) {
@@ -175,6 +178,190 @@ pub fn pinned_word(value: &str, home: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\"$DIST\"")
+}
+
+// --- production preflight (issue 12): where each component keeps its state.
+
+/// A directory a component keeps state in on one host, with the inventory line that put it
+/// there: the component's own `config`-like setting naming it, else the host's `data_dir`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateDir {
+    pub component: &'static str,
+    pub dir: String,
+    /// Field path (`components.zookeeper.config.dataDir`, `hosts[0].data_dir`,
+    /// `defaults.data_dir`); empty when the directory comes from the built-in defaults.
+    pub field: String,
+    pub pos: crate::diag::Pos,
+}
+
+/// Every state directory of every component `host` runs: what each declares through
+/// `data_dirs` (the list `down --purge` deletes), with where the inventory set it.
+pub fn state_dirs(cl: &Cluster, host: &Host) -> Vec<StateDir> {
+    let mut out: Vec<StateDir> = Vec::new();
+    for c in ALL
+        .iter()
+        .filter(|c| cl.inv.component(c.name()).is_some() && host.has_component(c.name()))
+    {
+        let spec = cl.inv.component(c.name()).expect("declared");
+        for dir in c.data_dirs(cl, host) {
+            let dir = squash_path(dir.trim());
+            if out.iter().any(|d| d.component == c.name() && d.dir == dir) {
+                continue;
+            }
+            let (field, pos) = state_dir_origin(spec, host, &dir);
+            out.push(StateDir {
+                component: c.name(),
+                dir,
+                field,
+                pos,
+            });
+        }
+    }
+    out
+}
+
+/// Which inventory line set `dir`: a property of the component's maps whose value names it
+/// (or a directory it is inside: `hadoop.tmp.dir` for `${hadoop.tmp.dir}/dfs/name`), the
+/// exact one first; else the host's `data_dir` when it is inside it; else the component.
+fn state_dir_origin(
+    spec: &crate::inventory::ComponentSpec,
+    host: &Host,
+    dir: &str,
+) -> (String, crate::diag::Pos) {
+    use crate::inventory::Setting;
+    let mut inside: Option<(String, crate::diag::Pos)> = None;
+    for (name, setting) in &spec.settings {
+        let Setting::Map(props, _) = setting else {
+            continue;
+        };
+        for p in props {
+            for v in p.value.split(',') {
+                let v = v.trim();
+                let v = v
+                    .strip_prefix("file://")
+                    .or_else(|| v.strip_prefix("file:"))
+                    .unwrap_or(v);
+                if !v.starts_with('/') {
+                    continue;
+                }
+                let v = squash_path(v);
+                let field = format!("components.{}.{name}.{}", spec.name, p.key);
+                if v == dir {
+                    return (field, p.pos);
+                }
+                if path_inside(dir, &v) && inside.is_none() {
+                    inside = Some((field, p.pos));
+                }
+            }
+        }
+    }
+    if let Some(found) = inside {
+        return found;
+    }
+    if dir == host.data_dir || path_inside(dir, &host.data_dir) {
+        return host.data_dir_at.clone();
+    }
+    (format!("components.{}", spec.name), spec.pos)
+}
+
+/// `inner` is strictly below `outer` (both squashed).
+fn path_inside(inner: &str, outer: &str) -> bool {
+    let outer = outer.trim_end_matches('/');
+    inner.len() > outer.len() && inner.starts_with(outer) && inner[outer.len()..].starts_with('/')
+}
+
+/// A path with runs of `/` collapsed and no trailing `/`.
+fn squash_path(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for c in p.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    while out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    out
+}
+
+/// Directories whose content does not outlive a reboot or a cleaning, by path alone: `/tmp`
+/// (tmpfs on many distributions, else emptied at boot, and systemd-tmpfiles deletes what is
+/// unused for 10 days), `/var/tmp` (kept across reboots, but systemd-tmpfiles' default
+/// tmp.conf deletes what is unused for 30 days: a Kafka segment or a ZooKeeper snapshot
+/// nobody read in a month) and `/dev/shm` (always tmpfs).
+pub const EPHEMERAL_ROOTS: &[(&str, &str)] = &[
+    ("/tmp", "emptied at reboot on most distributions, and cleaned of files unused for 10 days by systemd-tmpfiles"),
+    ("/var/tmp", "cleaned of files unused for 30 days by systemd-tmpfiles"),
+    ("/dev/shm", "in memory (tmpfs): gone at reboot"),
+];
+
+/// The ephemeral root `dir` is in (or is), with why its content does not last.
+pub fn ephemeral_root(dir: &str) -> Option<(&'static str, &'static str)> {
+    let dir = squash_path(dir);
+    EPHEMERAL_ROOTS
+        .iter()
+        .copied()
+        .find(|(root, _)| dir == *root || path_inside(&dir, root))
+}
+
+/// Data directories under `/tmp`, `/var/tmp` or `/dev/shm`, known from the inventory alone:
+/// one warning per inventory line that puts them there, naming the hosts and directories.
+/// A warning, not an error: `up` decides in preflight, where `--allow-ephemeral` applies and
+/// the filesystem (tmpfs anywhere) is known too; `plan` says beforehand that it will refuse.
+pub fn ephemeral_dirs(cl: &Cluster) -> Vec<Diagnostic> {
+    // (field, line, column, root) -> (components, hosts, dirs, why the root is ephemeral)
+    type Key = (String, u64, u64, &'static str);
+    type Found = (Vec<&'static str>, Vec<String>, Vec<String>, &'static str);
+    let mut found: BTreeMap<Key, Found> = BTreeMap::new();
+    for h in &cl.inv.hosts {
+        for d in state_dirs(cl, h) {
+            let Some((root, why)) = ephemeral_root(&d.dir) else {
+                continue;
+            };
+            let e = found
+                .entry((d.field.clone(), d.pos.line, d.pos.column, root))
+                .or_insert_with(|| (Vec::new(), Vec::new(), Vec::new(), why));
+            if !e.0.contains(&d.component) {
+                e.0.push(d.component);
+            }
+            if !e.1.contains(&h.name) {
+                e.1.push(h.name.clone());
+            }
+            if !e.2.contains(&d.dir) {
+                e.2.push(d.dir.clone());
+            }
+        }
+    }
+    let list = |v: &[String]| {
+        if v.len() > 3 {
+            format!("{} and {} more", v[..3].join(", "), v.len() - 3)
+        } else {
+            v.join(", ")
+        }
+    };
+    found
+        .into_iter()
+        .map(|((field, line, column, root), (comps, hosts, dirs, why))| {
+            Diagnostic::warning(
+                &cl.inv.path,
+                crate::diag::Pos::new(line, column),
+                field,
+                format!(
+                    "{} data is under {root} on {}: {} ({root} is {why})",
+                    comps
+                        .iter()
+                        .map(|c| format!("{c}'s"))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    list(&hosts),
+                    list(&dirs)
+                ),
+            )
+            .with_help(
+                "`up` refuses data directories under /tmp, /var/tmp, /dev/shm or on tmpfs in preflight: move them to a persistent disk, or pass --allow-ephemeral for a throwaway cluster",
+            )
+        })
+        .collect()
 }
 
 /// The catalog the inventory loader and the lock file check against, built from the registry.

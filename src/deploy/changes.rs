@@ -102,6 +102,12 @@ pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Servic
         .map(|s| (s.role.to_string(), Service::launcher(host, s.role)))
         .collect();
     req.dirs = free_space_dirs(host);
+    // Production preflight (issue 12): the filesystem under every state directory.
+    req.fs_dirs = components::state_dirs(cl, host)
+        .into_iter()
+        .map(|d| d.dir)
+        .collect();
+    req.fs_dirs.dedup();
     for c in declared(inv) {
         req.read.extend(c.fact_reads(cl, host));
         req.read

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod changes;
 pub mod guard;
+pub mod preflight;
 pub mod session;
 pub mod walk;
 
@@ -62,7 +63,8 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     let cl = Cluster::new(inv, &ids);
     ev.status(None, "connecting and gathering facts");
     let me = guard::Holder::me("up");
-    let (targets, archives) = session::gather(&cl, plan, opts, &ev, false, Some(&me)).await?;
+    let (targets, archives, _warnings) =
+        session::gather(&cl, plan, opts, &ev, false, Some(&me)).await?;
     ev.emit(None, "preflight", "preflight passed");
     let changes: Vec<HostChanges> = targets
         .iter()
@@ -111,14 +113,19 @@ pub struct LiveHost {
     pub current: BTreeMap<String, Option<String>>,
 }
 
-/// `plan --live`: what `up` would change on each reachable host. Reads only.
-pub fn live(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Vec<LiveHost>, DeployError> {
+/// `plan --live`: what `up` would change on each reachable host, and the preflight warnings
+/// (its errors are the error). Reads only.
+pub fn live(
+    inv: &Inventory,
+    plan: &Plan,
+    opts: &UpOptions,
+) -> Result<(Vec<LiveHost>, Vec<preflight::Finding>), DeployError> {
     let rt = session::runtime().map_err(DeployError::Failed)?;
     rt.block_on(async {
         let ids = plan.ids();
         let cl = Cluster::new(inv, &ids);
         // Read only: no lock.
-        let (targets, archives) =
+        let (targets, archives, warnings) =
             session::gather(&cl, plan, opts, &Events::quiet(), true, None).await?;
         let out = targets
             .iter()
@@ -133,7 +140,7 @@ pub fn live(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Vec<LiveHo
             })
             .collect();
         session::close_all(targets).await;
-        Ok(out)
+        Ok((out, warnings))
     })
     .map_err(|e: DeployError| e.masked(&plan.secret_values))
 }

@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::changes::{self, Archives, HostState};
 use super::guard::{self, Holder};
+use super::preflight::{self, Finding};
 use crate::components::Cluster;
 use crate::events::Events;
 use crate::inventory::{Host, Inventory};
@@ -33,6 +34,9 @@ pub struct UpOptions {
     pub gate_timeout: Duration,
     /// Remove a cluster lock left by a run that is gone (on another machine).
     pub force_unlock: bool,
+    /// Data directories on tmpfs or under /tmp are warnings, not preflight errors (a
+    /// throwaway cluster).
+    pub allow_ephemeral: bool,
 }
 
 /// Why `up`, `down` or `plan --live` stopped; each kind has its documented exit code.
@@ -328,6 +332,10 @@ pub fn local_archives(inv: &Inventory) -> Result<Archives<'_>> {
     Ok(archives)
 }
 
+/// What [`gather`] found: the connected hosts with their facts, the local archives, and the
+/// preflight warnings (the errors stopped it).
+pub type Gathered<'a> = (Vec<Target<'a>>, Archives<'a>, Vec<Finding>);
+
 /// Connects to the selected hosts, gathers their facts (one round trip each, with the content
 /// of the planned files too when `read_planned`) and runs preflight. Nothing on the hosts changes.
 pub async fn gather<'a>(
@@ -337,7 +345,7 @@ pub async fn gather<'a>(
     ev: &Events,
     read_planned: bool,
     lock: Option<&Holder>,
-) -> Result<(Vec<Target<'a>>, Archives<'a>), DeployError> {
+) -> Result<Gathered<'a>, DeployError> {
     let inv = cl.inv;
     let pairs = selected(inv, plan, &opts.limit);
     let connected = connect_all(&pairs, opts, ev).await?;
@@ -364,6 +372,9 @@ pub async fn gather<'a>(
                 .iter()
                 .map(|(h, _, _, r, _)| (h.name.as_str(), r))
                 .collect();
+            // The controller's clock around the round trip that reads the hosts' clocks: each
+            // host read its clock somewhere within it (production preflight, issue 12).
+            let sent = facts::controller_clock_ns();
             let taken = guard::acquire_then(
                 &remotes,
                 &thens,
@@ -374,6 +385,7 @@ pub async fn gather<'a>(
                 ev,
             )
             .await;
+            let received = facts::controller_clock_ns();
             let outs = match taken {
                 Ok(outs) => outs,
                 Err(e) => {
@@ -394,6 +406,10 @@ pub async fn gather<'a>(
             for ((h, ..), out) in asked.iter().zip(outs) {
                 match recovered_answer(&h.name, out) {
                     Ok((recovered, f)) => {
+                        let f = f.map(|mut f| {
+                            f.round_trip_ns = Some((sent, received));
+                            f
+                        });
                         if recovered {
                             ev.emit(
                                 Some(&h.name),
@@ -419,7 +435,12 @@ pub async fn gather<'a>(
             answers
         }
         None => {
-            let runs = asked.iter().map(|(_, _, _, r, script)| facts_of(r, script));
+            let runs = asked.iter().map(|(_, _, _, r, script)| async move {
+                let sent = facts::controller_clock_ns();
+                let mut f = facts_of(r, script).await?;
+                f.round_trip_ns = Some((sent, facts::controller_clock_ns()));
+                Ok(f)
+            });
             futures_util::future::join_all(runs).await
         }
     };
@@ -461,6 +482,19 @@ pub async fn gather<'a>(
     };
     let states: Vec<HostState> = targets.iter().map(|t| t.state.clone()).collect();
     problems.extend(changes::preflight(cl, &states, &archives));
+    let pairs: Vec<(&Host, &HostFacts)> = states.iter().map(|t| (t.host, &t.facts)).collect();
+    let (errors, warnings): (Vec<Finding>, Vec<Finding>) =
+        preflight::check(cl, &pairs, opts.allow_ephemeral)
+            .into_iter()
+            .partition(|f| f.level == preflight::Level::Error);
+    problems.extend(errors.into_iter().map(|f| f.message));
+    for w in &warnings {
+        ev.emit(
+            None,
+            "preflight-warning",
+            &format!("warning: {}", w.message),
+        );
+    }
     if !problems.is_empty() {
         if let Some(me) = lock {
             // Hosts whose facts failed were closed already: they keep a lock naming a dead
@@ -470,7 +504,7 @@ pub async fn gather<'a>(
         close_all(targets).await;
         return Err(DeployError::Preflight(problems));
     }
-    Ok((targets, archives))
+    Ok((targets, archives, warnings))
 }
 
 /// Releases our cluster lock on every target.

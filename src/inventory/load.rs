@@ -8,7 +8,7 @@ use super::catalog::{Catalog, SettingKind};
 use super::raw::{pos, Node, RawHost, RawInventory, RawSettings, S};
 use super::shape;
 use super::text::{self, TextRule};
-use super::{ComponentSpec, Host, Inventory, Prop, RoleRef, Setting};
+use super::{ComponentSpec, Host, Inventory, ProbeVia, Prop, RoleRef, Setting};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, InvalidInput, Pos};
 use crate::version::{JavaVersion, Version};
 
@@ -496,8 +496,6 @@ fn yaml_path_at(text: &str, pos: Pos) -> Option<String> {
     Some(out)
 }
 
-const DEFAULT_SSH_USER: &str = "root";
-const DEFAULT_SSH_PORT: u64 = 22;
 const DEFAULT_INSTALL_DIR: &str = "/opt/stack";
 const DEFAULT_DATA_DIR: &str = "/data/stack";
 const DEFAULT_LOG_DIR: &str = "/var/log/stack";
@@ -952,32 +950,67 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
             }
         }
     }
-    // Each setting: the host's own value, else the default, else stackctl's default.
-    let ssh_user = pick_str(&h.ssh_user, &d.ssh_user)
-        .unwrap_or_else(|| (DEFAULT_SSH_USER.into(), Pos::default()));
-    if !text::USER_NAME.accepts_text(&ssh_user.0) {
-        cx.error(
-            ssh_user.1,
-            field("ssh_user"),
-            format!("`{}` is not a user name", ssh_user.0.escape_debug()),
-        )
-        .help = Some(format!(
-            "{} accepts {}",
-            text::USER_NAME.what,
-            text::USER_NAME.accepts
-        ));
+    // Each setting: the host's own value, else the default, else stackctl's default. The SSH
+    // settings have no default of stackctl's: unset, the operator's ssh_config decides.
+    let ssh_user = pick_str(&h.ssh_user, &d.ssh_user);
+    if let Some(u) = &ssh_user {
+        if !text::USER_NAME.accepts_text(&u.0) {
+            cx.error(
+                u.1,
+                field("ssh_user"),
+                format!("`{}` is not a user name", u.0.escape_debug()),
+            )
+            .help = Some(format!(
+                "{} accepts {}",
+                text::USER_NAME.what,
+                text::USER_NAME.accepts
+            ));
+        }
     }
-    let (port, port_pos) = match h.ssh_port.as_ref().or(d.ssh_port.as_ref()) {
-        Some(p) => (p.value, pos(p)),
-        None => (DEFAULT_SSH_PORT, Pos::default()),
+    let ssh_port = match h.ssh_port.as_ref().or(d.ssh_port.as_ref()) {
+        Some(p) => {
+            if p.value == 0 || p.value > 65535 {
+                cx.error(
+                    pos(p),
+                    field("ssh_port"),
+                    format!("ssh_port {} is not a TCP port (1-65535)", p.value),
+                );
+            }
+            Some(p.value.clamp(1, 65535) as u16)
+        }
+        None => None,
     };
-    if port == 0 || port > 65535 {
-        cx.error(
-            port_pos,
-            field("ssh_port"),
-            format!("ssh_port {port} is not a TCP port (1-65535)"),
-        );
-    }
+    let ssh_host = pick_str(&h.ssh_host, &d.ssh_host).map(|(v, at)| {
+        let v = v.trim().to_string();
+        // Given to ssh as its destination: a name or address, never an option (`-oProxyCommand=`).
+        if !valid_address(&v) {
+            cx.error(
+                at,
+                field("ssh_host"),
+                format!("`{}` is not a host name or address", v.escape_debug()),
+            )
+            .help = Some(
+                "ssh_host is what ssh dials (a name from your ssh_config, a DNS name or an address)"
+                    .into(),
+            );
+        }
+        v
+    });
+    let probe = match pick_str(&h.probe, &d.probe) {
+        Some((v, at)) => match ProbeVia::parse(v.trim()) {
+            Some(p) => p,
+            None => {
+                cx.error(
+                    at,
+                    field("probe"),
+                    format!("`{}` is not a way to probe", v.escape_debug()),
+                )
+                .help = Some(format!("probe is one of: {}", ProbeVia::NAMES.join(", ")));
+                ProbeVia::Auto
+            }
+        },
+        None => ProbeVia::Auto,
+    };
     let java_home = match pick_str(&h.java_home, &d.java_home) {
         Some(j) => {
             check_abs(cx, &j, &field("java_home"));
@@ -1015,6 +1048,11 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         "install_dir",
     );
     let data_dir = dir(&h.data_dir, &d.data_dir, DEFAULT_DATA_DIR, "data_dir");
+    let data_dir_at = match (&h.data_dir, &d.data_dir) {
+        (Some(own), _) => (field("data_dir"), pos(own)),
+        (None, Some(def)) => ("defaults.data_dir".to_string(), pos(def)),
+        (None, None) => (String::new(), Pos::default()),
+    };
     let log_dir = dir(&h.log_dir, &d.log_dir, DEFAULT_LOG_DIR, "log_dir");
     let become_sudo = match pick_str(&h.r#become, &d.r#become) {
         None => false,
@@ -1081,12 +1119,15 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         address,
         address_pos: pos(&h.address),
         roles,
-        ssh_user: ssh_user.0,
-        ssh_port: port.min(65535) as u16,
+        ssh_user: ssh_user.map(|u| u.0),
+        ssh_port,
+        ssh_host,
+        probe,
         java_home: java_home.trim_end_matches('/').to_string(),
         java_version,
         install_dir,
         data_dir,
+        data_dir_at,
         log_dir,
         become_sudo,
         create_users,

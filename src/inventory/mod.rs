@@ -43,7 +43,7 @@ pub struct Inventory {
     pub secret_keys: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Host {
     pub index: usize,
     pub name: String,
@@ -51,12 +51,21 @@ pub struct Host {
     pub address: String,
     pub address_pos: Pos,
     pub roles: Vec<RoleRef>,
-    pub ssh_user: String,
-    pub ssh_port: u16,
+    /// `ssh_user` / `ssh_port` when the inventory sets them; unset, the operator's ssh_config
+    /// (or ssh's own default) decides.
+    pub ssh_user: Option<String>,
+    pub ssh_port: Option<u16>,
+    /// `ssh_host`: what to give ssh as the destination instead of the host's name or address.
+    pub ssh_host: Option<String>,
+    /// `probe`: how health gates and `verify` reach the host's service ports.
+    pub probe: ProbeVia,
     pub java_home: String,
     pub java_version: Option<(JavaVersion, Pos)>,
     pub install_dir: String,
     pub data_dir: String,
+    /// Where `data_dir` was set: field path and position (`defaults.data_dir` when the host
+    /// inherits it; an empty field for the built-in default).
+    pub data_dir_at: (String, Pos),
     pub log_dir: String,
     /// `become: sudo`: every remote script runs as root through `sudo -n`.
     pub become_sudo: bool,
@@ -74,6 +83,29 @@ pub fn account_name_ok(s: &str) -> bool {
     matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f == '_')
         && s.len() <= 32
         && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// How health gates and `verify` reach a host's service ports: straight from this machine, or
+/// through the host's SSH connection (a forward over its multiplexed master), or `auto`: through
+/// SSH when ssh reaches the host through a jump host or a proxy command, else straight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProbeVia {
+    #[default]
+    Auto,
+    Ssh,
+    Direct,
+}
+
+impl ProbeVia {
+    pub const NAMES: &'static [&'static str] = &["auto", "ssh", "direct"];
+    pub fn parse(s: &str) -> Option<ProbeVia> {
+        match s {
+            "auto" => Some(ProbeVia::Auto),
+            "ssh" => Some(ProbeVia::Ssh),
+            "direct" => Some(ProbeVia::Direct),
+            _ => None,
+        }
+    }
 }
 
 impl Host {

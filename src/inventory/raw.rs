@@ -42,6 +42,8 @@ pub struct RawInventory {
 pub struct RawSettings {
     pub ssh_user: Option<S<String>>,
     pub ssh_port: Option<S<u64>>,
+    pub ssh_host: Option<S<String>>,
+    pub probe: Option<S<String>>,
     pub java_home: Option<S<String>>,
     pub java_version: Option<S<Scalar>>,
     pub install_dir: Option<S<String>>,
@@ -65,6 +67,8 @@ pub struct RawHost {
     pub broker_id: Option<S<u64>>,
     pub ssh_user: Option<S<String>>,
     pub ssh_port: Option<S<u64>>,
+    pub ssh_host: Option<S<String>>,
+    pub probe: Option<S<String>>,
     pub java_home: Option<S<String>>,
     pub java_version: Option<S<Scalar>>,
     pub install_dir: Option<S<String>>,

@@ -18,6 +18,8 @@ pub const TOP_KEYS: &[&str] = &["cluster", "defaults", "components", "secret_key
 pub const SETTING_KEYS: &[&str] = &[
     "ssh_user",
     "ssh_port",
+    "ssh_host",
+    "probe",
     "java_home",
     "java_version",
     "install_dir",
@@ -340,6 +342,8 @@ fn settings(cx: &mut Cx, prefix: &str, entries: Entries) -> (RawSettings, Entrie
         match k.value.as_str() {
             "ssh_user" => s.ssh_user = string(cx, &f, v),
             "ssh_port" => s.ssh_port = number(cx, &f, v),
+            "ssh_host" => s.ssh_host = string(cx, &f, v),
+            "probe" => s.probe = string(cx, &f, v),
             "java_home" => s.java_home = string(cx, &f, v),
             "java_version" => {
                 s.java_version = string(cx, &f, v)
@@ -551,6 +555,8 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
             broker_id,
             ssh_user: settings.ssh_user,
             ssh_port: settings.ssh_port,
+            ssh_host: settings.ssh_host,
+            probe: settings.probe,
             java_home: settings.java_home,
             java_version: settings.java_version,
             install_dir: settings.install_dir,

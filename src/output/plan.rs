@@ -375,6 +375,25 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
     o
 }
 
+/// `plan --live`: the preflight warnings (production checks: data directories, clocks,
+/// open-file limits), one line each; nothing when there are none.
+pub fn findings_text(findings: &[crate::deploy::preflight::Finding], color: bool) -> String {
+    let mut o = String::new();
+    if findings.is_empty() {
+        return o;
+    }
+    let _ = writeln!(o, "\n{}", paint(color, "1", "Preflight warnings"));
+    for f in findings {
+        let _ = writeln!(
+            o,
+            "  {} {}",
+            paint(color, "33", "warning:"),
+            crate::diag::terminal_safe(&f.message)
+        );
+    }
+    o
+}
+
 /// `plan --live --json`: the plan with what each host has now, every secret masked (the
 /// current content of a changed file is the host's file as it is).
 pub fn live_json(plan: &Plan, hosts: &[crate::deploy::LiveHost]) -> serde_json::Value {

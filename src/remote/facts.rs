@@ -34,6 +34,9 @@ pub struct FactRequest {
     pub accounts: Vec<(String, String)>,
     /// Directories with the account that must own them (dir, user, group).
     pub owned_dirs: Vec<(String, String, String)>,
+    // --- production preflight (issue 12): filesystems of the data dirs, clock, limits.
+    /// Directories whose filesystem type matters (a data directory on tmpfs is lost at reboot).
+    pub fs_dirs: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -77,6 +80,64 @@ pub struct HostFacts {
     pub owners: BTreeMap<String, String>,
     /// role -> (uid, user name) of its running process, from /proc/<pid>/status.
     pub proc_owner: BTreeMap<String, (u32, String)>,
+    // --- production preflight (issue 12): filesystems of the data dirs, clock, limits.
+    /// dir -> the filesystem it (or its nearest existing parent) is on.
+    pub fs_types: BTreeMap<String, FsType>,
+    /// Directories whose filesystem could not be read, with what `stat` said.
+    pub fs_unread: BTreeMap<String, String>,
+    /// The host's clock, read at the end of the script (None: no readable answer).
+    pub clock: Option<HostClock>,
+    /// The controller's clock (ns since the epoch) just before the round trip that carried
+    /// this script was sent and just after its answer came back: set by the caller, not parsed.
+    pub round_trip_ns: Option<(i128, i128)>,
+    /// The open-file limits of the shell stackctl starts services from.
+    pub nofile: Option<OpenFileLimits>,
+}
+
+/// The filesystem a directory is on, as `stat -f` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsType {
+    /// The directory actually measured: the path itself or its nearest existing parent.
+    pub on: String,
+    /// The filesystem's magic number (`statfs.f_type`), when stat printed it.
+    pub magic: Option<u64>,
+    /// Its name (`tmpfs`, `ext2/ext3`, `xfs`, `UNKNOWN (0x1234)`).
+    pub name: String,
+}
+
+/// tmpfs's and ramfs's magic numbers (linux/magic.h: TMPFS_MAGIC, RAMFS_MAGIC).
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+
+impl FsType {
+    /// `tmpfs` or `ramfs` when the filesystem lives in memory (its content is gone at reboot);
+    /// by magic number first (a stat too old to know the name prints `UNKNOWN`), else by name.
+    pub fn in_memory(&self) -> Option<&'static str> {
+        match (self.magic, self.name.as_str()) {
+            (Some(TMPFS_MAGIC), _) | (_, "tmpfs") => Some("tmpfs"),
+            (Some(RAMFS_MAGIC), _) | (_, "ramfs") => Some("ramfs"),
+            _ => None,
+        }
+    }
+}
+
+/// A host's clock reading: nanoseconds since the epoch, and how coarse the reading is (a
+/// `date` without `%N`, busybox's, reads whole seconds: the true time is up to 1 s later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostClock {
+    pub ns: i128,
+    pub resolution_ns: i128,
+}
+
+/// `ulimit -Sn` and `ulimit -Hn` of the shell (None: `unlimited`), and the kernel's caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenFileLimits {
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+    /// fs.nr_open: no process's limit can be raised above it, not even by root.
+    pub nr_open: Option<u64>,
+    /// fs.file-max: open files on the whole host.
+    pub file_max: Option<u64>,
 }
 
 /// The section marker: random per process, so a file read back (a config file, anything
@@ -164,6 +225,17 @@ pub fn script(req: &FactRequest) -> String {
         // a path with spaces cannot shift df's columns.
         s.push_str(&format!("d={q}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; l=$(df -Pk \"$d\" 2>&1 | tail -n 1); printf '%s\\t%s\\n' {q} \"$l\"\n"));
     }
+    // --- production preflight (issue 12). The filesystem of each data dir (or its nearest
+    // existing parent), as `<path> TAB <dir measured> TAB <magic hex> <name>`; the open-file
+    // limits a service started from this shell gets.
+    s.push_str(&format!("echo '{mark} fstype'\n"));
+    for d in &req.fs_dirs {
+        let q = shell_quote(d);
+        s.push_str(&format!("d={q}; while [ ! -e \"$d\" ]; do d=$(dirname \"$d\"); done; l=$(stat -f -c '%t %T' \"$d\" 2>&1 | head -n 1); printf '%s\\t%s\\t%s\\n' {q} \"$d\" \"$l\"\n"));
+    }
+    s.push_str(&format!(
+        "echo '{mark} nofile'\necho \"soft $(ulimit -Sn 2>&1)\"; echo \"hard $(ulimit -Hn 2>&1)\"; echo \"nr_open $(cat /proc/sys/fs/nr_open 2>&1)\"; echo \"file_max $(cat /proc/sys/fs/file-max 2>&1)\"\n"
+    ));
     s.push_str(&format!(
         "echo '{mark} listen'\ncat /proc/net/tcp /proc/net/tcp6 2>/dev/null\n"
     ));
@@ -179,7 +251,7 @@ pub fn script(req: &FactRequest) -> String {
         s.push_str(&format!("[ -d {q} ] && printf '%s\\n' {q}\n"));
     }
     s.push_str(&format!(
-        "echo '{mark} java'; if [ -n \"$jrel\" ]; then echo \"java version \\\"$jrel\\\" (release file)\"; elif [ -n \"$jv\" ]; then wait $jpid; head -n 3 \"$jv\"; rm -f \"$jv\"; else {}/bin/java -version 2>&1 | head -n 3; fi\necho '{mark} end'\n",
+        "echo '{mark} java'; if [ -n \"$jrel\" ]; then echo \"java version \\\"$jrel\\\" (release file)\"; elif [ -n \"$jv\" ]; then wait $jpid; head -n 3 \"$jv\"; rm -f \"$jv\"; else {}/bin/java -version 2>&1 | head -n 3; fi\necho '{mark} clock'; date +%s.%N\necho '{mark} end'\n",
         shell_quote(&req.java_home)
     ));
     s
@@ -357,6 +429,29 @@ pub fn parse(out: &str) -> HostFacts {
                 f.existing_dirs.insert(line.to_string());
             }
             "users" => parse_users_line(&mut f, line),
+            "fstype" => {
+                let mut parts = line.splitn(3, '\t');
+                if let (Some(dir), Some(on), Some(said)) =
+                    (parts.next(), parts.next(), parts.next())
+                {
+                    match parse_fstype(on, said) {
+                        Some(t) => {
+                            f.fs_types.insert(dir.to_string(), t);
+                        }
+                        None => {
+                            f.fs_unread.insert(dir.to_string(), said.to_string());
+                        }
+                    }
+                }
+            }
+            "nofile" => {
+                let mut l = f.nofile.unwrap_or_default();
+                parse_nofile_line(&mut l, line);
+                f.nofile = Some(l);
+            }
+            "clock" if f.clock.is_none() => {
+                f.clock = parse_clock(line);
+            }
             "javahome" if !line.trim().is_empty() => {
                 f.java_home_exe = Some(line.trim().to_string());
             }
@@ -394,6 +489,77 @@ pub fn df_available_kb(line: &str) -> Option<u64> {
             .then(|| num(w[i - 1]))
             .flatten()
     })
+}
+
+/// One `stat -f -c '%t %T'` answer about `on`: the magic number in hex, then the type's name
+/// (which may hold spaces: `UNKNOWN (0x1234)`, `ext2/ext3`). An error message or anything
+/// else that does not start with a hex number and a name is not a filesystem.
+pub fn parse_fstype(on: &str, said: &str) -> Option<FsType> {
+    let said = said.trim();
+    let (magic, name) = said.split_once(' ')?;
+    let magic = u64::from_str_radix(magic, 16).ok()?;
+    let name = name.trim();
+    if name.is_empty() || on.is_empty() {
+        return None;
+    }
+    Some(FsType {
+        on: on.to_string(),
+        magic: Some(magic),
+        name: name.to_string(),
+    })
+}
+
+/// One line of the `nofile` section: `soft N`, `hard N` (`unlimited` is None, anything else
+/// unreadable leaves the field unset), `nr_open N`, `file_max N`.
+pub fn parse_nofile_line(l: &mut OpenFileLimits, line: &str) {
+    let Some((key, value)) = line.trim().split_once(' ') else {
+        return;
+    };
+    let value = value.trim();
+    let n = value.parse::<u64>().ok();
+    match key {
+        "soft" => l.soft = if value == "unlimited" { None } else { n },
+        "hard" => l.hard = if value == "unlimited" { None } else { n },
+        "nr_open" => l.nr_open = n,
+        "file_max" => l.file_max = n,
+        _ => {}
+    }
+}
+
+/// `date +%s.%N`: seconds, a dot, nanoseconds (GNU); a `date` without `%N` prints `%N` or
+/// `N` after the dot, or nothing: then only the seconds are known.
+pub fn parse_clock(line: &str) -> Option<HostClock> {
+    let line = line.trim();
+    let (secs, frac) = match line.split_once('.') {
+        Some((s, f)) => (s, f),
+        None => (line, ""),
+    };
+    if secs.is_empty() || secs.len() > 15 || !secs.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: i128 = secs.parse().ok()?;
+    if frac.len() == 9 && frac.bytes().all(|b| b.is_ascii_digit()) {
+        let ns: i128 = frac.parse().ok()?;
+        Some(HostClock {
+            ns: secs * 1_000_000_000 + ns,
+            resolution_ns: 1,
+        })
+    } else if frac.is_empty() || frac == "N" || frac == "%N" {
+        Some(HostClock {
+            ns: secs * 1_000_000_000,
+            resolution_ns: 1_000_000_000,
+        })
+    } else {
+        None
+    }
+}
+
+/// The controller's clock now, in ns since the epoch (what a host's clock is compared with).
+pub fn controller_clock_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
 }
 
 /// `key=value` lines of a Java properties file (enough for meta.properties and VERSION).
@@ -530,6 +696,7 @@ mod tests {
             jars: vec!["/no/such/dist".into()],
             accounts: vec![("k a".into(), "$(id)".into())],
             owned_dirs: vec![("/d x".into(), "k a".into(), "$(id)".into())],
+            fs_dirs: vec!["/data/x".into()],
         };
         let s = script(&req);
         assert!(s.contains("'/opt/a b/$(id)'"));
@@ -711,5 +878,135 @@ mod tests {
         assert_eq!(run().java.map(|j| j.raw), Some("99.0.0".into()));
         std::fs::remove_file(jh.join("release")).unwrap();
         assert_eq!(run().java.map(|j| j.raw), Some("99.0.0".into()));
+    }
+
+    // --- production preflight (issue 12)
+
+    #[test]
+    fn filesystem_types_are_read_by_magic_number_and_name_and_unreadable_ones_kept() {
+        for (said, want) in [
+            (
+                "1021994 tmpfs",
+                Some((Some(0x0102_1994), "tmpfs", Some("tmpfs"))),
+            ),
+            (
+                "858458f6 ramfs",
+                Some((Some(0x8584_58f6), "ramfs", Some("ramfs"))),
+            ),
+            ("ef53 ext2/ext3", Some((Some(0xef53), "ext2/ext3", None))),
+            // An old stat that knows the magic but not the name: still tmpfs.
+            (
+                "1021994 UNKNOWN (0x1021994)",
+                Some((Some(0x0102_1994), "UNKNOWN (0x1021994)", Some("tmpfs"))),
+            ),
+            ("58465342 xfs  ", Some((Some(0x5846_5342), "xfs", None))),
+            (
+                "794c7630 overlayfs",
+                Some((Some(0x794c_7630), "overlayfs", None)),
+            ),
+            (
+                "stat: cannot read file system information for '/x': Permission denied",
+                None,
+            ),
+            ("tmpfs", None),
+            ("1021994", None),
+            ("1021994 ", None),
+            ("", None),
+            ("zz tmpfs", None),
+        ] {
+            let got = parse_fstype("/data", said);
+            let got = got
+                .as_ref()
+                .map(|t| (t.magic, t.name.as_str(), t.in_memory()));
+            assert_eq!(got, want, "{said:?}");
+        }
+        let out = format!(
+            "{m} fstype\n/data/a b/zk\t/data\t1021994 tmpfs\n/x\t/\tstat: denied\nno tab here\n{m} end\n",
+            m = mark()
+        );
+        let f = parse(&out);
+        assert_eq!(f.fs_types["/data/a b/zk"].on, "/data");
+        assert_eq!(f.fs_types["/data/a b/zk"].in_memory(), Some("tmpfs"));
+        assert_eq!(f.fs_unread["/x"], "stat: denied");
+        assert_eq!(f.fs_types.len() + f.fs_unread.len(), 2);
+    }
+
+    #[test]
+    fn open_file_limits_and_clock_readings_are_parsed_strictly() {
+        let out = format!(
+            "{m} nofile\nsoft 1024\nhard unlimited\nnr_open 1048576\nfile_max garbage\nbogus 1\n{m} clock\n1796162550.530288282\n1.0\n{m} end\n",
+            m = mark()
+        );
+        let f = parse(&out);
+        assert_eq!(
+            f.nofile,
+            Some(OpenFileLimits {
+                soft: Some(1024),
+                hard: None,
+                nr_open: Some(1048576),
+                file_max: None
+            })
+        );
+        // The first clock line counts; nanoseconds kept.
+        assert_eq!(
+            f.clock,
+            Some(HostClock {
+                ns: 1_796_162_550_530_288_282,
+                resolution_ns: 1
+            })
+        );
+        for (line, want) in [
+            ("1796162550.000000001", Some((1_796_162_550_000_000_001, 1))),
+            // busybox/BSD date: no %N, whole seconds only.
+            (
+                "1796162550.N",
+                Some((1_796_162_550_000_000_000, 1_000_000_000)),
+            ),
+            (
+                "1796162550.%N",
+                Some((1_796_162_550_000_000_000, 1_000_000_000)),
+            ),
+            (
+                "1796162550",
+                Some((1_796_162_550_000_000_000, 1_000_000_000)),
+            ),
+            (
+                " 1796162550.530288282 ",
+                Some((1_796_162_550_530_288_282, 1)),
+            ),
+            ("1796162550.53", None),
+            ("-5.000000000", None),
+            ("date: invalid", None),
+            ("", None),
+            (".123456789", None),
+            ("9999999999999999.000000000", None),
+        ] {
+            assert_eq!(
+                parse_clock(line).map(|c| (c.ns, c.resolution_ns)),
+                want,
+                "{line:?}"
+            );
+        }
+        // What this machine's shell answers, run for real.
+        let req = FactRequest {
+            java_home: "/no/such/jdk".into(),
+            fs_dirs: vec!["/proc/self/not yet".into(), "/".into()],
+            ..Default::default()
+        };
+        let before = controller_clock_ns();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script(&req)])
+            .output()
+            .unwrap();
+        let after = controller_clock_ns();
+        let f = parse(&String::from_utf8_lossy(&out.stdout));
+        let c = f.clock.expect("a clock reading");
+        assert!(before <= c.ns + c.resolution_ns && c.ns <= after, "{c:?}");
+        let l = f.nofile.expect("limits");
+        assert!(l.soft.is_some() || l.hard.is_none(), "{l:?}");
+        assert!(l.nr_open.is_some(), "{l:?}");
+        assert_eq!(f.fs_types["/proc/self/not yet"].on, "/proc/self");
+        assert_eq!(f.fs_types["/proc/self/not yet"].name, "proc");
+        assert!(f.fs_types.contains_key("/"), "{f:?}");
     }
 }

@@ -4,5 +4,6 @@
 pub mod facts;
 pub mod kafka_wire;
 pub mod probe;
+pub mod sshcfg;
 pub mod transport;
 pub mod zk;

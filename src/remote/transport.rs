@@ -24,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::inventory::Host;
+use crate::remote::sshcfg;
 use crate::shell::shell_quote;
 
 #[derive(Debug, Clone)]
@@ -113,6 +114,27 @@ pub struct Remote {
     transfer_rate: u64,
     /// `become: sudo`: every script runs as root through `sudo -n`.
     become_sudo: bool,
+    /// How this host is reached (destination, proxy, whether probes go through SSH).
+    pub route: sshcfg::Route,
+}
+
+/// `ssh -G` of a name no ssh_config block matches, once per run (the config is the same for
+/// every host): what every host's own answer is compared with.
+async fn plain_config(opts: &SshOptions) -> Result<sshcfg::Effective> {
+    static PLAIN: tokio::sync::OnceCell<sshcfg::Effective> = tokio::sync::OnceCell::const_new();
+    PLAIN
+        .get_or_try_init(|| async {
+            sshcfg::effective(
+                opts.config.as_deref(),
+                None,
+                None,
+                sshcfg::SENTINEL,
+                opts.connect_timeout,
+            )
+            .await
+        })
+        .await
+        .cloned()
 }
 
 /// Removes this process's (empty) control directory; the sockets inside went with the sessions.
@@ -161,40 +183,57 @@ fn fresh_private_dir(dir: &Path) -> std::result::Result<(), String> {
 
 impl Remote {
     pub async fn connect(host: &Host, opts: &SshOptions) -> Result<Remote> {
+        let plain = plain_config(opts).await?;
+        let route = sshcfg::resolve(host, opts.config.as_deref(), &plain, opts.connect_timeout)
+            .await
+            .with_context(|| format!("cannot connect to {}", host.name))?;
         let mut b = SessionBuilder::default();
-        b.user(host.ssh_user.clone())
-            .port(host.ssh_port)
-            .known_hosts_check(if opts.accept_new_host_keys {
-                KnownHosts::Accept
-            } else {
-                KnownHosts::Strict
-            })
-            .connect_timeout(opts.connect_timeout)
-            .server_alive_interval(Duration::from_secs(15))
-            .control_directory(control_dir()?)
-            .control_persist(ControlPersist::IdleFor(
-                NonZeroUsize::new(opts.master_idle.as_secs().max(1) as usize)
-                    .expect("at least one second"),
-            ));
+        // Only what the inventory sets: the rest is the operator's ssh_config's to decide.
+        if let Some(u) = &host.ssh_user {
+            b.user(u.clone());
+        }
+        if let Some(p) = host.ssh_port {
+            b.port(p);
+        }
+        b.known_hosts_check(if opts.accept_new_host_keys {
+            // accept-new: an unknown host's key is recorded, a changed key is still refused.
+            KnownHosts::Add
+        } else {
+            KnownHosts::Strict
+        })
+        .connect_timeout(opts.connect_timeout)
+        .server_alive_interval(Duration::from_secs(15))
+        .control_directory(control_dir()?)
+        .control_persist(ControlPersist::IdleFor(
+            NonZeroUsize::new(opts.master_idle.as_secs().max(1) as usize)
+                .expect("at least one second"),
+        ));
         if let Some(cfg) = &opts.config {
             b.config_file(cfg);
         }
         let session = b
-            .connect_mux(&host.address)
+            .connect_mux(&route.destination)
             .await
             .map_err(|e| anyhow!("{}", ssh_error_text(&e)))
-            .with_context(|| {
-                format!(
-                    "cannot connect to {} ({}@{}:{})",
-                    host.name, host.ssh_user, host.address, host.ssh_port
-                )
-            })?;
+            .with_context(|| format!("cannot connect to {} ({})", host.name, route.target()))?;
+        if route.probe_via_ssh {
+            let via = match &route.proxy {
+                Some(p) => format!("through the SSH connection ({p})"),
+                None => "through the SSH connection".to_string(),
+            };
+            crate::remote::probe::route_through(
+                &[host.name.as_str(), host.address.as_str()],
+                session.control_socket(),
+                &via,
+            );
+        }
         Ok(Remote {
             name: host.name.clone(),
             session,
             command_timeout: opts.command_timeout,
             transfer_rate: opts.transfer_rate.max(1),
             become_sudo: host.become_sudo,
+            route,
         })
     }
 
@@ -395,6 +434,7 @@ impl Remote {
     }
 
     pub async fn close(self) {
+        crate::remote::probe::unroute(self.session.control_socket());
         let _ = self.session.close().await;
     }
 }

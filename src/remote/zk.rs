@@ -6,7 +6,6 @@
 //! pings, stale replies) do not extend it, and no frame may claim more than `MAX_FRAME` bytes.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -71,7 +70,7 @@ pub fn parse_srvr(text: &str) -> Result<Srvr> {
 
 /// A read-only session with one server.
 pub struct Session {
-    stream: TcpStream,
+    stream: crate::remote::probe::Conn,
     xid: i32,
     timeout: Duration,
 }
@@ -215,7 +214,7 @@ impl Session {
     }
 }
 
-fn send(s: &mut TcpStream, body: &[u8]) -> Result<()> {
+fn send(s: &mut crate::remote::probe::Conn, body: &[u8]) -> Result<()> {
     let mut frame = Vec::with_capacity(body.len() + 4);
     put_i32(&mut frame, body.len() as i32);
     frame.extend_from_slice(body);
@@ -225,7 +224,7 @@ fn send(s: &mut TcpStream, body: &[u8]) -> Result<()> {
 
 /// One length-prefixed frame, before `deadline`. The length is checked before anything is read
 /// for it, and the body is read as it arrives (never allocated ahead from the prefix).
-fn recv(s: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>> {
+fn recv(s: &mut crate::remote::probe::Conn, deadline: Instant) -> Result<Vec<u8>> {
     let len = read_until(s, Some(4), 4, deadline).context("reading from ZooKeeper")?;
     let n = frame_len(&len)?;
     read_until(s, Some(n), n, deadline).context("reading from ZooKeeper")
@@ -317,6 +316,7 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::net::TcpListener;
+    use std::net::TcpStream;
 
     /// Reads one length-prefixed frame (the fake server's side).
     fn read_frame(c: &mut TcpStream) -> Vec<u8> {

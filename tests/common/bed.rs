@@ -69,6 +69,78 @@ pub fn inventory(dir: &Path, kafka_config: &[(&str, &str)], java_home_host2: &st
         .write(dir)
 }
 
+/// The whole stack on the bed's three hosts: ZooKeeper, Kafka, HDFS, YARN and HBase (17 JVMs).
+pub fn whole_stack(cluster: &str) -> Inventory {
+    let c = cache();
+    zk_kafka(cluster)
+        .component("hadoop", "3.3.6")
+        .archive(c.join("hadoop-3.3.6.tar.gz"))
+        .heap("256m")
+        // The bed's hosts share the machine's one disk, which a build can fill past YARN's
+        // 90% (a NodeManager then reports UNHEALTHY): the bed is not the disk under test.
+        .map(
+            "yarn-site",
+            "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage",
+            "99.5",
+        )
+        .component("hbase", "2.5.10-hadoop3")
+        .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
+        .heap("384m")
+        .host(
+            HOSTS[0].0,
+            HOSTS[0].1,
+            &[
+                "zookeeper",
+                "kafka",
+                "namenode",
+                "datanode",
+                "resourcemanager",
+                "nodemanager",
+                "hbase-master",
+            ],
+        )
+        .hosts(
+            &HOSTS[1..],
+            &[
+                "zookeeper",
+                "kafka",
+                "datanode",
+                "nodemanager",
+                "hbase-regionserver",
+            ],
+        )
+}
+
+/// `tests/testbed/testbed.sh ARGS`, which must succeed.
+pub fn testbed(args: &[&str]) {
+    let o = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/testbed/testbed.sh"
+        ))
+        .args(args)
+        .output()
+        .expect("run testbed.sh");
+    assert!(o.status.success(), "testbed.sh {args:?}: {}", text(&o));
+}
+
+/// The bastion topology while it lives: this machine cannot route to the hosts, only to the
+/// jump host (`testbed.sh hide`); routable again when dropped, even when the test fails.
+pub struct Hidden;
+
+impl Hidden {
+    pub fn new() -> Hidden {
+        testbed(&["hide"]);
+        Hidden
+    }
+}
+
+impl Drop for Hidden {
+    fn drop(&mut self) {
+        testbed(&["unhide"]);
+    }
+}
+
 /// One ZooKeeper host at an address of the bed's network where nothing answers
 /// (`DIR/gone.yml`).
 pub fn unreachable_inventory(dir: &Path) -> PathBuf {
@@ -81,7 +153,11 @@ pub fn unreachable_inventory(dir: &Path) -> PathBuf {
 }
 
 pub fn stackctl(args: &[&str], inv: &Path) -> Output {
-    let cfg = bed().join("ssh_config");
+    stackctl_via(&bed().join("ssh_config"), args, inv)
+}
+
+/// [`stackctl`] with another ssh_config (the bed's `ssh_config.bastion`, `ssh_config.port2222`).
+pub fn stackctl_via(cfg: &Path, args: &[&str], inv: &Path) -> Output {
     let mut all: Vec<&str> = args.to_vec();
     all.extend([
         "-i",
@@ -98,7 +174,11 @@ pub fn stackctl(args: &[&str], inv: &Path) -> Output {
 }
 
 pub fn stackctl_plan_live(inv: &Path, extra: &[&str]) -> Output {
-    let cfg = bed().join("ssh_config");
+    plan_live_via(&bed().join("ssh_config"), inv, extra)
+}
+
+/// `plan --live` with another ssh_config.
+pub fn plan_live_via(cfg: &Path, inv: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args(["plan", "--live", "--color", "never", "-i"])
         .arg(inv)
@@ -198,6 +278,23 @@ pub fn java_pids(host: &str) -> Vec<String> {
     }
 }
 
+/// `up --json` succeeded and changed nothing: no byte uploaded, no file written, no service
+/// started or restarted.
+pub fn assert_no_op(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "{}", text(out));
+    let s = summary(out)["summary"].clone();
+    assert_eq!(
+        (s["uploaded_bytes"].as_u64(), s["files_written"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
+    assert!(
+        s["started"].as_array().unwrap().is_empty()
+            && s["restarted"].as_array().unwrap().is_empty(),
+        "{s}"
+    );
+}
+
 pub fn summary(o: &Output) -> serde_json::Value {
     let out = String::from_utf8_lossy(&o.stdout);
     let last = out
@@ -218,7 +315,11 @@ pub fn clean_hosts() {
 
 /// `stackctl verify --json`: the exit code and the report.
 pub fn verify(inv: &Path) -> (Option<i32>, serde_json::Value) {
-    let cfg = bed().join("ssh_config");
+    verify_via(&bed().join("ssh_config"), inv)
+}
+
+/// [`verify`] with another ssh_config.
+pub fn verify_via(cfg: &Path, inv: &Path) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args(["verify", "--json", "-i"])
         .arg(inv)

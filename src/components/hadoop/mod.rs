@@ -325,10 +325,11 @@ impl Hadoop {
             (realm, kdc) => Some(json!({ "realm": realm.unwrap_or(""), "kdc": kdc.unwrap_or("") })),
         };
         // Hadoop 3 refuses to run daemons as root without these (hadoop_uservar_su).
-        // Whether the session is root is known only on the host; a root login or become may
-        // make it so, and the variables are harmless when it is not.
+        // Whether the session is root is known only on the host; a root login (or none named:
+        // the operator's ssh_config decides) or become may make it so, and the variables are
+        // harmless when it is not.
         let run_as_root = v.major() >= 3
-            && (host.ssh_user == "root" || host.become_sudo)
+            && (host.ssh_user.as_deref().is_none_or(|u| u == "root") || host.become_sudo)
             && spec.scalar("user").is_none();
         let env = json!({
             "conf_dir": dir,
@@ -1021,6 +1022,16 @@ impl Component for Hadoop {
             }
         }
         dirs
+    }
+
+    /// Hadoop's own documentation names no number; the HBase Reference Guide's limits.conf
+    /// example ("ulimit") gives the user running Hadoop 32768, which is what HDFS under HBase
+    /// needs (a DataNode holds a socket and a file per block transfer).
+    fn open_files(&self) -> Option<super::core::OpenFilesNeed> {
+        Some(super::core::OpenFilesNeed {
+            recommended: 32_768,
+            source: "the HBase Reference Guide's ulimit example sets 32768 for the Hadoop user",
+        })
     }
 
     fn restart(&self, role: &str) -> Restart {

@@ -480,6 +480,39 @@ impl Component for HBase {
         )
     }
 
+    /// The HBase Reference Guide ("ulimit"): "raise the ulimit to at least 10,000, but more
+    /// likely 10,240", and its limits.conf example gives the user running Hadoop and HBase
+    /// 32768: the example is what stackctl asks for (a RegionServer holds a file per StoreFile
+    /// of every region it serves, and its DFS client a socket per block read).
+    fn open_files(&self) -> Option<super::core::OpenFilesNeed> {
+        Some(super::core::OpenFilesNeed {
+            recommended: 32_768,
+            source: "the HBase Reference Guide's ulimit example sets 32768 (at least 10240)",
+        })
+    }
+
+    /// HBase's ServerManager (checkClockSkew) rejects a RegionServer whose clock differs from
+    /// the master's by more than `hbase.master.maxclockskew` (default 30000 ms) with a
+    /// ClockOutOfSyncException, and logs a warning above `hbase.master.warningclockskew`
+    /// (default 10000 ms). The operator's `config:` may set either.
+    fn clock_limit(&self, cl: &Cluster) -> Option<super::core::ClockLimit> {
+        let spec = cl.inv.component(NAME)?;
+        let ms = |key: &str, default: u64| {
+            spec.map("config")
+                .iter()
+                .find(|p| p.key == key)
+                .and_then(|p| p.value.trim().parse::<u64>().ok())
+                .unwrap_or(default)
+        };
+        Some(super::core::ClockLimit {
+            between: (MASTER, REGIONSERVER),
+            reject_ms: ms("hbase.master.maxclockskew", 30_000),
+            reject_key: "hbase.master.maxclockskew".into(),
+            warn_ms: ms("hbase.master.warningclockskew", 10_000),
+            warn_key: "hbase.master.warningclockskew".into(),
+        })
+    }
+
     fn restart(&self, role: &str) -> Restart {
         // RegionServers one at a time: their regions move to the others meanwhile.
         if role == REGIONSERVER {

@@ -591,6 +591,16 @@ impl Component for Kafka {
             .unwrap_or_default()
     }
 
+    /// Kafka's documentation (Operations, "Hardware and OS", file descriptor limits): "We
+    /// recommend at least 100000 allowed file descriptors for the broker processes as a
+    /// starting point" (every log segment and every connection holds one).
+    fn open_files(&self) -> Option<super::core::OpenFilesNeed> {
+        Some(super::core::OpenFilesNeed {
+            recommended: 100_000,
+            source: "Kafka's operations guide recommends at least 100000 for a broker",
+        })
+    }
+
     fn restart(&self, _role: &str) -> Restart {
         Restart::Rolling
     }
