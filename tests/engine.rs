@@ -1444,3 +1444,34 @@ fn create_users_false_makes_a_missing_user_a_preflight_error() {
     );
     assert!(fx.changes_of(&states)[0].create_users.is_empty());
 }
+
+#[test]
+fn verify_passes_a_daemon_run_by_its_user_and_fails_one_run_by_anyone_else() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let states = fx.states(&[("node2", "converged")]);
+    let t = &states[0];
+    let kafka = t.services.iter().find(|s| s.role == "kafka").unwrap();
+    let mut f = t.facts.clone();
+    f.uid = Some(0);
+    f.proc_owner.insert("kafka".into(), (998, "kafka".into()));
+    let c = stackctl::verify::owner_check(t.host, kafka, &f);
+    assert_eq!(
+        (format!("{:?}", c.status), c.evidence.as_str()),
+        ("Pass".to_string(), "runs as kafka (uid 998)")
+    );
+    f.proc_owner.insert("kafka".into(), (0, "root".into()));
+    let c = stackctl::verify::owner_check(t.host, kafka, &f);
+    assert_eq!(format!("{:?}", c.status), "Fail");
+    assert!(
+        c.evidence
+            .starts_with("runs as root (uid 0), expected kafka"),
+        "{}",
+        c.evidence
+    );
+    // Not root: the launcher switches to no one, so the login user is expected.
+    f.uid = Some(1000);
+    f.login_user = Some("deploy".into());
+    f.proc_owner.insert("kafka".into(), (1000, "deploy".into()));
+    let c = stackctl::verify::owner_check(t.host, kafka, &f);
+    assert_eq!(format!("{:?}", c.status), "Pass", "{}", c.evidence);
+}
