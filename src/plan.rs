@@ -70,7 +70,21 @@ pub struct HostPlan {
     pub java_home: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub java_version: Option<String>,
+    /// `sudo` when every remote step runs through `sudo -n` (`become`), else none.
+    pub r#become: Option<String>,
+    /// The account each service runs as when the session is root (a root login or become);
+    /// otherwise every service runs as the login user.
+    pub run_as: Vec<RunAs>,
     pub files: Vec<RenderedFile>,
+}
+
+/// The account one service runs as.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunAs {
+    pub role: String,
+    /// None: the session's own user (no switch).
+    pub user: Option<String>,
+    pub group: Option<String>,
 }
 
 /// One start stage: a role started on all its hosts in parallel, then a health gate.
@@ -357,6 +371,20 @@ fn render_hosts(inv: &Inventory, ids: &Ids, renderer: &Renderer) -> Result<Vec<H
             ids: host_ids,
             java_home: host.java_home.clone(),
             java_version: host.java_version.as_ref().map(|(j, _)| j.raw.clone()),
+            r#become: host.become_sudo.then(|| "sudo".to_string()),
+            run_as: components::all()
+                .iter()
+                .filter(|c| inv.component(c.name()).is_some())
+                .flat_map(|c| c.services(&cl, host))
+                .map(|s| RunAs {
+                    role: s.role.to_string(),
+                    group: s
+                        .user
+                        .as_ref()
+                        .map(|u| s.group.clone().unwrap_or(u.clone())),
+                    user: s.user,
+                })
+                .collect(),
             files,
         });
     }

@@ -274,6 +274,36 @@ fn java_label(exe: &str) -> String {
     exe.strip_suffix("/bin/java").unwrap_or(exe).to_string()
 }
 
+/// Does the running daemon belong to the account it should run as: its service user when the
+/// session is root, else the login user (the launcher switches only as root)?
+pub fn owner_check(h: &Host, s: &Service, f: &HostFacts) -> Check {
+    let Some((uid, name)) = f.proc_owner.get(s.role) else {
+        return Check::warn(
+            &h.name,
+            s.role,
+            "user",
+            "running, but its owner cannot be read (/proc/<pid>/status)",
+        );
+    };
+    let root = f.uid == Some(0);
+    let expected = match (&s.user, root) {
+        (Some(u), true) => Some(u.clone()),
+        (None, true) => Some("root".to_string()),
+        (_, false) => f.login_user.clone(),
+    };
+    let runs = format!("runs as {name} (uid {uid})");
+    match expected {
+        Some(e) if e == *name => Check::pass(&h.name, s.role, "user", runs),
+        Some(e) => Check::fail(
+            &h.name,
+            s.role,
+            "user",
+            format!("{runs}, expected {e}: restart it with `stackctl up` (a launcher of an older stackctl started it as the session's user)"),
+        ),
+        None => Check::warn(&h.name, s.role, "user", format!("{runs}; the session's user is unknown")),
+    }
+}
+
 /// Is every service running, on the JDK the inventory names, with files as planned?
 fn host_checks(
     inv: &Inventory,
@@ -337,6 +367,7 @@ fn host_checks(
             }
         }
         out.push(Check::new(&h.name, s.role, "process", status, evidence));
+        out.push(owner_check(h, s, f));
     }
     // A systemd unit is planned for every service but installed only where systemd is the init.
     let planned: Vec<&crate::render::RenderedFile> = hp

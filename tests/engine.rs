@@ -1394,3 +1394,148 @@ fn host_text_in_live_diffs_and_verify_evidence_is_made_terminal_safe() {
     let text = stackctl::output::verify::text(&report, false);
     assert!(text.contains("Mode: leader\\u{1b}[8m hidden"), "{text}");
 }
+
+// --- service users --------------------------------------------------------------------------
+
+/// `fixture` as node2 answers it, but as a root session whose users exist or not.
+fn as_root(fx: &Fixture, fixture: &str, accounts_exist: bool) -> HostFacts {
+    let mut f = fx.facts("node2", fixture);
+    f.uid = Some(0);
+    f.login_user = Some("ops".into());
+    if accounts_exist {
+        for a in ["zookeeper", "kafka"] {
+            f.users.insert(a.into());
+            f.groups.insert(a.into());
+        }
+    }
+    f
+}
+
+#[test]
+fn a_root_session_creates_the_missing_service_users_and_gives_them_their_directories() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.states(&[("node2", "converged")]);
+    states[0].facts = as_root(&fx, "converged", false);
+    let ch = &fx.changes_of(&states)[0];
+    assert_eq!(
+        ch.create_users,
+        strings(&["zookeeper:zookeeper", "kafka:kafka"])
+    );
+    let given: Vec<(&str, &str)> = ch
+        .chown
+        .iter()
+        .map(|(p, o)| (p.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(
+        given,
+        [
+            ("/data/stack/zookeeper", "zookeeper:zookeeper"),
+            ("/var/log/stack/zookeeper", "zookeeper:zookeeper"),
+            ("/data/stack/kafka", "kafka:kafka"),
+            ("/var/log/stack/kafka", "kafka:kafka"),
+        ]
+    );
+    // Users alone restart nothing.
+    assert!(
+        ch.start.is_empty() && ch.restart.is_empty() && ch.files.is_empty(),
+        "{ch:?}"
+    );
+
+    // Everything in place already: nothing to do (the second `up`).
+    let mut f = as_root(&fx, "converged", true);
+    for (d, ..) in changes::owned_dirs(&states[0].services) {
+        f.dirs_owned.insert(d, true);
+    }
+    states[0].facts = f;
+    assert_eq!(fx.changes_of(&states)[0], nothing("node2"));
+
+    // One directory whose content someone else owns: given back, alone.
+    states[0]
+        .facts
+        .dirs_owned
+        .insert("/data/stack/kafka".into(), false);
+    let ch = &fx.changes_of(&states)[0];
+    assert_eq!(
+        ch.chown,
+        vec![("/data/stack/kafka".to_string(), "kafka:kafka".to_string())]
+    );
+    assert!(ch.create_users.is_empty());
+}
+
+#[test]
+fn without_root_nothing_is_switched_created_or_given_and_create_users_true_is_refused() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.states(&[("node2", "converged")]);
+    states[0].facts.uid = Some(1000);
+    states[0].facts.login_user = Some("deploy".into());
+    let ch = &fx.changes_of(&states)[0];
+    assert_eq!(
+        *ch,
+        HostChanges {
+            runs_as_login: Some("deploy".into()),
+            ..nothing("node2")
+        }
+    );
+    assert!(ch.is_empty(), "who runs the services is not a change");
+    assert!(fx.preflight_of(&states).is_empty());
+    let mut h = states[0].host.clone();
+    h.create_users = Some(true);
+    states[0].host = &h;
+    let problems = fx.preflight_of(&states);
+    assert_eq!(
+        problems,
+        strings(&["node2: create_users is true but the session is not root (uid 1000): add `become: sudo` or log in as root"])
+    );
+}
+
+#[test]
+fn create_users_false_makes_a_missing_user_a_preflight_error() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let mut states = fx.states(&[("node2", "converged")]);
+    states[0].facts = as_root(&fx, "converged", false);
+    states[0].facts.users.insert("zookeeper".into());
+    states[0].facts.groups.insert("zookeeper".into());
+    let mut h = states[0].host.clone();
+    h.create_users = Some(false);
+    states[0].host = &h;
+    let problems = fx.preflight_of(&states);
+    assert_eq!(
+        problems,
+        strings(&[
+            "node2: service user `kafka` does not exist and create_users is false: create it (useradd --system kafka) or set create_users: true",
+            "node2: group `kafka` does not exist and create_users is false: create it (groupadd --system kafka) or set create_users: true",
+        ])
+    );
+    assert!(fx.changes_of(&states)[0].create_users.is_empty());
+}
+
+#[test]
+fn verify_passes_a_daemon_run_by_its_user_and_fails_one_run_by_anyone_else() {
+    let fx = Fixture::load("zk-kafka.yml");
+    let states = fx.states(&[("node2", "converged")]);
+    let t = &states[0];
+    let kafka = t.services.iter().find(|s| s.role == "kafka").unwrap();
+    let mut f = t.facts.clone();
+    f.uid = Some(0);
+    f.proc_owner.insert("kafka".into(), (998, "kafka".into()));
+    let c = stackctl::verify::owner_check(t.host, kafka, &f);
+    assert_eq!(
+        (format!("{:?}", c.status), c.evidence.as_str()),
+        ("Pass".to_string(), "runs as kafka (uid 998)")
+    );
+    f.proc_owner.insert("kafka".into(), (0, "root".into()));
+    let c = stackctl::verify::owner_check(t.host, kafka, &f);
+    assert_eq!(format!("{:?}", c.status), "Fail");
+    assert!(
+        c.evidence
+            .starts_with("runs as root (uid 0), expected kafka"),
+        "{}",
+        c.evidence
+    );
+    // Not root: the launcher switches to no one, so the login user is expected.
+    f.uid = Some(1000);
+    f.login_user = Some("deploy".into());
+    f.proc_owner.insert("kafka".into(), (1000, "deploy".into()));
+    let c = stackctl::verify::owner_check(t.host, kafka, &f);
+    assert_eq!(format!("{:?}", c.status), "Pass", "{}", c.evidence);
+}

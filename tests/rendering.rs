@@ -416,3 +416,122 @@ fn launchers_wait_the_roles_stop_timeout_before_killing() {
         );
     }
 }
+
+/// The launcher, run as root, starts the JVM as the service's user (setpriv), records the
+/// JVM's own pid, and its status and stop still work. A fake `java` (a shell loop whose
+/// command line carries the launcher's marker) stands in for the JDK; `nobody` for the user.
+#[test]
+fn a_launcher_run_as_root_starts_the_jvm_as_the_service_user_and_still_stops_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let id = |args: &[&str]| {
+        let o = Command::new("id").args(args).output().unwrap();
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    if id(&["-u"]) != "0" {
+        eprintln!("skipped: needs root to switch users");
+        return;
+    }
+    let nobody = id(&["-u", "nobody"]);
+    let group = id(&["-gn", "nobody"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(d.join("jdk/bin")).unwrap();
+    std::fs::create_dir_all(d.join("opt/apache-zookeeper-3.5.6-bin")).unwrap();
+    let java = d.join("jdk/bin/java");
+    // A JDK's `release` file (the launcher reads the Java version from it for the GC flags), and
+    // a `java` that answers `-version` like one and otherwise runs until killed.
+    std::fs::write(d.join("jdk/release"), "JAVA_VERSION=\"11.0.13\"\n").unwrap();
+    std::fs::write(
+        &java,
+        "#!/bin/sh\n[ \"$1\" = -version ] && { echo 'openjdk version \"11.0.13\"' >&2; exit 0; }\nwhile :; do sleep 1; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&java, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = |s: &str| d.join(s).display().to_string();
+    let inv = d.join("inv.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "cluster: t\ndefaults: {{ java_home: {}, install_dir: {}, data_dir: {}, log_dir: {} }}\n\
+             components:\n  zookeeper: {{ version: \"3.5.6\", user: nobody, group: {group} }}\n\
+             hosts:\n  - {{ name: a, address: 10.0.0.1, roles: [zookeeper] }}\n",
+            p("jdk"),
+            p("opt"),
+            p("data"),
+            p("log")
+        ),
+    )
+    .unwrap();
+    let plan = plan::plan(
+        &inv,
+        &PlanOptions {
+            templates: None,
+            locked: false,
+            read_only: true,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let launcher = plan.hosts[0]
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("/launch/zookeeper.sh"))
+        .unwrap();
+    let script = d.join("zookeeper.sh");
+    std::fs::write(&script, launcher.content.as_str()).unwrap();
+    let run = |arg: &str| {
+        let o = Command::new("sh").arg(&script).arg(arg).output().unwrap();
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (code, out) = run("start");
+    assert_eq!(code, Some(0), "{out}");
+    let pid = std::fs::read_to_string(d.join("data/run/zookeeper.pid"))
+        .unwrap()
+        .trim()
+        .to_string();
+    // The launcher returns once the JVM is forked; setpriv execs it a moment later.
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status.starts_with("Name:\tjava\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let (scode, sout) = run("status");
+    let (stop_code, stop_out) = run("stop");
+    let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(true);
+    let log_owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(d.join("log/zookeeper/zookeeper.log"))
+            .map(|m| m.uid().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        uid, nobody,
+        "the pid file names the JVM, running as nobody: {status}"
+    );
+    assert_eq!(
+        (scode, sout.trim()),
+        (Some(0), format!("zookeeper running {pid}").as_str())
+    );
+    assert_eq!(stop_code, Some(0), "{stop_out}");
+    assert!(gone, "stop ended the JVM");
+    assert_eq!(log_owner, nobody, "the log belongs to the service's user");
+}

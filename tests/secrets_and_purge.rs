@@ -154,6 +154,7 @@ fn live_host(plan: &Plan, host: &str, current: &[(&str, &str)]) -> LiveHost {
             files: files.clone(),
             start: vec![],
             restart: vec![],
+            ..Default::default()
         },
         current: files
             .into_iter()

@@ -301,7 +301,7 @@ fn sandbox(base: &Path, java_version: &str, extra: &str) -> (Plan, PathBuf) {
     let b = base.display();
     let text = format!(
         "cluster: t\ndefaults: {{ java_home: {b}/jdk, install_dir: {b}/opt, data_dir: {b}/data, log_dir: {b}/log }}\n\
-components:\n  zookeeper: {{ version: \"3.5.6\"{extra} }}\n\
+components:\n  zookeeper: {{ version: \"3.5.6\", user: root, group: root{extra} }}\n\
 hosts:\n  - {{ name: a, address: 10.0.0.1, roles: [zookeeper] }}\n"
     );
     let (_d, plan) = plan_of(&text);

@@ -72,9 +72,14 @@ pub struct Service {
     /// A one-time initialisation (`launcher init`), run only while `marker` does not exist:
     /// the NameNode's format. The marker is what makes it "exactly once".
     pub init: Option<(String, Vec<String>)>,
-    /// The account the JVM runs as (None: the SSH or become user, no switch); the systemd
-    /// unit's `User=`.
+    /// The account the JVM runs as (`None`: the SSH/become user, no switch). The launcher
+    /// switches to it only when it runs as root; otherwise the daemon runs as the login user.
     pub user: Option<String>,
+    /// The primary group of `user`.
+    pub group: Option<String>,
+    /// Directories the service writes (its data and log directories): created owned by
+    /// `user`, and given to it on `up` when anything inside belongs to someone else.
+    pub owned_dirs: Vec<String>,
 }
 
 impl Service {
@@ -343,6 +348,56 @@ pub const STOP_TIMEOUT: SettingDef = SettingDef {
     kind: SettingKind::Scalar,
     help: "seconds a graceful stop may take before the JVM is killed (default per role)",
 };
+
+/// The `user` and `group` settings every component declares: the account its daemons run as.
+pub const USER: SettingDef = SettingDef {
+    key: "user",
+    kind: SettingKind::Scalar,
+    help: "the account the component's daemons run as (default: the component's own, e.g. `kafka`; Hadoop: `hdfs` for HDFS roles, `yarn` for YARN roles)",
+};
+pub const GROUP: SettingDef = SettingDef {
+    key: "group",
+    kind: SettingKind::Scalar,
+    help: "the primary group of that account (default: a group named like the user)",
+};
+
+/// The account (user, group) a role of this component runs as: the component's `user` (for
+/// every role) and `group` settings, else `default_user` and a group of the same name.
+pub fn account(spec: &ComponentSpec, default_user: &str) -> (String, String) {
+    let user = spec
+        .scalar("user")
+        .map(|u| u.trim().to_string())
+        .filter(|u| crate::inventory::account_name_ok(u))
+        .unwrap_or_else(|| default_user.to_string());
+    let group = spec
+        .scalar("group")
+        .map(|g| g.trim().to_string())
+        .filter(|g| crate::inventory::account_name_ok(g))
+        .unwrap_or_else(|| user.clone());
+    (user, group)
+}
+
+/// Checks a component's `user` and `group` settings: names `useradd` accepts.
+pub fn validate_account(inv: &Inventory, spec: &ComponentSpec, diags: &mut Diagnostics) {
+    for key in ["user", "group"] {
+        let Some(v) = spec.scalar(key) else {
+            continue;
+        };
+        if !crate::inventory::account_name_ok(v.trim()) {
+            diags.push(
+                Diagnostic::error(
+                    &inv.path,
+                    spec.pos_of(key),
+                    format!("components.{}.{key}", spec.name),
+                    format!("`{}` is not an account name", v.escape_debug()),
+                )
+                .with_help(
+                    "an account name is 1 to 32 of lower-case letters, digits, `_` and `-`, starting with a letter or `_` (e.g. `kafka`)",
+                ),
+            );
+        }
+    }
+}
 
 /// The longest `stop_timeout` accepted, in seconds.
 pub const STOP_TIMEOUT_MAX: u32 = 3600;

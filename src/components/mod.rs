@@ -55,6 +55,7 @@ pub fn validate_all(inv: &Inventory, diags: &mut Diagnostics) {
         if let Some(spec) = inv.component(c.name()) {
             core::validate_stop_timeout(inv, spec, diags);
             core::validate_hygiene(inv, spec, diags);
+            core::validate_account(inv, spec, diags);
         }
     }
     check_ports(inv, diags);
@@ -185,6 +186,8 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 "unit": Service::unit_name(&cl.inv.cluster, s.role),
                 "unit_file": Service::unit_file(&cl.inv.cluster, s.role),
                 "stop_timeout_tenths": s.stop_timeout * 10,
+                "user": s.user.clone().unwrap_or_default(),
+                "group": s.group.as_ref().or(s.user.as_ref()).cloned().unwrap_or_default(),
                 "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": words(args) })),
             });
             out.push(FileSpec {

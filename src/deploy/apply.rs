@@ -91,6 +91,19 @@ pub async fn write_files(
 ) -> Result<InstallStats> {
     let h = t.host;
     let mut stats = InstallStats::default();
+    if !ch.create_users.is_empty() {
+        t.remote
+            .run_ok(
+                &create_users_script(&ch.create_users),
+                "creating service users",
+            )
+            .await?;
+        ev.emit(
+            Some(&h.name),
+            "users",
+            &format!("created {}", ch.create_users.join(", ")),
+        );
+    }
     // Every changed file, plus the manifest, in one tar stream.
     if !ch.files.is_empty() {
         let mut manifest = String::new();
@@ -139,7 +152,58 @@ pub async fn write_files(
             ),
         );
     }
+    if !ch.chown.is_empty() {
+        t.remote
+            .run_ok(
+                &chown_script(&ch.chown),
+                "giving directories to their service users",
+            )
+            .await?;
+        ev.emit(
+            Some(&h.name),
+            "owners",
+            &format!(
+                "gave {} to their service users",
+                ch.chown
+                    .iter()
+                    .map(|(p, o)| format!("{p} ({o})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
     Ok(stats)
+}
+
+/// Creates each missing `user:group` as a system account: no password, no login shell, no
+/// home directory.
+pub fn create_users_script(accounts: &[String]) -> String {
+    let mut s = String::from(
+        "set -e; for t in useradd groupadd; do command -v $t >/dev/null 2>&1 || { echo \"$t is not installed: cannot create service users\" >&2; exit 1; }; done\n\
+         nl=$(command -v nologin 2>/dev/null || echo /bin/false)\n",
+    );
+    for a in accounts {
+        let (u, g) = a.split_once(':').unwrap_or((a, a));
+        let (u, g) = (shell_quote(u), shell_quote(g));
+        s.push_str(&format!(
+            "getent group {g} >/dev/null || groupadd --system {g}\n\
+             getent passwd {u} >/dev/null || useradd --system --gid {g} --no-create-home --home-dir /nonexistent --shell \"$nl\" {u}\n"
+        ));
+    }
+    s
+}
+
+/// Gives each path to its `user:group`: a directory (created when missing) with everything
+/// inside, a file alone.
+pub fn chown_script(paths: &[(String, String)]) -> String {
+    let mut s = String::from("set -e; umask 022\n");
+    for (p, o) in paths {
+        let (p, o) = (shell_quote(p), shell_quote(o));
+        s.push_str(&format!(
+            "if [ -f {p} ]; then chown {o} {p}; else mkdir -p {p}; chown -R {o} {p}; fi\n"
+        ));
+    }
+    s
 }
 
 /// A tar of the files (named by index) and a script that commits them as a whole:

@@ -133,7 +133,112 @@ pub fn fact_request(cl: &Cluster, host: &Host, hp: &HostPlan, services: &[Servic
             .iter()
             .map(|s| restart_marker(&inv.cluster, s.role)),
     );
+    req.accounts = accounts(services);
+    req.owned_dirs = owned_dirs(services);
     req
+}
+
+// --- users (issue 12: service users) ---
+
+/// The service accounts (user, group) the services of a host run as, each once.
+pub fn accounts(services: &[Service]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in services {
+        if let Some(u) = &s.user {
+            let g = s.group.clone().unwrap_or_else(|| u.clone());
+            if !out.iter().any(|(x, _)| x == u) {
+                out.push((u.clone(), g));
+            }
+        }
+    }
+    out
+}
+
+/// Every directory a service account owns on the host: (dir, user, group). A directory two
+/// services name goes to the first (services are in start order), so the answer is stable.
+pub fn owned_dirs(services: &[Service]) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for s in services {
+        let Some(u) = &s.user else { continue };
+        let g = s.group.clone().unwrap_or_else(|| u.clone());
+        for d in &s.owned_dirs {
+            let d = d.trim_end_matches('/').to_string();
+            if !d.is_empty() && !out.iter().any(|(x, ..)| *x == d) {
+                out.push((d, u.clone(), g.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the session on this host is root (by login or become), from its facts.
+pub fn session_is_root(f: &HostFacts) -> bool {
+    f.uid == Some(0)
+}
+
+/// Whether missing accounts are created on this host: `create_users`, else yes when root.
+pub fn creates_users(h: &Host, f: &HostFacts) -> bool {
+    h.create_users.unwrap_or(session_is_root(f))
+}
+
+/// The owner (`user:group`) a rendered file must have: a secret's file belongs to the account
+/// of its component's services on the host (the only one that reads it), when they share one.
+pub fn file_owner(t: &HostState, f: &crate::render::RenderedFile) -> Option<String> {
+    if !f.secret {
+        return None;
+    }
+    let mut owners = t
+        .services
+        .iter()
+        .filter(|s| components::role(s.role).map(|r| r.component) == Some(f.component.as_str()))
+        .map(|s| {
+            s.user
+                .as_ref()
+                .map(|u| format!("{u}:{}", s.group.as_deref().unwrap_or(u)))
+        });
+    let first = owners.next()??;
+    owners
+        .all(|o| o.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
+/// Users problems found before anything changes: a missing account that may not be created.
+fn users_preflight(t: &HostState) -> Vec<String> {
+    let h = t.host;
+    let f = &t.facts;
+    let mut problems = Vec::new();
+    let wanted = accounts(&t.services);
+    if wanted.is_empty() || f.uid.is_none() {
+        return problems;
+    }
+    if !session_is_root(f) {
+        if h.create_users == Some(true) {
+            problems.push(format!(
+                "{}: create_users is true but the session is not root (uid {}): add `become: sudo` or log in as root",
+                h.name,
+                f.uid.unwrap_or_default()
+            ));
+        }
+        return problems;
+    }
+    if creates_users(h, f) {
+        return problems;
+    }
+    for (u, g) in &wanted {
+        if !f.users.contains(u) {
+            problems.push(format!(
+                "{}: service user `{u}` does not exist and create_users is false: create it (useradd --system {u}) or set create_users: true",
+                h.name
+            ));
+        }
+        if !f.groups.contains(g) {
+            problems.push(format!(
+                "{}: group `{g}` does not exist and create_users is false: create it (groupadd --system {g}) or set create_users: true",
+                h.name
+            ));
+        }
+    }
+    problems
 }
 
 /// The directories whose free space preflight checks.
@@ -254,6 +359,9 @@ pub fn preflight(cl: &Cluster, states: &[HostState], archives: &Archives) -> Vec
             }
         }
     }
+    for t in states {
+        problems.extend(users_preflight(t));
+    }
     // Problems only a look across hosts finds (a DataNode of another HDFS cluster).
     let pairs: Vec<(&Host, &HostFacts)> = states.iter().map(|t| (t.host, &t.facts)).collect();
     for c in declared(inv) {
@@ -276,11 +384,24 @@ pub struct HostChanges {
     /// Roles started (not running) and restarted (running, but their files or distribution change).
     pub start: Vec<String>,
     pub restart: Vec<String>,
+    /// Service accounts created (missing on the host): `user:group`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create_users: Vec<String>,
+    /// Directories and files given to their service account: (path, `user:group`). A
+    /// directory is given with everything inside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chown: Vec<(String, String)>,
+    /// Not a change: the login user every service runs as, when the session is not root (no
+    /// become), so the launchers switch to no service user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_as_login: Option<String>,
 }
 
 impl HostChanges {
     pub fn is_empty(&self) -> bool {
-        self.upload.is_empty()
+        self.create_users.is_empty()
+            && self.chown.is_empty()
+            && self.upload.is_empty()
             && self.unpack.is_empty()
             && self.files.is_empty()
             && self.start.is_empty()
@@ -313,6 +434,35 @@ pub fn host_changes(inv: &Inventory, t: &HostState, archives: &Archives) -> Host
             .map(|s| s.trim());
         if marker != Some(sum.as_str()) {
             c.unpack.push(spec.name.to_string());
+        }
+    }
+    if !session_is_root(&t.facts) && t.facts.uid.is_some() && !accounts(&t.services).is_empty() {
+        c.runs_as_login = Some(
+            t.facts
+                .login_user
+                .clone()
+                .unwrap_or_else(|| format!("uid {}", t.facts.uid.unwrap_or_default())),
+        );
+    }
+    if session_is_root(&t.facts) {
+        if creates_users(h, &t.facts) {
+            for (u, g) in accounts(&t.services) {
+                if !t.facts.users.contains(&u) || !t.facts.groups.contains(&g) {
+                    c.create_users.push(format!("{u}:{g}"));
+                }
+            }
+        }
+        for (d, u, g) in owned_dirs(&t.services) {
+            if t.facts.dirs_owned.get(&d) != Some(&true) {
+                c.chown.push((d, format!("{u}:{g}")));
+            }
+        }
+        for f in &t.plan.files {
+            if let Some(o) = file_owner(t, f) {
+                if t.facts.owners.get(&f.path) != Some(&o) {
+                    c.chown.push((f.path.clone(), o));
+                }
+            }
         }
     }
     let content_changed: Vec<String> = t

@@ -1054,6 +1054,41 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         (None, None) => (String::new(), Pos::default()),
     };
     let log_dir = dir(&h.log_dir, &d.log_dir, DEFAULT_LOG_DIR, "log_dir");
+    let become_sudo = match pick_str(&h.r#become, &d.r#become) {
+        None => false,
+        Some((v, _)) if v == "sudo" => true,
+        Some((v, at)) => {
+            cx.error(
+                at,
+                field("become"),
+                format!("unknown become method `{}`", v.escape_debug()),
+            )
+            .help = Some(format!(
+                "become accepts: {} (or leave it out to run as the login user)",
+                BECOME_METHODS.join(", ")
+            ));
+            false
+        }
+    };
+    let create_users = match h.create_users.as_ref().or(d.create_users.as_ref()) {
+        None => None,
+        Some(v) => match v.value.0.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            other => {
+                cx.error(
+                    pos(v),
+                    field("create_users"),
+                    format!(
+                        "create_users must be true or false, found `{}`",
+                        other.escape_debug()
+                    ),
+                )
+                .help = Some("write `create_users: true` or `create_users: false`".into());
+                None
+            }
+        },
+    };
     let mut pinned_ids = BTreeMap::new();
     for (key, v) in [
         ("zookeeper_id", &h.zookeeper_id),
@@ -1094,9 +1129,14 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
         data_dir,
         data_dir_at,
         log_dir,
+        become_sudo,
+        create_users,
         pinned_ids,
     }
 }
+
+/// The accepted values of `become`.
+pub const BECOME_METHODS: &[&str] = &["sudo"];
 
 fn pick_str(own: &Option<S<String>>, def: &Option<S<String>>) -> Option<(String, Pos)> {
     own.as_ref()

@@ -67,8 +67,22 @@ pub struct Host {
     /// inherits it; an empty field for the built-in default).
     pub data_dir_at: (String, Pos),
     pub log_dir: String,
+    /// `become: sudo`: every remote script runs as root through `sudo -n`.
+    pub become_sudo: bool,
+    /// `create_users`: whether missing service users and groups are created; `None` = the
+    /// default, yes when the session is root or has become (known only from the host).
+    pub create_users: Option<bool>,
     /// Ids pinned in the inventory, keyed by identity field (`zookeeper_id`, `broker_id`).
     pub pinned_ids: BTreeMap<&'static str, (u64, Pos)>,
+}
+
+/// A name `useradd`/`groupadd` accept everywhere (the portable subset): 1 to 32 of `a-z`,
+/// `0-9`, `_`, `-`, starting with a letter or `_`.
+pub fn account_name_ok(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f == '_')
+        && s.len() <= 32
+        && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 /// How health gates and `verify` reach a host's service ports: straight from this machine, or

@@ -49,6 +49,10 @@ pub struct RawSettings {
     pub install_dir: Option<S<String>>,
     pub data_dir: Option<S<String>>,
     pub log_dir: Option<S<String>>,
+    /// `sudo`: every remote script runs through `sudo -n` (a non-root login).
+    pub r#become: Option<S<String>>,
+    /// Whether missing service users and groups are created (default: when root or become).
+    pub create_users: Option<S<Scalar>>,
 }
 
 /// A host: identity, roles, optional pinned ids, and any setting from `defaults` overridden.
@@ -70,6 +74,8 @@ pub struct RawHost {
     pub install_dir: Option<S<String>>,
     pub data_dir: Option<S<String>>,
     pub log_dir: Option<S<String>>,
+    pub r#become: Option<S<String>>,
+    pub create_users: Option<S<Scalar>>,
 }
 
 /// A YAML scalar kept as text: `2000`, `true` and `"2000"` all become strings, because every

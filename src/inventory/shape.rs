@@ -25,6 +25,8 @@ pub const SETTING_KEYS: &[&str] = &[
     "install_dir",
     "data_dir",
     "log_dir",
+    "become",
+    "create_users",
 ];
 /// The fields only a host has; a host also takes every setting ([`SETTING_KEYS`]).
 pub const HOST_ONLY_KEYS: &[&str] = &["name", "address", "roles", "zookeeper_id", "broker_id"];
@@ -350,6 +352,11 @@ fn settings(cx: &mut Cx, prefix: &str, entries: Entries) -> (RawSettings, Entrie
             "install_dir" => s.install_dir = string(cx, &f, v),
             "data_dir" => s.data_dir = string(cx, &f, v),
             "log_dir" => s.log_dir = string(cx, &f, v),
+            "become" => s.r#become = string(cx, &f, v),
+            "create_users" => {
+                s.create_users = string(cx, &f, v)
+                    .map(|j| Spanned::new(Scalar(j.value), j.referenced, j.defined))
+            }
             _ if prefix == "defaults" => {
                 let key = k.value.as_str();
                 let help = match did_you_mean(key, SETTING_KEYS.iter().copied()) {
@@ -555,6 +562,8 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
             install_dir: settings.install_dir,
             data_dir: settings.data_dir,
             log_dir: settings.log_dir,
+            r#become: settings.r#become,
+            create_users: settings.create_users,
         },
         &like,
     ))

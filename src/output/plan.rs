@@ -113,6 +113,8 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         let _ = writeln!(o, "{line}  {}", ids.join(" "));
     }
 
+    users_text(plan, c, &mut o);
+
     // Versions.
     let _ = writeln!(o, "\n{}", paint(c, "1", "Versions"));
     for v in &plan.versions {
@@ -282,11 +284,27 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
     );
     for lh in hosts {
         let ch = &lh.changes;
+        let login = ch.runs_as_login.as_ref().map(|u| {
+            format!(" (every service runs as the login user {u}: the session is not root and has no become)")
+        });
         if ch.is_empty() {
-            let _ = writeln!(o, "  {}: no changes", ch.host);
+            let _ = writeln!(o, "  {}: no changes{}", ch.host, login.unwrap_or_default());
             continue;
         }
         let mut what = Vec::new();
+        if !ch.create_users.is_empty() {
+            what.push(format!("create users {}", ch.create_users.join(", ")));
+        }
+        if !ch.chown.is_empty() {
+            what.push(format!(
+                "give {} to their users",
+                ch.chown
+                    .iter()
+                    .map(|(p, o)| format!("{p} ({o})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if !ch.upload.is_empty() {
             what.push(format!("upload {}", ch.upload.join(", ")));
         }
@@ -306,7 +324,13 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
         if !ch.restart.is_empty() {
             what.push(format!("restart {}", ch.restart.join(", ")));
         }
-        let _ = writeln!(o, "  {}: {}", paint(c, "1", &ch.host), what.join("; "));
+        let _ = writeln!(
+            o,
+            "  {}: {}{}",
+            paint(c, "1", &ch.host),
+            what.join("; "),
+            login.unwrap_or_default()
+        );
         let planned = plan.hosts.iter().find(|h| h.name == ch.host);
         for path in &ch.files {
             let new = planned
@@ -403,4 +427,48 @@ pub fn live_json(plan: &Plan, hosts: &[crate::deploy::LiveHost]) -> serde_json::
     }
     doc["live"] = live;
     doc
+}
+
+/// Who runs what: the hosts that share one description on one line.
+fn users_text(plan: &Plan, c: bool, o: &mut String) {
+    let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
+    for h in &plan.hosts {
+        if h.run_as.is_empty() && h.r#become.is_none() {
+            continue;
+        }
+        let runs: Vec<String> = h
+            .run_as
+            .iter()
+            .map(|r| match (&r.user, &r.group) {
+                (Some(u), Some(g)) if g != u => format!("{} as {u}:{g}", r.role),
+                (Some(u), _) => format!("{} as {u}", r.role),
+                (None, _) => format!("{} as the session's user", r.role),
+            })
+            .collect();
+        let how = match &h.r#become {
+            Some(b) => format!("login, then {b} -n to root"),
+            None => "no become: switches to service users only when the login is root".to_string(),
+        };
+        let line = format!("{how}; {}", runs.join(", "));
+        match lines.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, hosts)) => hosts.push(&h.name),
+            None => lines.push((line, vec![&h.name])),
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n{}", paint(c, "1", "Users"));
+    for (line, hosts) in lines {
+        let names = if hosts.len() > 4 {
+            format!("{} and {} more", hosts[..3].join(", "), hosts.len() - 3)
+        } else {
+            hosts.join(", ")
+        };
+        let _ = writeln!(o, "  {names}: {line}");
+    }
+    let _ = writeln!(
+        o,
+        "  (a non-root session without become runs every service as the login user; missing service users are created when root, unless create_users: false)"
+    );
 }

@@ -29,6 +29,11 @@ pub struct FactRequest {
     pub jvm: bool,
     /// For `verify`: distribution directories whose jars (`<top>/.../*.jar`) are listed.
     pub jars: Vec<String>,
+    // --- users (issue 12: service users) ---
+    /// Service accounts (user, group) whose existence matters.
+    pub accounts: Vec<(String, String)>,
+    /// Directories with the account that must own them (dir, user, group).
+    pub owned_dirs: Vec<(String, String, String)>,
     // --- production preflight (issue 12): filesystems of the data dirs, clock, limits.
     /// Directories whose filesystem type matters (a data directory on tmpfs is lost at reboot).
     pub fs_dirs: Vec<String>,
@@ -63,6 +68,21 @@ pub struct HostFacts {
     pub java_home_exe: Option<String>,
     /// distribution dir -> its jar files, as paths starting with the dir's own name.
     pub jars: BTreeMap<String, Vec<String>>,
+    // --- users (issue 12: service users) ---
+    /// `id -u` of the session that runs the scripts (0: root, by login or become).
+    pub uid: Option<u32>,
+    /// The login user's name (`SUDO_USER` under become, else `id -un`).
+    pub login_user: Option<String>,
+    /// Asked-for users and groups that exist.
+    pub users: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+    /// Asked-for owned directories that exist, and whether everything in them already belongs
+    /// to their account.
+    pub dirs_owned: BTreeMap<String, bool>,
+    /// `user:group` of the rendered files that exist.
+    pub owners: BTreeMap<String, String>,
+    /// role -> (uid, user name) of its running process, from /proc/<pid>/status.
+    pub proc_owner: BTreeMap<String, (u32, String)>,
     // --- production preflight (issue 12): filesystems of the data dirs, clock, limits.
     /// dir -> the filesystem it (or its nearest existing parent) is on.
     pub fs_types: BTreeMap<String, FsType>,
@@ -236,6 +256,7 @@ pub fn script(req: &FactRequest) -> String {
         ));
     }
     s.push_str("fi\n");
+    users_block(&mut s, req, mark);
     s.push_str(&format!("echo '{mark} df'\n"));
     for d in &req.dirs {
         let q = shell_quote(d);
@@ -273,6 +294,83 @@ pub fn script(req: &FactRequest) -> String {
         shell_quote(&req.java_home)
     ));
     s
+}
+
+/// The service users' facts: who the session is, which accounts exist, who owns the
+/// directories and files stackctl gives to them, and whom each running daemon runs as.
+fn users_block(s: &mut String, req: &FactRequest, mark: &str) {
+    s.push_str(&format!(
+        "echo '{mark} users'\necho \"uid $(id -u)\"; echo \"login ${{SUDO_USER:-$(id -un)}}\"\n"
+    ));
+    let mut seen = BTreeSet::new();
+    for (u, g) in &req.accounts {
+        if seen.insert(("u", u)) {
+            let q = shell_quote(u);
+            s.push_str(&format!(
+                "getent passwd {q} >/dev/null 2>&1 && echo \"user \"{q}\n"
+            ));
+        }
+        if seen.insert(("g", g)) {
+            let q = shell_quote(g);
+            s.push_str(&format!(
+                "getent group {q} >/dev/null 2>&1 && echo \"group \"{q}\n"
+            ));
+        }
+    }
+    for (d, u, g) in &req.owned_dirs {
+        let (qd, qu, qg) = (shell_quote(d), shell_quote(u), shell_quote(g));
+        // Anything inside owned by someone else (or an account find does not know) is "bad".
+        s.push_str(&format!(
+            "if [ -d {qd} ]; then if [ -n \"$(find {qd} \\( ! -user {qu} -o ! -group {qg} \\) -print -quit 2>&1)\" ]; then printf 'dirbad %s\\n' {qd}; else printf 'dirok %s\\n' {qd}; fi; fi\n"
+        ));
+    }
+    for f in &req.checksum {
+        let q = shell_quote(f);
+        s.push_str(&format!("[ -f {q} ] && stat -c 'owner %U:%G  %n' {q}\n"));
+    }
+    for (role, l) in &req.launchers {
+        let q = shell_quote(l);
+        s.push_str(&format!(
+            "if [ -x {q} ]; then set -- $({q} status 2>/dev/null); if [ \"${{2:-}}\" = running ]; then u=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' /proc/$3/status 2>/dev/null); n=$(getent passwd \"$u\" | cut -d: -f1); echo \"proc {role} $u ${{n:-?}}\"; fi; fi\n"
+        ));
+    }
+}
+
+fn parse_users_line(f: &mut HostFacts, line: &str) {
+    let Some((kind, rest)) = line.split_once(' ') else {
+        return;
+    };
+    match kind {
+        "uid" => f.uid = rest.trim().parse().ok(),
+        "login" if !rest.trim().is_empty() => f.login_user = Some(rest.trim().to_string()),
+        "user" => {
+            f.users.insert(rest.to_string());
+        }
+        "group" => {
+            f.groups.insert(rest.to_string());
+        }
+        "dirok" => {
+            f.dirs_owned.insert(rest.to_string(), true);
+        }
+        "dirbad" => {
+            f.dirs_owned.insert(rest.to_string(), false);
+        }
+        "owner" => {
+            if let Some((owner, path)) = rest.split_once("  ") {
+                f.owners.insert(path.to_string(), owner.to_string());
+            }
+        }
+        "proc" => {
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            if let [role, uid, name] = w[..] {
+                if let Ok(uid) = uid.parse() {
+                    f.proc_owner
+                        .insert(role.to_string(), (uid, name.to_string()));
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 pub fn parse(out: &str) -> HostFacts {
@@ -372,6 +470,7 @@ pub fn parse(out: &str) -> HostFacts {
             "exists" => {
                 f.existing_dirs.insert(line.to_string());
             }
+            "users" => parse_users_line(&mut f, line),
             "fstype" => {
                 let mut parts = line.splitn(3, '\t');
                 if let (Some(dir), Some(on), Some(said)) =
@@ -598,6 +697,82 @@ mod tests {
     }
 
     #[test]
+    fn users_facts_say_who_the_session_is_which_accounts_exist_and_who_owns_what() {
+        let dir = std::env::temp_dir().join(format!("stackctl-users-{}", std::process::id()));
+        let (mine, other) = (dir.join("mine"), dir.join("other"));
+        std::fs::create_dir_all(&mine).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let me = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim()
+        .to_string();
+        let mygroup = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-gn")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim()
+        .to_string();
+        let file = mine.join("f");
+        std::fs::write(&file, "x").unwrap();
+        let p = |d: &std::path::Path| d.display().to_string();
+        let req = FactRequest {
+            java_home: "/nonexistent".into(),
+            checksum: vec![p(&file)],
+            accounts: vec![
+                (me.clone(), mygroup.clone()),
+                (
+                    "stackctl-no-such-user".into(),
+                    "stackctl-no-such-group".into(),
+                ),
+            ],
+            owned_dirs: vec![
+                (p(&mine), me.clone(), mygroup.clone()),
+                (p(&other), "stackctl-no-such-user".into(), mygroup.clone()),
+                ("/nonexistent/dir".into(), me.clone(), mygroup.clone()),
+            ],
+            ..Default::default()
+        };
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script(&req))
+            .output()
+            .unwrap();
+        let f = parse(&String::from_utf8_lossy(&out.stdout));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(f.complete);
+        assert_eq!(f.login_user.as_deref(), Some(me.as_str()));
+        assert!(f.uid.is_some());
+        assert!(f.users.contains(&me) && !f.users.contains("stackctl-no-such-user"));
+        assert!(f.groups.contains(&mygroup) && !f.groups.contains("stackctl-no-such-group"));
+        // Owned by us: ok; to a user that does not exist: not ok; missing: not reported.
+        assert_eq!(f.dirs_owned.get(&p(&mine)), Some(&true), "{f:?}");
+        assert_eq!(f.dirs_owned.get(&p(&other)), Some(&false), "{f:?}");
+        assert!(!f.dirs_owned.contains_key("/nonexistent/dir"));
+        assert_eq!(f.owners.get(&p(&file)), Some(&format!("{me}:{mygroup}")));
+    }
+
+    #[test]
+    fn a_running_daemons_owner_is_read_from_proc() {
+        let mut f = HostFacts::default();
+        parse_users_line(&mut f, "proc kafka 998 kafka");
+        parse_users_line(&mut f, "proc zookeeper x zookeeper");
+        parse_users_line(&mut f, "uid 0");
+        assert_eq!(f.proc_owner["kafka"], (998, "kafka".to_string()));
+        assert!(!f.proc_owner.contains_key("zookeeper"));
+        assert_eq!(f.uid, Some(0));
+    }
+
+    #[test]
     fn the_script_is_valid_shell_and_quotes_paths() {
         let req = FactRequest {
             java_home: "/usr/lib/jvm/j k".into(),
@@ -609,6 +784,8 @@ mod tests {
             exists: vec!["/".into()],
             jvm: true,
             jars: vec!["/no/such/dist".into()],
+            accounts: vec![("k a".into(), "$(id)".into())],
+            owned_dirs: vec![("/d x".into(), "k a".into(), "$(id)".into())],
             fs_dirs: vec!["/data/x".into()],
             units: vec![("zookeeper".into(), "stackctl-a b-zookeeper.service".into())],
         };

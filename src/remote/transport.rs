@@ -112,6 +112,8 @@ pub struct Remote {
     session: Session,
     command_timeout: Duration,
     transfer_rate: u64,
+    /// `become: sudo`: every script runs as root through `sudo -n`.
+    become_sudo: bool,
     /// How this host is reached (destination, proxy, whether probes go through SSH).
     pub route: sshcfg::Route,
 }
@@ -230,6 +232,7 @@ impl Remote {
             session,
             command_timeout: opts.command_timeout,
             transfer_rate: opts.transfer_rate.max(1),
+            become_sudo: host.become_sudo,
             route,
         })
     }
@@ -368,9 +371,13 @@ impl Remote {
     ) -> Result<RunOutput> {
         let deadline = Instant::now() + timeout;
         let fail = |e: Bounded| e.into_error(&self.name, what, timeout);
-        let mut cmd = self
-            .session
-            .raw_command(guarded_command(script, remote_limit(timeout)));
+        let guarded = guarded_command(script, remote_limit(timeout));
+        let line = if self.become_sudo {
+            become_command(&guarded)
+        } else {
+            guarded
+        };
+        let mut cmd = self.session.raw_command(line);
         cmd.stdin(if input.is_some() {
             Stdio::piped()
         } else {
@@ -420,6 +427,10 @@ impl Remote {
         )
         .await
         .map_err(fail)
+        .and_then(|out| match become_failure(&out) {
+            Some(why) => Err(anyhow!("{}: {why}", self.name)),
+            None => Ok(out),
+        })
     }
 
     pub async fn close(self) {
@@ -448,6 +459,49 @@ pub fn guarded_command(script: &str, secs: u64) -> String {
         "if command -v timeout >/dev/null 2>&1 && timeout -k {k} 1 true >/dev/null 2>&1; then exec timeout -k {k} {secs} sh -c \"$1\"; fi; exec sh -c \"$1\""
     );
     format!("sh -c {} sh {}", shell_quote(&guard), shell_quote(script))
+}
+
+/// The exit status of the become wrapper when sudo itself cannot run the script.
+const BECOME_FAILED: i32 = 125;
+const BECOME_TAG: &str = "stackctl-become:";
+
+/// `line` (a guarded command) run as root through `sudo -n`: non-interactive, so a sudo that
+/// wants a password fails at once instead of hanging. sudo is tried first with `true`, so its
+/// own refusal is told apart from the script's exit status; the script, its stdin (which is
+/// where file contents and secrets travel) and the `timeout` guard all run under one sudo.
+pub fn become_command(line: &str) -> String {
+    let wrapper = format!(
+        "if ! command -v sudo >/dev/null 2>&1; then echo '{BECOME_TAG} not-installed' >&2; exit {BECOME_FAILED}; fi
+         if ! e=$(sudo -n true 2>&1 </dev/null); then printf '{BECOME_TAG} %s\n' \"$e\" >&2; exit {BECOME_FAILED}; fi
+         exec sudo -n -- {line}"
+    );
+    format!("sh -c {}", shell_quote(&wrapper))
+}
+
+/// Why become failed on a host, in the operator's words, from the wrapper's answer.
+pub fn become_failure(out: &RunOutput) -> Option<String> {
+    if out.status != Some(BECOME_FAILED) {
+        return None;
+    }
+    let said = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(BECOME_TAG))?
+        .trim();
+    Some(if said == "not-installed" {
+        "become: sudo is not installed (install it, or log in as root and drop `become`)".into()
+    } else if said.contains("password is required") || said.contains("a terminal is required") {
+        format!(
+            "become: sudo asks for a password (sudo -n: {said}); stackctl never types one: allow the login user passwordless sudo (NOPASSWD in /etc/sudoers.d) or log in as root"
+        )
+    } else if said.contains("not in the sudoers")
+        || said.contains("not allowed")
+        || said.contains("may not run sudo")
+    {
+        format!("become: the login user may not use sudo (sudo -n: {said}); add it to sudoers with NOPASSWD")
+    } else {
+        format!("become: sudo -n refused (sudo -n: {said})")
+    })
 }
 
 /// Why a bounded command did not give an answer.
@@ -624,6 +678,89 @@ fn ssh_error_text(e: &openssh::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs a become command line locally with `bin` first in PATH (a fake sudo), `stdin` fed.
+    fn become_run(bin: &Path, script: &str, stdin: &str) -> RunOutput {
+        use std::io::Write;
+        let line = become_command(&guarded_command(script, 30));
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        RunOutput {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+
+    fn fake_sudo(dir: &Path, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).unwrap();
+        let p = dir.join("sudo");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn become_runs_the_script_and_its_stdin_under_sudo_and_names_what_sudo_refused() {
+        let base = std::env::temp_dir().join(format!("stackctl-become-{}", std::process::id()));
+        // A sudo that logs its arguments and runs what follows `--`: the script, its
+        // guard and its stdin all go through it, and no stdin data is on its command line.
+        let ok = base.join("ok");
+        let log = base.join("args");
+        fake_sudo(
+            &ok,
+            &format!(
+                "echo \"$*\" >> {}; [ \"$1\" = -n ] || exit 9; shift; [ \"$1\" = -- ] && shift; exec \"$@\"",
+                log.display()
+            ),
+        );
+        let out = become_run(&ok, "read x; echo \"got $x\"; exit 3", "secret-value\n");
+        assert_eq!(out.status, Some(3), "{out:?}");
+        assert_eq!(out.stdout.trim(), "got secret-value");
+        assert!(become_failure(&out).is_none());
+        let args = std::fs::read_to_string(&log).unwrap();
+        assert!(args.lines().any(|l| l.starts_with("-n true")), "{args}");
+        assert!(args.contains("-n -- sh -c"), "{args}");
+        assert!(!args.contains("secret-value"), "{args}");
+        // A sudo that wants a password.
+        let pw = base.join("pw");
+        fake_sudo(&pw, "echo 'sudo: a password is required' >&2; exit 1");
+        let out = become_run(&pw, "echo never", "");
+        assert!(!out.stdout.contains("never"));
+        let why = become_failure(&out).expect("a become failure");
+        assert!(why.contains("sudo asks for a password"), "{why}");
+        // A user sudo does not know.
+        let no = base.join("no");
+        fake_sudo(
+            &no,
+            "echo 'Sorry, user ops may not run sudo on host1.' >&2; exit 1",
+        );
+        let why = become_failure(&become_run(&no, "true", "")).unwrap();
+        assert!(why.contains("may not use sudo"), "{why}");
+        // No sudo at all (an empty PATH directory first; /usr/bin has none on this machine,
+        // or the case is skipped).
+        let none = base.join("none");
+        std::fs::create_dir_all(&none).unwrap();
+        if !Path::new("/usr/bin/sudo").exists() && !Path::new("/bin/sudo").exists() {
+            let why = become_failure(&become_run(&none, "true", "")).unwrap();
+            assert!(why.contains("sudo is not installed"), "{why}");
+        }
+        let _ = std::fs::remove_dir_all(&base);
+    }
 
     #[test]
     fn a_verified_upload_commits_only_whole_and_correct_data() {

@@ -20,9 +20,34 @@ MARK={{ "-Dstackctl.service=" ~ cluster ~ "." ~ c.role | shell_quote }}
 # generation beside the old one, and a running JVM keeps the one it started with.
 DIST_LINK={{ c.home | shell_quote }}
 DIST=$(cd "$DIST_LINK" 2>/dev/null && pwd -P) || DIST=$DIST_LINK
+# The account the JVM runs as when this launcher runs as root (else: whoever runs it).
+RUN_USER={{ c.user | shell_quote }}
+RUN_GROUP={{ c.group | shell_quote }}
 {%- for e in c.env %}
 export {{ e.0 }}={{ e.1 }}
 {%- endfor %}
+
+# `as_user CMD...` runs CMD as RUN_USER (exec, so the pid stays the JVM's): setpriv, which
+# execs in place, else runuser (util-linux both; runuser forks and forwards signals).
+as_user() {
+  if [ -n "$RUN_USER" ] && [ "$(id -u)" = 0 ]; then
+    if command -v setpriv >/dev/null 2>&1; then
+      exec setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups -- "$@"
+    elif command -v runuser >/dev/null 2>&1; then
+      exec runuser -u "$RUN_USER" -g "$RUN_GROUP" -- "$@"
+    fi
+    echo "$NAME: neither setpriv nor runuser is installed to run as $RUN_USER" >&2
+    exit 1
+  fi
+  exec "$@"
+}
+
+# The log is opened here (by root, maybe): give it to the service's user.
+own_log() {
+  if [ -n "$RUN_USER" ] && [ "$(id -u)" = 0 ]; then
+    touch "$LOG" && chown "$RUN_USER:$RUN_GROUP" "$LOG"
+  fi
+}
 
 running() {
   [ -f "$PIDFILE" ] || return 1
@@ -94,9 +119,10 @@ case "${1:-}" in
     # The JVM in the foreground, as the unit's main process (stdout to the journal).
     prepare || exit 1
     cd {{ c.work_dir }} || exit 1
+    own_log || exit 1
     echo $$ > "$PIDFILE"
     # shellcheck disable=SC2086
-    exec "$JAVA" "$MARK" "$GC_LOG" $GC_OPTS {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.args %} {{ a }}{% endfor %}
+    as_user "$JAVA" "$MARK" "$GC_LOG" $GC_OPTS {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.args %} {{ a }}{% endfor %}
     ;;
   start)
     if supervised; then
@@ -115,8 +141,9 @@ case "${1:-}" in
     cd {{ c.work_dir }} || exit 1
     # Only crash output reaches $OUT; it is rotated at each start, so it stays bounded.
     [ -f "$OUT" ] && mv -f "$OUT" "$OUT.1"
+    own_log || exit 1
     # shellcheck disable=SC2086
-    nohup setsid "$JAVA" "$MARK" "$GC_LOG" $GC_OPTS {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.args %} {{ a }}{% endfor %} > "$OUT" 2>&1 < /dev/null &
+    (as_user nohup setsid "$JAVA" "$MARK" "$GC_LOG" $GC_OPTS {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.args %} {{ a }}{% endfor %} > "$OUT" 2>&1 < /dev/null) &
     echo $! > "$PIDFILE"
     echo "$NAME started $!"
     ;;
@@ -147,7 +174,8 @@ case "${1:-}" in
     if [ -f {{ c.init.marker | shell_quote }} ]; then echo "$NAME already initialised"; exit 0; fi
     mkdir -p "$(dirname "$LOG")" || exit 1
     cd {{ c.work_dir }} || exit 1
-    "$JAVA" {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.init.args %} {{ a }}{% endfor %} >> "$OUT" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG and $OUT" >&2; exit 1; }
+    own_log || exit 1
+    (as_user "$JAVA" {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.init.args %} {{ a }}{% endfor %}) >> "$OUT" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG and $OUT" >&2; exit 1; }
     [ -f {{ c.init.marker | shell_quote }} ] || { echo "$NAME init did not create "{{ c.init.marker | shell_quote }} >&2; exit 1; }
     echo "$NAME initialised"
 {%- else %}

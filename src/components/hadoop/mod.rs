@@ -12,8 +12,8 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
     Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS, PROBE_TIMEOUT,
-    STOP_TIMEOUT,
+    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
+    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -93,7 +93,7 @@ static ROLES: [RoleDef; 5] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 16] = [
+static SETTINGS: [SettingDef; 18] = [
     SettingDef {
         key: "core-site",
         kind: SettingKind::Map,
@@ -142,6 +142,8 @@ static SETTINGS: [SettingDef; 16] = [
     HYGIENE_SETTINGS[4],
     HYGIENE_SETTINGS[5],
     HYGIENE_SETTINGS[6],
+    USER,
+    GROUP,
 ];
 
 /// Default ports by line: (2.x, 3.x). NameNode RPC is 8020 except in 3.0.0 (9820, HDFS-12990).
@@ -331,7 +333,12 @@ impl Hadoop {
             (realm, kdc) => Some(json!({ "realm": realm.unwrap_or(""), "kdc": kdc.unwrap_or("") })),
         };
         // Hadoop 3 refuses to run daemons as root without these (hadoop_uservar_su).
-        let run_as_root = v.major() >= 3 && host.ssh_user.as_deref().is_none_or(|u| u == "root");
+        // Whether the session is root is known only on the host; a root login (or none named:
+        // the operator's ssh_config decides) or become may make it so, and the variables are
+        // harmless when it is not.
+        let run_as_root = v.major() >= 3
+            && (host.ssh_user.as_deref().is_none_or(|u| u == "root") || host.become_sudo)
+            && spec.scalar("user").is_none();
         let env = json!({
             "conf_dir": dir,
             "log_dir": format!("{}/hadoop", host.log_dir),
@@ -866,6 +873,13 @@ impl Component for Hadoop {
         .iter()
         .map(|f| format!("{conf}/{f}"))
         .collect();
+        // Opt-in: only an explicit `user` switches, one account for every Hadoop role (see
+        // README: separate hdfs/yarn accounts need HDFS-side directories made for them).
+        let account = spec
+            .scalar("user")
+            .map(|_| super::core::account(spec, "hdfs"));
+        let mut owned_dirs = self.data_dirs(cl, host);
+        owned_dirs.push(format!("{}/hadoop", host.log_dir));
         // (role, service, main class, default heap, default stop timeout in seconds)
         let roles: [(&'static str, &'static str, &'static str, &str, u32); 5] = [
             (
@@ -922,6 +936,9 @@ impl Component for Hadoop {
                     env: vec![("HADOOP_CONF_DIR".into(), conf.clone())],
                     work_dir: home.clone(),
                     config_files: files.clone(),
+                    user: account.as_ref().map(|a| a.0.clone()),
+                    group: account.as_ref().map(|a| a.1.clone()),
+                    owned_dirs: owned_dirs.clone(),
                     init: (role == NAMENODE).then(|| {
                         (
                             format!("{name_dir}/current/VERSION"),
@@ -933,7 +950,6 @@ impl Component for Hadoop {
                             ],
                         )
                     }),
-                    user: None,
                 }
             })
             .collect()

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
     Component, ComponentDef, FileSpec, Link, Logging, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS, PROBE_TIMEOUT,
-    STOP_TIMEOUT,
+    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
+    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
@@ -55,7 +55,7 @@ static ROLES: [RoleDef; 2] = [
     },
 ];
 
-static SETTINGS: [SettingDef; 12] = [
+static SETTINGS: [SettingDef; 14] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -84,6 +84,8 @@ static SETTINGS: [SettingDef; 12] = [
     HYGIENE_SETTINGS[4],
     HYGIENE_SETTINGS[5],
     HYGIENE_SETTINGS[6],
+    USER,
+    GROUP,
 ];
 
 impl HBase {
@@ -392,6 +394,12 @@ impl Component for HBase {
         let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
         let hadoop_conf = conf_dir(host, hadoop::NAME);
+        // Opt-in: only an explicit `user` switches (see README: HBase writes to HDFS as it).
+        let account = spec
+            .scalar("user")
+            .map(|_| super::core::account(spec, "hbase"));
+        let mut owned_dirs = self.data_dirs(cl, host);
+        owned_dirs.push(format!("{}/hbase", host.log_dir));
         // (role, service, main class, default stop timeout in seconds): a RegionServer
         // flushes and closes every region it serves before it exits.
         [
@@ -434,7 +442,9 @@ impl Component for HBase {
                     format!("{hadoop_conf}/hdfs-site.xml"),
                 ],
                 init: None,
-                user: None,
+                user: account.as_ref().map(|a| a.0.clone()),
+                group: account.as_ref().map(|a| a.1.clone()),
+                owned_dirs: owned_dirs.clone(),
             }
         })
         .collect()

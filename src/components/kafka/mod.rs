@@ -11,8 +11,8 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
     ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, PropEntry, Props, Restart, RoleDef,
-    Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS,
-    PROBE_TIMEOUT, STOP_TIMEOUT,
+    Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
+    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
@@ -46,7 +46,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     }),
 }];
 
-static SETTINGS: [SettingDef; 14] = [
+static SETTINGS: [SettingDef; 16] = [
     SettingDef {
         key: "scala",
         kind: SettingKind::Scalar,
@@ -85,6 +85,8 @@ static SETTINGS: [SettingDef; 14] = [
     HYGIENE_SETTINGS[4],
     HYGIENE_SETTINGS[5],
     HYGIENE_SETTINGS[6],
+    USER,
+    GROUP,
 ];
 
 /// Replication settings and the most a cluster of `n` brokers can satisfy.
@@ -454,6 +456,9 @@ impl Component for Kafka {
         }
         let home = home_dir(host, self, spec);
         let conf = conf_dir(host, NAME);
+        let (user, group) = super::core::account(spec, "kafka");
+        let mut owned_dirs = self.data_dirs(cl, host);
+        owned_dirs.push(format!("{}/kafka", host.log_dir));
         let mut jvm = heap_opts(spec, "1g");
         jvm.push(format!(
             "-Dlog4j.configuration=file:{conf}/log4j.properties"
@@ -474,7 +479,9 @@ impl Component for Kafka {
             work_dir: home,
             config_files: vec![format!("{conf}/server.properties")],
             init: None,
-            user: None,
+            user: Some(user),
+            group: Some(group),
+            owned_dirs,
         }]
     }
 

@@ -11,7 +11,8 @@ use serde_json::json;
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, ComponentDef,
     FileSpec, IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, Supervision, VerifyCx, CLUSTER, HYGIENE_SETTINGS, PROBE_TIMEOUT, STOP_TIMEOUT,
+    SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS, PROBE_TIMEOUT,
+    STOP_TIMEOUT, USER,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -45,7 +46,7 @@ static ROLES: [RoleDef; 1] = [RoleDef {
     }),
 }];
 
-static SETTINGS: [SettingDef; 13] = [
+static SETTINGS: [SettingDef; 15] = [
     SettingDef {
         key: "config",
         kind: SettingKind::Map,
@@ -79,6 +80,8 @@ static SETTINGS: [SettingDef; 13] = [
     HYGIENE_SETTINGS[4],
     HYGIENE_SETTINGS[5],
     HYGIENE_SETTINGS[6],
+    USER,
+    GROUP,
 ];
 
 /// Keys that only exist from a given version on; rendering them for an older server is
@@ -388,6 +391,9 @@ impl Component for ZooKeeper {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
+        let (user, group) = super::core::account(spec, "zookeeper");
+        let mut owned_dirs = self.data_dirs(cl, host);
+        owned_dirs.push(format!("{}/zookeeper", host.log_dir));
         let mut jvm = heap_opts(spec, "512m");
         jvm.push(format!("-Dzookeeper.log.dir={}/zookeeper", host.log_dir));
         vec![Service {
@@ -404,7 +410,9 @@ impl Component for ZooKeeper {
             work_dir: home,
             config_files: vec![format!("{conf}/zoo.cfg"), format!("{data_dir}/myid")],
             init: None,
-            user: None,
+            user: Some(user),
+            group: Some(group),
+            owned_dirs,
         }]
     }
 
