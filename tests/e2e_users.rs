@@ -231,6 +231,7 @@ fn hadoop_and_hbase_run_as_one_shared_account_when_asked() {
         .archive(c.join("hadoop-3.3.6.tar.gz"))
         .heap("256m")
         .setting("user", "hadoop")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
         .map(
             "yarn-site",
             "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage",
@@ -240,6 +241,7 @@ fn hadoop_and_hbase_run_as_one_shared_account_when_asked() {
         .archive(c.join("hbase-2.5.10-hadoop3-bin.tar.gz"))
         .heap("384m")
         .setting("user", "hadoop")
+        .setting("max_open_files", BED_MAX_OPEN_FILES)
         .host(
             "host1",
             "10.231.77.11",

@@ -42,10 +42,11 @@ as_user() {
   exec "$@"
 }
 
-# The log is opened here (by root, maybe): give it to the service's user.
+# The log and the JVM's output file are opened here (by root, maybe): give them to the
+# service's user, so nothing in its directories is root's.
 own_log() {
   if [ -n "$RUN_USER" ] && [ "$(id -u)" = 0 ]; then
-    touch "$LOG" && chown "$RUN_USER:$RUN_GROUP" "$LOG"
+    touch "$LOG" "$OUT" && chown "$RUN_USER:$RUN_GROUP" "$LOG" "$OUT"
   fi
 }
 
