@@ -702,26 +702,11 @@ mod tests {
         let (mine, other) = (dir.join("mine"), dir.join("other"));
         std::fs::create_dir_all(&mine).unwrap();
         std::fs::create_dir_all(&other).unwrap();
-        let me = String::from_utf8(
-            std::process::Command::new("id")
-                .arg("-un")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-        .trim()
-        .to_string();
-        let mygroup = String::from_utf8(
-            std::process::Command::new("id")
-                .arg("-gn")
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-        .trim()
-        .to_string();
+        let id = |flag: &str| {
+            let o = std::process::Command::new("id").arg(flag).output().unwrap();
+            String::from_utf8(o.stdout).unwrap().trim().to_string()
+        };
+        let (me, mygroup) = (id("-un"), id("-gn"));
         let file = mine.join("f");
         std::fs::write(&file, "x").unwrap();
         let p = |d: &std::path::Path| d.display().to_string();
