@@ -159,6 +159,13 @@ pub struct VerifyArgs {
     /// Hosts read at once
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub forks: usize,
+    /// Also run functional round trips through every service (write, read back, compare,
+    /// clean up): a znode, a topic, an HDFS file, a YARN application, an HBase table
+    #[arg(long)]
+    pub smoke: bool,
+    /// The bound of each smoke round trip, in seconds
+    #[arg(long, default_value_t = 120, value_name = "S")]
+    pub smoke_timeout: u64,
     /// The report as one JSON document
     #[arg(long)]
     pub json: bool,

@@ -10,13 +10,13 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::compat::detect::{Detected, Listing};
 use crate::compat::{self, ComponentVersions, Level};
-use crate::components::{self, Check, Cluster, Service, Status, VerifyCx, CLUSTER};
+use crate::components::{self, Check, Cluster, Service, SmokeCx, Status, VerifyCx, CLUSTER};
 use crate::deploy::session;
 use crate::inventory::{Host, Inventory};
 use crate::lock::LockState;
@@ -34,6 +34,8 @@ pub struct VerifyOptions {
     pub locked: bool,
     pub ssh: SshOptions,
     pub forks: usize,
+    /// `--smoke`: also run each component's functional round trips (they write, then clean up).
+    pub smoke: Option<Duration>,
 }
 
 #[derive(Debug, Serialize)]
@@ -217,6 +219,9 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     {
         checks.extend(c.verify(&cx));
     }
+    if let Some(timeout) = opts.smoke {
+        checks.extend(smoke(&rt, &cl, &host_facts, &remotes, timeout));
+    }
     rt.block_on(futures_util::future::join_all(
         remotes.into_iter().map(|r| r.close()),
     ));
@@ -264,6 +269,41 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         unreachable,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// `--smoke`: each component's round trips, in start order, with the hosts' SSH connections
+/// for the distribution's own tools.
+fn smoke(
+    rt: &tokio::runtime::Runtime,
+    cl: &Cluster,
+    facts: &BTreeMap<String, HostFacts>,
+    remotes: &[crate::remote::transport::Remote],
+    timeout: Duration,
+) -> Vec<Check> {
+    let by_name: BTreeMap<&str, &crate::remote::transport::Remote> =
+        remotes.iter().map(|r| (r.name.as_str(), r)).collect();
+    let run = |h: &Host, script: &str, t: Duration| {
+        let r = by_name
+            .get(h.name.as_str())
+            .ok_or_else(|| anyhow::anyhow!("{} is not connected", h.name))?;
+        rt.block_on(r.run_within(script, "smoke", t))
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let cx = SmokeCx {
+        cl,
+        facts,
+        run: &run,
+        tag: format!("stackctl-smoke-{stamp}-{}", std::process::id()),
+        timeout,
+    };
+    components::all()
+        .iter()
+        .filter(|c| cl.inv.component(c.name()).is_some())
+        .flat_map(|c| c.smoke(&cx))
+        .collect()
 }
 
 fn component_of(role: &str) -> &'static str {

@@ -19,6 +19,9 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
         locked: args.inv.locked,
         ssh: ssh_options(&args.ssh, Duration::from_secs(60)),
         forks: args.forks.max(1),
+        smoke: args
+            .smoke
+            .then(|| Duration::from_secs(args.smoke_timeout.max(1))),
     };
     let report = verify::verify(&opts).map_err(|e| plan_failed(e, args.json))?;
     let out = if args.json {

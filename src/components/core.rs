@@ -15,6 +15,7 @@ pub use crate::inventory::catalog::{ComponentDef, IdDef, RoleDef, SettingDef, Se
 use crate::inventory::{ComponentSpec, Host, Inventory, Prop};
 pub use crate::lock::Ids;
 use crate::remote::facts::HostFacts;
+use crate::remote::transport::RunOutput;
 pub use crate::render::FileSpec;
 use crate::version::Version;
 
@@ -636,6 +637,35 @@ pub trait Live {
     /// down (Kafka: registered and no partition under-replicated). Default: its health gate.
     fn restarted(&self, cl: &Cluster, role: &str, host: &Host) -> anyhow::Result<String> {
         self.health(cl, role, &[host])
+    }
+    /// `verify --smoke`: functional round trips through this component (write, read back,
+    /// compare, clean up), each bounded by `cx.timeout`, reported per service and host like
+    /// `verify`'s other checks (check names start with `smoke`). Default: none.
+    fn smoke(&self, _cx: &SmokeCx) -> Vec<Check> {
+        Vec::new()
+    }
+}
+
+/// Runs a script on a cluster host over its SSH connection (as the session's user, or root
+/// with `become`), bounded by the given time; a non-zero exit is an answer, not an error.
+pub type RunOn<'a> = dyn Fn(&Host, &str, std::time::Duration) -> anyhow::Result<RunOutput> + 'a;
+
+/// What a component's `smoke` gets: the cluster, the facts of every reachable host, a way to
+/// run the distribution's own tools on a host, a tag unique to this run (for the names of the
+/// znodes, topics, files, applications and tables it creates and removes), and the bound of
+/// each round trip.
+pub struct SmokeCx<'a> {
+    pub cl: &'a Cluster<'a>,
+    pub facts: &'a BTreeMap<String, HostFacts>,
+    pub run: &'a RunOn<'a>,
+    pub tag: String,
+    pub timeout: std::time::Duration,
+}
+
+impl SmokeCx<'_> {
+    /// Whether `host` answered facts (smoke skips an unreachable host: `verify` already failed it).
+    pub fn reachable(&self, host: &Host) -> bool {
+        self.facts.contains_key(&host.name)
     }
 }
 

@@ -250,6 +250,17 @@ impl Remote {
         .await
     }
 
+    /// [`Remote::run`] bounded by `timeout` in place of the command timeout.
+    pub async fn run_within(
+        &self,
+        script: &str,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<RunOutput> {
+        self.exec(script, None::<&mut tokio::io::Empty>, timeout, what)
+            .await
+    }
+
     /// [`Remote::run_ok`] for a command that may legitimately wait `extra` longer than the
     /// command timeout (a graceful stop that has its own timeout).
     pub async fn run_ok_within(&self, script: &str, what: &str, extra: Duration) -> Result<String> {

@@ -32,7 +32,7 @@ ZK_JETTY_VERSION=9.4.17.v20190418  # as in the official zookeeper-3.5.6 lib/
 ZK_JACKSON_VERSION=2.9.10
 HBASE_LOG4J2_VERSION=2.17.2
 # Layout recipe version: bump to force every tarball to be rebuilt.
-RECIPE=5
+RECIPE=6
 # ---------------------------------------------------------------------------
 
 CACHE="${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}"
@@ -102,7 +102,9 @@ fetch_deps() {
   {
     echo '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
     echo '<groupId>stackctl.e2e</groupId><artifactId>assemble</artifactId><version>1</version><packaging>pom</packaging>'
-    # specs starting with '=' only pin a version (dependencyManagement)
+    # specs starting with '=' only pin a version (dependencyManagement); specs starting
+    # with '^' import a release's own dependency management (its BOM / parent pom), so
+    # versions resolve the way the release's build resolves them. Pins come first: they win.
     echo '<dependencyManagement><dependencies>'
     local spec gav g a v
     for spec in "$@"; do
@@ -110,11 +112,16 @@ fetch_deps() {
       IFS=: read -r g a v <<<"${spec#=}"
       echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
     done
+    for spec in "$@"; do
+      [[ "$spec" == ^* ]] || continue
+      IFS=: read -r g a v <<<"${spec#^}"
+      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version><type>pom</type><scope>import</scope></dependency>"
+    done
     echo '</dependencies></dependencyManagement>'
     echo '<dependencies>'
     local excl
     for spec in "$@"; do
-      [[ "$spec" == =* ]] && continue
+      [[ "$spec" == =* || "$spec" == ^* ]] && continue
       gav="${spec%%!*}"; excl=""
       [[ "$spec" == *'!'* ]] && excl="${spec#*!}"
       IFS=: read -r g a v <<<"$gav"
@@ -172,6 +179,7 @@ build_zookeeper() {
   # the "provided" deps of the zookeeper pom are in the official lib/ too:
   # commons-cli + jline (zkCli), jetty + jackson (AdminServer), json-simple
   fetch_deps "$d/$top/lib" \
+    "^org.apache.zookeeper:parent:$ZK_VERSION" \
     "org.apache.zookeeper:zookeeper:$ZK_VERSION" \
     "org.slf4j:slf4j-log4j12:$SLF4J_VERSION" \
     "log4j:log4j:$LOG4J1_VERSION" \
@@ -320,15 +328,15 @@ build_hadoop() {
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,sbin,etc/hadoop,libexec} "$sh"
   local H=org.apache.hadoop
-  fetch_deps "$sh/common.raw" "$H:hadoop-common:$v"
-  fetch_deps "$sh/hdfs.raw" "$H:hadoop-hdfs:$v" "$H:hadoop-hdfs-client:$v"
-  fetch_deps "$sh/yarn.raw" \
+  fetch_deps "$sh/common.raw" "^$H:hadoop-project:$v" "$H:hadoop-common:$v"
+  fetch_deps "$sh/hdfs.raw" "^$H:hadoop-project:$v" "$H:hadoop-hdfs:$v" "$H:hadoop-hdfs-client:$v"
+  fetch_deps "$sh/yarn.raw" "^$H:hadoop-project:$v" \
     "$H:hadoop-yarn-api:$v" "$H:hadoop-yarn-common:$v" "$H:hadoop-yarn-client:$v" \
     "$H:hadoop-yarn-server-common:$v" "$H:hadoop-yarn-server-resourcemanager:$v" \
     "$H:hadoop-yarn-server-nodemanager:$v" "$H:hadoop-yarn-server-web-proxy:$v" \
     "$H:hadoop-yarn-server-applicationhistoryservice:$v" "$H:hadoop-yarn-server-timelineservice:$v" \
     "$H:hadoop-yarn-registry:$v"
-  fetch_deps "$sh/mapreduce.raw" \
+  fetch_deps "$sh/mapreduce.raw" "^$H:hadoop-project:$v" \
     "$H:hadoop-mapreduce-client-core:$v" "$H:hadoop-mapreduce-client-common:$v" \
     "$H:hadoop-mapreduce-client-jobclient:$v" "$H:hadoop-mapreduce-client-app:$v" \
     "$H:hadoop-mapreduce-client-shuffle:$v" "$H:hadoop-mapreduce-client-hs:$v"
@@ -415,15 +423,9 @@ build_hbase() {
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,conf,lib/client-facing-thirdparty}
   local G=org.apache.hbase L=org.apache.logging.log4j H=org.apache.hadoop a
-  # HBase's -hadoop3 poms default to an older Hadoop 3; pin the Hadoop client
-  # jars it carries to the Hadoop version of this bed (HBase 2.5 supports 3.3.x).
-  local pins=()
-  for a in hadoop-annotations hadoop-auth hadoop-common hadoop-distcp hadoop-hdfs \
-           hadoop-hdfs-client hadoop-mapreduce-client-core hadoop-mapreduce-client-common \
-           hadoop-mapreduce-client-jobclient hadoop-yarn-api hadoop-yarn-client hadoop-yarn-common \
-           hadoop-minicluster hadoop-client; do
-    pins+=("=$H:$a:$HADOOP_VERSION")
-  done
+  # The release's own dependency management (the hbase root pom): the Hadoop, ZooKeeper and
+  # netty versions the official hbase-<v>-bin tarball ships.
+  local pins=("^$G:hbase:$v")
   fetch_deps "$d/$top/lib" \
     "$G:hbase-server:$v" "$G:hbase-client:$v" "$G:hbase-common:$v" "$G:hbase-zookeeper:$v" \
     "$G:hbase-procedure:$v" "$G:hbase-replication:$v" "$G:hbase-http:$v" \
