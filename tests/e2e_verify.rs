@@ -303,3 +303,29 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
     let out = stackctl(&["down", "--purge", "--yes"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// A lone ZooKeeper server runs standalone (3.5+ with `standaloneEnabled` at its default), and
+/// its `conf` lists no `server.` lines: verify must not call that an ensemble mismatch.
+#[test]
+#[ignore]
+fn a_single_zookeeper_server_runs_standalone_and_verifies() {
+    clean_hosts();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = Inventory::new("vzk1")
+        .ssh_user("root")
+        .java_home(JDK11)
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(cache().join(ZK_ARCHIVE))
+        .heap("128m")
+        .hosts(&HOSTS[..1], &["zookeeper"])
+        .write(dir.path());
+    up(&inv);
+    let (code, report) = verify_until(&inv, 20, |c, _| c == Some(0));
+    let (status, ev) = check(&report, "cluster", "zookeeper", "quorum");
+    assert_eq!(code, Some(0), "{}", failures(&report));
+    assert_eq!(status, "pass", "{ev}");
+    assert!(ev.contains("standalone"), "{ev}");
+    let out = stackctl(&["down", "--purge", "--yes"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -181,8 +181,10 @@ impl Live for ZooKeeper {
             1 => {
                 let up = voters.len();
                 let spare = up.saturating_sub(majority);
+                let lone = answers.iter().any(|(_, s)| s.mode == "standalone");
                 let msg = format!(
-                    "leader {}; {up} of {n} servers up{obs}; survives {spare} more failure{}",
+                    "{} {}; {up} of {n} servers up{obs}; survives {spare} more failure{}",
+                    if lone { "standalone" } else { "leader" },
                     leaders[0],
                     if spare == 1 { "" } else { "s" }
                 );
@@ -244,8 +246,14 @@ impl Live for ZooKeeper {
                 })
                 .collect();
             let mut bad = Vec::new();
-            for (h, _) in &answers {
+            for (h, srvr) in &answers {
                 match crate::remote::zk::four_letter(&addr(h), "conf", t) {
+                    // A lone server runs standalone (3.5+: standaloneEnabled defaults to true),
+                    // and a standalone server's `conf` lists no `server.` lines at all.
+                    Ok(conf)
+                        if n == 1
+                            && srvr.mode == "standalone"
+                            && !conf.lines().any(|l| l.starts_with("server.")) => {}
                     Ok(conf) => {
                         let have: std::collections::BTreeSet<String> = conf
                             .lines()
