@@ -261,10 +261,18 @@ pub fn classpath_conflicts(
         listed.push((spec, c, classpath::below_top(&l.files), top));
     }
     let mut found: Vec<ClasspathConflict> = Vec::new();
+    // Hosts sharing an install_dir share their classpaths: expanded once (1,000 workers).
+    let mut memo: std::collections::HashMap<(Vec<String>, Vec<String>), Vec<classpath::Conflict>> =
+        Default::default();
     for host in &inv.hosts {
-        let homes: Vec<(String, Vec<String>)> = listed
+        let home_dirs: Vec<String> = listed
             .iter()
-            .map(|(spec, c, files, _)| (components::home_dir(host, *c, spec), files.clone()))
+            .map(|(spec, c, _, _)| components::home_dir(host, *c, spec))
+            .collect();
+        let homes: Vec<(String, &[String])> = home_dirs
+            .iter()
+            .zip(&listed)
+            .map(|(h, (_, _, files, _))| (h.clone(), files.as_slice()))
             .collect();
         // Jars named as the archive lists them: the home replaced by the archive's top dir.
         let shown = |jar: &str| {
@@ -280,8 +288,11 @@ pub fn classpath_conflicts(
                 continue;
             }
             for s in c.services(cl, host) {
-                let jars = classpath::on_classpath(&s.classpath, &homes);
-                for k in classpath::conflicts(&jars) {
+                let key = (s.classpath.clone(), home_dirs.clone());
+                let ks = memo.entry(key).or_insert_with(|| {
+                    classpath::conflicts(&classpath::on_classpath(&s.classpath, &homes))
+                });
+                for k in ks.iter() {
                     let jars: Vec<String> = k.jars.iter().map(|j| shown(j)).collect();
                     let i = match found.iter().position(|f| {
                         f.component == c.name() && f.artifact == k.artifact && f.jars == jars

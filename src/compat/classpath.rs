@@ -124,8 +124,12 @@ pub fn conflicts(jars: &[String]) -> Vec<Conflict> {
 /// entry `{home}/dir/*` takes every jar directly in `dir` (Java's wildcard: not recursive),
 /// `{home}/*` those at the top, `{home}/x.jar` that jar. Entries elsewhere (configuration
 /// directories) hold no jars of a distribution. Jars are returned as `{home}/dir/x.jar`.
-pub fn on_classpath(classpath: &[String], homes: &[(String, Vec<String>)]) -> Vec<String> {
+pub fn on_classpath<F: AsRef<[String]>>(
+    classpath: &[String],
+    homes: &[(String, F)],
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut taken = std::collections::HashSet::new();
     for entry in classpath {
         for (home, files) in homes {
             let Some(rel) = entry
@@ -136,13 +140,14 @@ pub fn on_classpath(classpath: &[String], homes: &[(String, Vec<String>)]) -> Ve
             };
             let mut take = |f: &String| {
                 let p = format!("{home}/{f}");
-                if !out.contains(&p) {
+                if taken.insert(p.clone()) {
                     out.push(p);
                 }
             };
             if let Some(dir) = rel.strip_suffix('*') {
                 let dir = dir.trim_end_matches('/');
                 let mut here: Vec<&String> = files
+                    .as_ref()
                     .iter()
                     .filter(|f| {
                         let (parent, name) = f.rsplit_once('/').unwrap_or(("", f.as_str()));
@@ -153,7 +158,11 @@ pub fn on_classpath(classpath: &[String], homes: &[(String, Vec<String>)]) -> Ve
                 here.sort();
                 here.into_iter().for_each(&mut take);
             } else if rel.ends_with(".jar") {
-                files.iter().filter(|f| f.as_str() == rel).for_each(take);
+                files
+                    .as_ref()
+                    .iter()
+                    .filter(|f| f.as_str() == rel)
+                    .for_each(take);
             }
         }
     }
@@ -393,5 +402,37 @@ mod tests {
             below_top(&jars(&["hadoop-3.3.6/share/a-1.jar", "hadoop-3.3.6/", "x"])),
             jars(&["share/a-1.jar"])
         );
+    }
+
+    /// Every name of up to five characters from the alphabet that makes jar names hard: no
+    /// panic, and a parsed name always has an artifact and a digit-led version.
+    #[test]
+    fn short_names_never_panic() {
+        let alphabet = ['-', '.', '_', '1', 'a', 'x'];
+        let mut names = vec![String::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for n in &names {
+                for c in alphabet {
+                    next.push(format!("{n}{c}"));
+                }
+            }
+            names.extend(next.iter().cloned());
+            names = next
+                .into_iter()
+                .chain(names)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+        }
+        for n in &names {
+            if let Some(j) = parse_jar(&format!("{n}.jar")) {
+                assert!(
+                    !j.artifact.is_empty() && digit_led(&j.version),
+                    "{n}: {j:?}"
+                );
+            }
+        }
+        assert!(names.len() > 9000);
     }
 }
