@@ -43,6 +43,10 @@ pub struct Plan {
     pub compat_errors: Vec<Diagnostic>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub templates_overridden: Vec<String>,
+    /// Daemons whose classpath, read from the archives, holds two versions of one artifact
+    /// (each also an error in `diagnostics`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub classpath_conflicts: Vec<versions::ClasspathConflict>,
     /// Which keys are secret: every output masks their values.
     #[serde(skip)]
     pub secrets: Policy,
@@ -252,6 +256,9 @@ pub fn plan_inventory(
     diagnostics.0.extend(version_diags);
     let verdicts = versions::check(inv, &versions);
     let compat_errors = versions::compat_diagnostics(inv, &verdicts);
+    let (classpath_conflicts, classpath_diags) =
+        versions::classpath_conflicts(inv, &Cluster::new(inv, &resolved.ids));
+    diagnostics.0.extend(classpath_diags);
     let policy = Policy::new(&inv.secret_keys);
     let mut hosts = render_hosts(inv, &resolved.ids, renderer).map_err(PlanError::Other)?;
     for f in hosts.iter_mut().flat_map(|h| h.files.iter_mut()) {
@@ -289,6 +296,7 @@ pub fn plan_inventory(
         diagnostics: diagnostics.0,
         compat_errors,
         templates_overridden: renderer.overridden.clone(),
+        classpath_conflicts,
         secrets: policy,
         secret_values,
     })

@@ -198,6 +198,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         host_checks(&inv, h, hp, &services[&h.name], f, &mut checks);
         supervision_checks(&inv, h, &services[&h.name], f, &mut checks);
         installed.insert(h.name.clone(), installed_versions(&inv, h, f, &mut checks));
+        classpath_checks(&inv, h, &services[&h.name], f, &mut checks);
     }
     // How each host's probes reach it: straight, or through its SSH connection.
     for h in inv
@@ -499,6 +500,66 @@ fn supervision_checks(
             "unit",
             status,
             format!("{unit} {}, {}{restarts}{result}", u.active, u.enabled),
+        ));
+    }
+}
+
+/// Each service's classpath, expanded over the jars installed on the host: two versions of
+/// one artifact fail, naming both jars (a jar dropped into a distribution's `lib/` by hand).
+fn classpath_checks(
+    inv: &Inventory,
+    h: &Host,
+    services: &[Service],
+    f: &HostFacts,
+    out: &mut Vec<Check>,
+) {
+    use crate::compat::classpath;
+    let homes: Vec<(String, Vec<String>)> = inv
+        .components
+        .values()
+        .filter(|s| h.has_component(s.name))
+        .filter_map(|spec| {
+            let c = components::find(spec.name).expect("known");
+            let home = components::home_dir(h, c, spec);
+            let files = f.jars.get(&home).filter(|j| !j.is_empty())?;
+            Some((home, classpath::below_top(files)))
+        })
+        .collect();
+    for s in services {
+        let jars = classpath::on_classpath(&s.classpath, &homes);
+        if jars.is_empty() {
+            // No distribution installed: the `installed` check says so.
+            continue;
+        }
+        let found = classpath::conflicts(&jars);
+        if found.is_empty() {
+            out.push(Check::pass(
+                &h.name,
+                s.role,
+                "classpath",
+                format!("{} jars, one version of each artifact", jars.len()),
+            ));
+            continue;
+        }
+        let what: Vec<String> = found
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} versions of {}: {}",
+                    k.jars.len(),
+                    k.artifact,
+                    k.jars.join(" and ")
+                )
+            })
+            .collect();
+        out.push(Check::fail(
+            &h.name,
+            s.role,
+            "classpath",
+            format!(
+                "{}; the JVM loads each class from the first",
+                what.join("; ")
+            ),
         ));
     }
 }

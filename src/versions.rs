@@ -224,3 +224,128 @@ pub fn compat_diagnostics(inv: &Inventory, verdicts: &[Verdict]) -> Vec<Diagnost
     }
     out
 }
+
+/// Two versions of one artifact on the classpath of a component's daemons, found in the
+/// archives `plan` reads: the roles whose classpath holds both, the jars as the archive
+/// lists them (the first is the one the JVM loads), and the hosts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClasspathConflict {
+    pub component: String,
+    pub roles: Vec<String>,
+    pub services: Vec<String>,
+    pub artifact: String,
+    pub jars: Vec<String>,
+    pub hosts: Vec<String>,
+}
+
+/// The classpath conflicts of every daemon, from the archives (`archive:`) the inventory
+/// names: each service's own `classpath` expanded over the distributions' file lists. An
+/// error at the archive's line: the JVM picks one version per class, and code built
+/// against the other fails only when it runs.
+pub fn classpath_conflicts(
+    inv: &Inventory,
+    cl: &components::Cluster,
+) -> (Vec<ClasspathConflict>, Vec<Diagnostic>) {
+    use crate::compat::classpath;
+    // Each readable archive's files below its top directory, and that top directory.
+    let mut listed: Vec<(&ComponentSpec, &'static dyn Component, Vec<String>, String)> = Vec::new();
+    for spec in inv.components.values() {
+        let c = components::find(spec.name).expect("validated");
+        let Some((path, _)) = &spec.archive else {
+            continue;
+        };
+        let Ok(l) = Listing::read(path) else {
+            continue;
+        };
+        let top = l.top_dir().unwrap_or_else(|| c.dist_dir(spec));
+        listed.push((spec, c, classpath::below_top(&l.files), top));
+    }
+    let mut found: Vec<ClasspathConflict> = Vec::new();
+    // Hosts sharing an install_dir share their classpaths: expanded once (1,000 workers).
+    let mut memo: std::collections::HashMap<(Vec<String>, Vec<String>), Vec<classpath::Conflict>> =
+        Default::default();
+    for host in &inv.hosts {
+        let home_dirs: Vec<String> = listed
+            .iter()
+            .map(|(spec, c, _, _)| components::home_dir(host, *c, spec))
+            .collect();
+        let homes: Vec<(String, &[String])> = home_dirs
+            .iter()
+            .zip(&listed)
+            .map(|(h, (_, _, files, _))| (h.clone(), files.as_slice()))
+            .collect();
+        // Jars named as the archive lists them: the home replaced by the archive's top dir.
+        let shown = |jar: &str| {
+            for ((home, _), (_, _, _, top)) in homes.iter().zip(&listed) {
+                if let Some(rel) = jar.strip_prefix(home.as_str()) {
+                    return format!("{top}{rel}");
+                }
+            }
+            jar.to_string()
+        };
+        for c in components::all() {
+            if inv.component(c.name()).is_none() {
+                continue;
+            }
+            for s in c.services(cl, host) {
+                let key = (s.classpath.clone(), home_dirs.clone());
+                let ks = memo.entry(key).or_insert_with(|| {
+                    classpath::conflicts(&classpath::on_classpath(&s.classpath, &homes))
+                });
+                for k in ks.iter() {
+                    let jars: Vec<String> = k.jars.iter().map(|j| shown(j)).collect();
+                    let i = match found.iter().position(|f| {
+                        f.component == c.name() && f.artifact == k.artifact && f.jars == jars
+                    }) {
+                        Some(i) => i,
+                        None => {
+                            found.push(ClasspathConflict {
+                                component: c.name().to_string(),
+                                roles: vec![],
+                                services: vec![],
+                                artifact: k.artifact.clone(),
+                                jars,
+                                hosts: vec![],
+                            });
+                            found.len() - 1
+                        }
+                    };
+                    let f = &mut found[i];
+                    if !f.roles.iter().any(|r| r == s.role) {
+                        f.roles.push(s.role.to_string());
+                        f.services.push(s.service.to_string());
+                    }
+                    if !f.hosts.contains(&host.name) {
+                        f.hosts.push(host.name.clone());
+                    }
+                }
+            }
+        }
+    }
+    let diags = found
+        .iter()
+        .map(|f| {
+            let spec = inv.component(&f.component).expect("planned");
+            let pos = spec.archive.as_ref().map(|(_, p)| *p).unwrap_or(spec.version_pos);
+            let (last, rest) = f.jars.split_last().expect("two jars at least");
+            Diagnostic::error(
+                &inv.path,
+                pos,
+                format!("components.{}.archive", f.component),
+                format!(
+                    "the classpath of {} holds {} versions of {}: {} and {}; the JVM loads each class from the first, so code built against the other fails when it runs (NoSuchMethodError)",
+                    f.services.join(", "),
+                    f.jars.len(),
+                    f.artifact,
+                    rest.join(", "),
+                    last
+                ),
+            )
+            .with_help(format!(
+                "keep one version of {} in the distribution: assemble it with the release's own dependency management, or remove the jar that was added to it",
+                f.artifact
+            ))
+        })
+        .collect();
+    (found, diags)
+}

@@ -50,7 +50,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((2, 0), &["remote", "remote::transport", "remote::facts", "remote::probe", "remote::zk",
                "remote::kafka_wire", "remote::sshcfg"]),
     // 3: compatibility rules and the lock file.
-    ((3, 0), &["compat", "compat::detect", "lock"]),
+    ((3, 0), &["compat", "compat::detect", "compat::classpath", "lock"]),
     // 4: components — the shared core lowest, then every component (each may use another
     //    component, e.g. HBase needs ZooKeeper's connect string; the files of one component
     //    directory may use each other), the registry (`components/mod.rs`) highest.

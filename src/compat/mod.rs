@@ -3,6 +3,7 @@
 //! The knowledge is data (`rules.yaml`, every entry with its source and status); this module
 //! only evaluates it. A fact that is merely secondary or unconfirmed never produces an error.
 
+pub mod classpath;
 pub mod detect;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -27,7 +27,8 @@ pub struct FactRequest {
     /// For `verify`: the executable and JDK version of each running service, and where
     /// `java_home` really points.
     pub jvm: bool,
-    /// For `verify`: distribution directories whose jars (`<top>/.../*.jar`) are listed.
+    /// For `verify`: distribution directories whose jars (`<top>/.../*.jar`, down to Hadoop's
+    /// `share/hadoop/<part>/lib/`, for the classpath check) are listed.
     pub jars: Vec<String>,
     // --- users (issue 12: service users) ---
     /// Service accounts (user, group) whose existence matters.
@@ -241,7 +242,7 @@ pub fn script(req: &FactRequest) -> String {
     for d in &req.jars {
         let q = shell_quote(d);
         s.push_str(&format!(
-            "printf '%s %s\\n' '{mark} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find -H \"$(basename {q})\" -maxdepth 4 -name '*.jar')\n"
+            "printf '%s %s\\n' '{mark} jars' {q}\n[ -d {q} ] && (cd {q}/.. && find -H \"$(basename {q})\" -maxdepth 5 -name '*.jar')\n"
         ));
     }
     // --- supervision (issue 12): systemd as the init, and each unit's state in one line.
