@@ -55,6 +55,10 @@ fn smoke_checks(report: &serde_json::Value) -> Vec<(String, String, String, Stri
 
 fn up_whole_stack(dir: &Path) -> PathBuf {
     let inv = whole_stack("smokehd").write(dir);
+    // For measuring by hand afterwards (with STACKCTL_E2E_KEEP-style runs).
+    if let Ok(keep) = std::env::var("STACKCTL_E2E_SMOKE_INVENTORY") {
+        std::fs::copy(&inv, keep).expect("copy the inventory");
+    }
     let out = stackctl(&["up"], &inv);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     inv

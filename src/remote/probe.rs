@@ -453,7 +453,7 @@ fn dechunk(mut b: &[u8]) -> Result<Vec<u8>> {
         if size == 0 {
             return Ok(out);
         }
-        if b.len() < size + 2 {
+        if size.checked_add(2).is_none_or(|n| b.len() < n) {
             bail!("incomplete chunk");
         }
         out.extend_from_slice(&b[..size]);
@@ -621,6 +621,10 @@ mod tests {
         // Cut off, or not HTTP at all.
         assert!(parse_reply(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").is_err());
         assert!(parse_reply(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+        assert!(parse_reply(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab"
+        )
+        .is_err());
         assert!(
             parse_reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
         );
