@@ -227,7 +227,13 @@ impl HBase {
             Ok(r) => (format!("{}{}", r.stdout, r.stderr), r.status),
             Err(e) => (format!("{e:#}"), None),
         };
-        let per = canary_servers(&output, &rss);
+        let names: Vec<&str> = rss.iter().map(|h| h.name.as_str()).collect();
+        let host_of = |registered: &str| {
+            rss.iter()
+                .find(|h| is_host(registered, h))
+                .map(|h| h.name.as_str())
+        };
+        let per = canary_servers(&output, &names, &host_of);
         let tail = last_error(&output);
         let exit = status.map_or("none (cut off)".to_string(), |s| s.to_string());
         rss.iter()
@@ -322,6 +328,19 @@ pub fn canary_script(
 ) -> String {
     let (home, cp) = installed(host, spec);
     let java = format!("{}/bin/java", host.java_home);
+    let class = HBase::canary_class(&spec.version);
+    canary_script_with(&java, &home, &cp, class, table, timeout)
+}
+
+/// [`canary_script`] from the paths: the JDK's `java`, the HBase home, its classpath.
+pub fn canary_script_with(
+    java: &str,
+    home: &str,
+    cp: &str,
+    class: &str,
+    table: &str,
+    timeout: std::time::Duration,
+) -> String {
     let secs = timeout.as_secs().max(10);
     let q = crate::shell::shell_quote;
     format!(
@@ -341,10 +360,9 @@ fi
 cat "$d/out"
 exit "$rc"
 "#,
-        home = q(&home),
-        java = q(&java),
-        cp = q(&cp),
-        class = HBase::canary_class(&spec.version),
+        home = q(home),
+        java = q(java),
+        cp = q(cp),
         table = q(table),
     )
 }
@@ -353,10 +371,11 @@ exit "$rc"
 /// through it ("Write to <region> on <host,port,startcode> ..." / "Read from ... on ...").
 pub fn canary_servers<'h>(
     output: &str,
-    rss: &[&'h Host],
+    names: &[&'h str],
+    host_of: &dyn Fn(&str) -> Option<&'h str>,
 ) -> std::collections::BTreeMap<&'h str, (usize, usize)> {
     let mut per: std::collections::BTreeMap<&str, (usize, usize)> =
-        rss.iter().map(|h| (h.name.as_str(), (0, 0))).collect();
+        names.iter().map(|n| (*n, (0, 0))).collect();
     for line in output.lines() {
         let write = line.contains("Write to");
         let read = line.contains("Read from");
@@ -367,11 +386,11 @@ pub fn canary_servers<'h>(
             .split(|c: char| c.is_whitespace() || c == '/' || c == '=')
             .filter(|t| t.matches(',').count() >= 2)
             .filter_map(|t| t.split(',').next())
-            .find_map(|name| rss.iter().find(|h| is_host(name, h)))
+            .find_map(host_of)
         else {
             continue;
         };
-        let e = per.entry(h.name.as_str()).or_default();
+        let e = per.entry(h).or_default();
         if write {
             e.0 += 1;
         } else {
@@ -392,27 +411,9 @@ mod tests {
                 .join("tests/fixtures/smoke/canary_2.5.10.txt"),
         )
         .unwrap();
-        let (inv, _) = crate::inventory::load_str(
-            std::path::Path::new("inv.yml"),
-            r#"
-cluster: t
-defaults: { java_home: /j, java_version: "11" }
-components:
-  zookeeper: { version: "3.5.6" }
-  hadoop: { version: "3.3.6" }
-  hbase: { version: "2.5.10-hadoop3" }
-hosts:
-  - { name: host1, address: 10.231.77.11, roles: [zookeeper, namenode, datanode, hbase-master] }
-  - { name: host2, address: 10.231.77.12, roles: [zookeeper, datanode, hbase-regionserver] }
-  - { name: host3, address: 10.231.77.13, roles: [zookeeper, datanode, hbase-regionserver] }
-  - { name: host4, address: 10.231.77.14, roles: [hbase-regionserver] }
-"#
-            .to_string(),
-            crate::components::catalog(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let rss: Vec<&Host> = inv.hosts_with_role(REGIONSERVER).collect();
-        let per = canary_servers(&out, &rss);
+        let names = ["host2", "host3", "host4"];
+        let host_of = |r: &str| names.iter().copied().find(|n| *n == r);
+        let per = canary_servers(&out, &names, &host_of);
         assert_eq!(per["host2"], (1, 1));
         assert_eq!(per["host3"], (1, 1));
         assert_eq!(per["host4"], (0, 0));
@@ -425,21 +426,17 @@ hosts:
             "org.apache.hadoop.hbase.tool.Canary"
         );
         assert!(last_error("a\nERROR x: boom\nb").contains("boom"));
-        // The script is valid shell, with the installed classpath and the JDK of the host.
-        let h1 = inv.host("host1").unwrap();
-        let script = canary_script(
-            h1,
-            inv.component(NAME).unwrap(),
+        // The script is valid shell.
+        let script = canary_script_with(
+            "/j/bin/java",
+            "/opt/stack/hbase-2.5.10-hadoop3",
+            "/opt/stack/etc/hbase:/opt/stack/hbase-2.5.10-hadoop3/lib/*",
+            "org.apache.hadoop.hbase.tool.CanaryTool",
             CANARY_TABLE,
             std::time::Duration::from_secs(120),
         );
         assert!(
-            script.contains("org.apache.hadoop.hbase.tool.CanaryTool"),
-            "{script}"
-        );
-        assert!(script.contains("/j/bin/java"), "{script}");
-        assert!(
-            script.contains("lib/client-facing-thirdparty/*"),
+            script.contains("org.apache.hadoop.hbase.tool.CanaryTool -t $(( (left - 3) * 1000 )) -writeSniffing -writeTable hbase:canary"),
             "{script}"
         );
         let st = std::process::Command::new("bash")
