@@ -649,7 +649,7 @@ mod tests {
             let mut got = Vec::new();
             let mut buf = [0u8; 4096];
             // The head and the 5-byte body.
-            while !(find(&got, b"\r\n\r\n").is_some_and(|i| got.len() >= i + 4 + 5)) {
+            while find(&got, b"\r\n\r\n").is_none_or(|i| got.len() < i + 4 + 5) {
                 let n = c.read(&mut buf).unwrap();
                 assert!(n > 0);
                 got.extend_from_slice(&buf[..n]);
