@@ -360,6 +360,14 @@ fn host_replies_never_panic_a_decoder() {
                 let _ = zk::mntr_from_admin(&v);
                 let _ = probe::first_bean(&v);
             }
+            if let Ok(r) = probe::parse_reply(&input) {
+                let _ = r.json();
+                if let Some(l) = r.header("location") {
+                    let _ = probe::query_param(l, "namenoderpcaddress");
+                    let _ = probe::split_url(l);
+                }
+            }
+            let _ = probe::url_decode(&text);
             if let Ok(body) = probe::parse_http(&input) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
                     let _ = probe::first_bean(&v);

@@ -330,10 +330,355 @@ pub fn json_get(addr: &str, path: &str, timeout: Duration) -> Result<serde_json:
     serde_json::from_str(&body).with_context(|| format!("http://{addr}{path}: not JSON"))
 }
 
+/// An HTTP answer of any status: what `verify --smoke`'s writes need (a redirect's `Location`,
+/// a 201 without a body, an error's message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    /// Header names in lower case, in the order sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+    /// The body as JSON (an error's `RemoteException` too).
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close` (`method` PUT/POST/DELETE/GET, an optional
+/// body with its content type), through [`connect`] (so behind a bastion too), the answer read
+/// whole before `timeout` is over. A redirect is returned, not followed: the caller decides.
+pub fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &[u8])>,
+    timeout: Duration,
+) -> Result<HttpReply> {
+    let deadline = Instant::now() + timeout;
+    let mut s = connect(addr, timeout)?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n"
+    );
+    match body {
+        Some((ctype, b)) => {
+            req.push_str(&format!(
+                "Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+                b.len()
+            ));
+            let mut all = req.into_bytes();
+            all.extend_from_slice(b);
+            s.write_all(&all)?;
+        }
+        None => {
+            req.push_str("Content-Length: 0\r\n\r\n");
+            s.write_all(req.as_bytes())?;
+        }
+    }
+    let what = || format!("{method} http://{addr}{path}");
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    // Until the peer closes, or the answer is complete by its own framing (a server that
+    // keeps the connection open anyway cannot hold the round trip).
+    loop {
+        if reply_complete(&raw) {
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("{}: no complete answer within {timeout:?}", what());
+        }
+        s.set_read_timeout(Some(left))?;
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                bail!("{}: no complete answer within {timeout:?}", what())
+            }
+            Err(e) => return Err(anyhow!(e).context(what())),
+        }
+        if raw.len() > 64 << 20 {
+            bail!("{}: answer larger than 64 MiB", what());
+        }
+    }
+    parse_reply(&raw).map_err(|e| anyhow!("{}: {e}", what()))
+}
+
+/// Whether `raw` holds a whole answer by its framing (`Content-Length` or a last chunk).
+fn reply_complete(raw: &[u8]) -> bool {
+    let Some(end) = find(raw, b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let body = &raw[end + 4..];
+    if head.starts_with("http/1.1 1") {
+        return false;
+    }
+    for line in head.lines().skip(1) {
+        if let Some(v) = line.strip_prefix("content-length:") {
+            return v.trim().parse::<usize>().is_ok_and(|n| body.len() >= n);
+        }
+        if line.starts_with("transfer-encoding:") && line.contains("chunked") {
+            return dechunk(body).is_ok();
+        }
+    }
+    false
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body; Err while it is incomplete or malformed.
+fn dechunk(mut b: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let i = find(b, b"\r\n").ok_or_else(|| anyhow!("incomplete chunk size"))?;
+        let size_s = String::from_utf8_lossy(&b[..i]);
+        let size = usize::from_str_radix(size_s.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| anyhow!("bad chunk size {size_s:?}"))?;
+        b = &b[i + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if size.checked_add(2).is_none_or(|n| b.len() < n) {
+            bail!("incomplete chunk");
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+/// An HTTP answer of any status, its headers and body (a `Content-Length` body is cut to its
+/// length, a chunked one decoded), a `100 Continue` before it skipped.
+pub fn parse_reply(raw: &[u8]) -> Result<HttpReply> {
+    let mut raw = raw;
+    loop {
+        let end = find(raw, b"\r\n\r\n").ok_or_else(|| anyhow!("no HTTP response"))?;
+        let head = String::from_utf8_lossy(&raw[..end]).to_string();
+        let body = &raw[end + 4..];
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or("");
+        if !status_line.starts_with("HTTP/") {
+            bail!("no HTTP response");
+        }
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("bad status line {status_line:?}"))?;
+        if status == 100 {
+            raw = body;
+            continue;
+        }
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let body = if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+            dechunk(body)?
+        } else if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            if body.len() < n {
+                bail!("body cut off after {} of {n} bytes", body.len());
+            }
+            body[..n].to_vec()
+        } else {
+            body.to_vec()
+        };
+        return Ok(HttpReply {
+            status,
+            headers,
+            body,
+        });
+    }
+}
+
+/// Splits `http://host:port/path?query` into (`host:port`, `/path?query`).
+pub fn split_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (hp, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    Some((hp.to_string(), path.to_string()))
+}
+
+/// A query parameter of a URL or path (`namenoderpcaddress` of a WebHDFS redirect), decoded.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    let q = q.split('#').next().unwrap_or(q);
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| url_decode(v))
+}
+
+/// Percent-decoding of a query value (`+` is a space).
+pub fn url_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
+                    Ok(c) => {
+                        out.push(c);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// Percent-encoding of a query value: everything but unreserved characters.
+pub fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
+                (c as char).to_string()
+            } else {
+                format!("%{c:02X}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::TcpListener;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/smoke")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn replies_of_any_status_parse_with_headers_and_framing() {
+        // The NameNode's CREATE redirect: the DataNode URL and the RPC address it carries.
+        let r = parse_reply(&fixture("webhdfs_create_redirect.http")).unwrap();
+        assert_eq!(r.status, 307);
+        let loc = r.header("Location").unwrap();
+        assert_eq!(
+            query_param(loc, "namenoderpcaddress").as_deref(),
+            Some("10.231.77.11:8020")
+        );
+        assert_eq!(query_param(loc, "createflag").as_deref(), Some(""));
+        assert_eq!(query_param(loc, "nosuch"), None);
+        let (hp, path) = split_url(loc).unwrap();
+        assert_eq!(hp, "10.231.77.11:9864");
+        assert!(path.starts_with("/webhdfs/v1/t1/probe?op=CREATE"), "{path}");
+        assert!(r.body.is_empty());
+        // A DataNode's 201 after a 100 Continue.
+        let r = parse_reply(&fixture("webhdfs_dn_created.http")).unwrap();
+        assert_eq!(r.status, 201);
+        assert_eq!(r.header("location"), Some("hdfs://host1:8020/t1/host2"));
+        // A chunked JSON answer (the ResourceManager's), decoded.
+        let raw = fixture("yarn_new_application_chunked.http");
+        assert!(reply_complete(&raw));
+        assert!(!reply_complete(&raw[..raw.len() - 5]));
+        let r = parse_reply(&raw).unwrap();
+        assert_eq!(
+            r.json().unwrap()["application-id"],
+            "application_1796173765969_0001"
+        );
+        // An error's body, cut to its Content-Length.
+        let mut raw = fixture("webhdfs_403.http");
+        assert!(reply_complete(&raw));
+        raw.extend_from_slice(b"trailing garbage");
+        let r = parse_reply(&raw).unwrap();
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            r.json().unwrap()["RemoteException"]["message"],
+            "Permission denied"
+        );
+        // Cut off, or not HTTP at all.
+        assert!(parse_reply(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").is_err());
+        assert!(parse_reply(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+        assert!(parse_reply(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab"
+        )
+        .is_err());
+        assert!(
+            parse_reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
+        );
+    }
+
+    #[test]
+    fn query_values_encode_and_decode() {
+        assert_eq!(url_encode("a b/c:d"), "a%20b%2Fc%3Ad");
+        assert_eq!(url_decode("a%20b%2Fc%3Ad+e"), "a b/c:d e");
+        assert_eq!(url_decode("100%"), "100%");
+        assert_eq!(url_decode("%zz"), "%zz");
+        assert_eq!(split_url("http://h:1"), Some(("h:1".into(), "/".into())));
+        assert_eq!(split_url("hdfs://h:1/x"), None);
+    }
+
+    #[test]
+    fn a_put_with_a_body_reaches_a_real_socket_and_its_answer_comes_back() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let t = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head and the 5-byte body.
+            while find(&got, b"\r\n\r\n").is_none_or(|i| got.len() < i + 4 + 5) {
+                let n = c.read(&mut buf).unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&buf[..n]);
+            }
+            let text = String::from_utf8_lossy(&got).to_string();
+            assert!(
+                text.starts_with("PUT /webhdfs/v1/x?op=CREATE HTTP/1.1\r\n"),
+                "{text}"
+            );
+            assert!(text.contains("Content-Length: 5\r\n"), "{text}");
+            assert!(text.ends_with("\r\n\r\nhello"), "{text}");
+            // Answers, and keeps the connection open: the framing ends the read.
+            c.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        let t0 = Instant::now();
+        let r = http_request(
+            &addr,
+            "PUT",
+            "/webhdfs/v1/x?op=CREATE",
+            Some(("application/octet-stream", b"hello")),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        assert_eq!((r.status, r.text().as_str()), (201, "ok"));
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        t.join().unwrap();
+    }
 
     #[test]
     fn a_port_check_takes_names_and_both_ip_families_and_sees_a_closed_port() {

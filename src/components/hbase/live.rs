@@ -2,7 +2,7 @@
 //! master, live RegionServers, ZooKeeper quorum in use), probed from this machine.
 
 use super::*;
-use crate::components::core::Live;
+use crate::components::core::{Live, SmokeCx};
 
 impl Live for HBase {
     fn health(&self, cl: &Cluster, role: &str, _hosts: &[&Host]) -> anyhow::Result<String> {
@@ -42,6 +42,9 @@ impl Live for HBase {
             return Ok(format!("{live} RegionServers live, none dead"));
         }
         Err(last)
+    }
+    fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
+        self.smoke_canary(cx)
     }
     fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
@@ -180,5 +183,266 @@ impl Live for HBase {
             }
         }
         out
+    }
+}
+
+// --- verify --smoke (issue 13): HBase's own canary, with write sniffing, on a cluster host.
+
+pub const SMOKE_WRITE_READ: &str = "smoke: write/read";
+
+impl HBase {
+    /// The canary's class: `CanaryTool` from 2.2 on (`Canary` became its interface), `Canary`
+    /// before.
+    pub fn canary_class(v: &crate::version::Version) -> &'static str {
+        if v.at_least("2.2.0") {
+            "org.apache.hadoop.hbase.tool.CanaryTool"
+        } else {
+            "org.apache.hadoop.hbase.tool.Canary"
+        }
+    }
+
+    /// HBase's canary with write sniffing, run on a master's (else a RegionServer's) host with
+    /// the installed jars and configuration: it keeps its table `hbase:canary` with regions on
+    /// every RegionServer (creating it on the first run, rebalancing it when servers come and
+    /// go), reads from and writes to each region. One check per RegionServer, from the canary's
+    /// own per-region lines. The table stays: the canary is made to be rerun against it, and
+    /// the distribution ships no tool that drops a table without the HBase shell (which the
+    /// assembled distributions do not carry).
+    fn smoke_canary(&self, cx: &SmokeCx) -> Vec<Check> {
+        let inv = cx.cl.inv;
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let rss: Vec<&Host> = inv.hosts_with_role(REGIONSERVER).collect();
+        let Some(on) = inv
+            .hosts_with_role(MASTER)
+            .chain(rss.iter().copied())
+            .find(|h| cx.reachable(h))
+        else {
+            return vec![];
+        };
+        let script = canary_script(on, spec, CANARY_TABLE, cx.timeout);
+        let ran = (cx.run)(on, &script, cx.timeout + std::time::Duration::from_secs(10));
+        let (output, status) = match ran {
+            Ok(r) => (format!("{}{}", r.stdout, r.stderr), r.status),
+            Err(e) => (format!("{e:#}"), None),
+        };
+        let names: Vec<&str> = rss.iter().map(|h| h.name.as_str()).collect();
+        let host_of = |registered: &str| {
+            rss.iter()
+                .find(|h| is_host(registered, h))
+                .map(|h| h.name.as_str())
+        };
+        let per = canary_servers(&output, &names, &host_of);
+        let tail = last_error(&output);
+        let exit = status.map_or("none (cut off)".to_string(), |s| s.to_string());
+        rss.iter()
+            .map(|h| {
+                let (w, r) = per.get(h.name.as_str()).copied().unwrap_or((0, 0));
+                if w > 0 && r > 0 && status == Some(0) {
+                    Check::pass(
+                        &h.name,
+                        REGIONSERVER,
+                        SMOKE_WRITE_READ,
+                        format!(
+                            "HBase's canary (run on {}) read {r} and wrote {w} times through its regions of {CANARY_TABLE} (the canary's own table, kept for its next run)",
+                            on.name
+                        ),
+                    )
+                } else {
+                    Check::fail(
+                        &h.name,
+                        REGIONSERVER,
+                        SMOKE_WRITE_READ,
+                        format!(
+                            "HBase's canary (run on {}, exit {exit}) read {r} and wrote {w} times through it: {tail}",
+                            on.name
+                        ),
+                    )
+                }
+            })
+            .collect()
+    }
+}
+
+/// The canary's own write table (its default).
+pub const CANARY_TABLE: &str = "hbase:canary";
+
+/// The last error-looking line of a tool's output (else its last line), cut to 300 characters.
+fn last_error(output: &str) -> String {
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("Exception") || l.contains("timed out"))
+        .collect();
+    let l = lines
+        .last()
+        .copied()
+        .unwrap_or_else(|| output.lines().last().unwrap_or(""));
+    l.chars().take(300).collect()
+}
+
+/// (home, conf dir, classpath) of the installed HBase, as its services run it.
+fn installed(host: &Host, spec: &ComponentSpec) -> (String, String) {
+    let home = home_dir(host, &HBase, spec);
+    let conf = conf_dir(host, NAME);
+    let hconf = conf_dir(host, hadoop::NAME);
+    let cp = format!("{conf}:{hconf}:{home}/lib/*:{home}/lib/client-facing-thirdparty/*");
+    (home, cp)
+}
+
+/// A temp dir with a console-only log configuration for log4j 1 and 2 (the tools' INFO lines
+/// to stderr, the rest WARN), removed on exit.
+const LOG_PRELUDE: &str = r#"d=$(mktemp -d /tmp/stackctl-smoke.XXXXXX) || exit 97
+trap 'rm -rf "$d"' EXIT
+cat >"$d/log4j.properties" <<'EOF'
+log4j.rootLogger=WARN,c
+log4j.logger.org.apache.hadoop.hbase.tool=INFO
+log4j.appender.c=org.apache.log4j.ConsoleAppender
+log4j.appender.c.target=System.err
+log4j.appender.c.layout=org.apache.log4j.PatternLayout
+log4j.appender.c.layout.ConversionPattern=%p %c{1}: %m%n
+EOF
+cat >"$d/log4j2.properties" <<'EOF'
+status=warn
+appender.c.type=Console
+appender.c.name=c
+appender.c.target=SYSTEM_ERR
+appender.c.layout.type=PatternLayout
+appender.c.layout.pattern=%p %c{1}: %m%n
+rootLogger.level=warn
+rootLogger.appenderRef.c.ref=c
+logger.t.name=org.apache.hadoop.hbase.tool
+logger.t.level=info
+EOF
+"#;
+
+/// The canary run: reads from `table`'s regions and write sniffing into them, all within
+/// `timeout` (each JVM's `timeout` and `-t` are what is left of it). On a cluster's first run
+/// the table does not exist yet, and a canary told to read it stops there: a write-only run
+/// creates it (regions on every RegionServer), then the read-and-write run goes again.
+pub fn canary_script(
+    host: &Host,
+    spec: &ComponentSpec,
+    table: &str,
+    timeout: std::time::Duration,
+) -> String {
+    let (home, cp) = installed(host, spec);
+    let java = format!("{}/bin/java", host.java_home);
+    let class = HBase::canary_class(&spec.version);
+    canary_script_with(&java, &home, &cp, class, table, timeout)
+}
+
+/// [`canary_script`] from the paths: the JDK's `java`, the HBase home, its classpath.
+pub fn canary_script_with(
+    java: &str,
+    home: &str,
+    cp: &str,
+    class: &str,
+    table: &str,
+    timeout: std::time::Duration,
+) -> String {
+    let secs = timeout.as_secs().max(10);
+    let q = crate::shell::shell_quote;
+    format!(
+        r#"{LOG_PRELUDE}cd {home} || exit 98
+end=$(( $(date +%s) + {secs} ))
+canary() {{
+  left=$(( end - $(date +%s) ))
+  [ "$left" -gt 5 ] || {{ echo "stackctl: the canary timed out (no time left in {secs}s)"; return 124; }}
+  timeout -k 5 "$left" {java} -Xmx256m -Dlog4j.configuration=file:$d/log4j.properties -Dlog4j2.configurationFile=file:$d/log4j2.properties -Dlog4j.configurationFile=file:$d/log4j2.properties -Dhbase.log.dir=$d -cp {cp} {class} -t $(( (left - 3) * 1000 )) -writeSniffing -writeTable {table} "$@" 2>&1
+}}
+canary {table} >"$d/out"; rc=$?
+if [ "$rc" -ne 0 ] && grep -q TableNotFoundException "$d/out"; then
+  echo "stackctl: first run: the canary creates {table}"
+  canary >"$d/out"; rc=$?
+  if [ "$rc" -eq 0 ]; then canary {table} >"$d/out"; rc=$?; fi
+fi
+cat "$d/out"
+exit "$rc"
+"#,
+        home = q(home),
+        java = q(java),
+        cp = q(cp),
+        table = q(table),
+    )
+}
+
+/// Per RegionServer (inventory name): how many writes and reads the canary's lines report
+/// through it ("Write to <region> on <host,port,startcode> ..." / "Read from ... on ...").
+pub fn canary_servers<'h>(
+    output: &str,
+    names: &[&'h str],
+    host_of: &dyn Fn(&str) -> Option<&'h str>,
+) -> std::collections::BTreeMap<&'h str, (usize, usize)> {
+    let mut per: std::collections::BTreeMap<&str, (usize, usize)> =
+        names.iter().map(|n| (*n, (0, 0))).collect();
+    for line in output.lines() {
+        let write = line.contains("Write to");
+        let read = line.contains("Read from");
+        if !write && !read {
+            continue;
+        }
+        let Some(h) = line
+            .split(|c: char| c.is_whitespace() || c == '/' || c == '=')
+            .filter(|t| t.matches(',').count() >= 2)
+            .filter_map(|t| t.split(',').next())
+            .find_map(host_of)
+        else {
+            continue;
+        };
+        let e = per.entry(h).or_default();
+        if write {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
+        }
+    }
+    per
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canarys_lines_count_per_regionserver() {
+        let out = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/smoke/canary_2.5.10.txt"),
+        )
+        .unwrap();
+        let names = ["host2", "host3", "host4"];
+        let host_of = |r: &str| names.iter().copied().find(|n| *n == r);
+        let per = canary_servers(&out, &names, &host_of);
+        assert_eq!(per["host2"], (1, 1));
+        assert_eq!(per["host3"], (1, 1));
+        assert_eq!(per["host4"], (0, 0));
+        assert_eq!(
+            HBase::canary_class(&crate::version::Version::parse("2.5.10").unwrap()),
+            "org.apache.hadoop.hbase.tool.CanaryTool"
+        );
+        assert_eq!(
+            HBase::canary_class(&crate::version::Version::parse("1.7.2").unwrap()),
+            "org.apache.hadoop.hbase.tool.Canary"
+        );
+        assert!(last_error("a\nERROR x: boom\nb").contains("boom"));
+        // The script is valid shell.
+        let script = canary_script_with(
+            "/j/bin/java",
+            "/opt/stack/hbase-2.5.10-hadoop3",
+            "/opt/stack/etc/hbase:/opt/stack/hbase-2.5.10-hadoop3/lib/*",
+            "org.apache.hadoop.hbase.tool.CanaryTool",
+            CANARY_TABLE,
+            std::time::Duration::from_secs(120),
+        );
+        assert!(
+            script.contains("org.apache.hadoop.hbase.tool.CanaryTool -t $(( (left - 3) * 1000 )) -writeSniffing -writeTable hbase:canary"),
+            "{script}"
+        );
+        let st = std::process::Command::new("bash")
+            .args(["-n", "-c", &script])
+            .status()
+            .unwrap();
+        assert!(st.success(), "{script}");
     }
 }
