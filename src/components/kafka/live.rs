@@ -383,6 +383,9 @@ impl SmokeBroker<'_> {
     }
 }
 
+/// How long a topic's deletion may take to leave Kafka's registry after DeleteTopics answered.
+const SMOKE_DELETION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The pause between two tries of a step the cluster is still settling for.
 const SMOKE_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -489,16 +492,28 @@ impl Kafka {
             Ok((if code == 3 { 0 } else { code }, None))
         });
         out.push(match (creation, deleted) {
-            (Ok(b), Ok(d)) => Check::pass(
-                CLUSTER,
-                ROLE,
-                "smoke: topic",
-                format!(
-                    "created {topic} ({about}) through the controller, {}; deleted it through {}",
-                    b.name(),
-                    d.name()
+            (Ok(b), Ok(d)) => match Self::smoke_deletion_pending(cx, spec, &topic, deadline) {
+                None => Check::pass(
+                    CLUSTER,
+                    ROLE,
+                    "smoke: topic",
+                    format!(
+                        "created {topic} ({about}) through the controller, {}; deleted it through {}",
+                        b.name(),
+                        d.name()
+                    ),
                 ),
-            ),
+                Some(left) => Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "smoke: topic",
+                    format!(
+                        "created {topic} ({about}) through the controller, {}; {} accepted its deletion, but it is not done: left: topic {topic} ({left}; Kafka finishes the deletion once every broker holding a replica is back)",
+                        b.name(),
+                        d.name()
+                    ),
+                ),
+            },
             (Err(e), Ok(_)) => Check::fail(
                 CLUSTER,
                 ROLE,
@@ -747,6 +762,48 @@ impl Kafka {
             via.name(),
             t0.elapsed().as_millis()
         ))
+    }
+
+    /// What of `topic` is still in Kafka's registry a few seconds after DeleteTopics answered
+    /// (ZooKeeper-mode Kafka completes a deletion only once every broker holding a replica is
+    /// up: until then `<chroot>/admin/delete_topics/<topic>` stays). None: nothing left.
+    fn smoke_deletion_pending(
+        cx: &SmokeCx,
+        spec: &ComponentSpec,
+        topic: &str,
+        deadline: std::time::Instant,
+    ) -> Option<String> {
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let paths = [
+            format!("{chroot}/admin/delete_topics/{topic}"),
+            format!("{chroot}/brokers/topics/{topic}"),
+        ];
+        let until = deadline.min(std::time::Instant::now() + SMOKE_DELETION_WAIT);
+        let mut left;
+        loop {
+            left = match ZooKeeper::session(cx.cl.inv, PROBE_TIMEOUT) {
+                Ok(mut s) => {
+                    let there: Vec<String> = paths
+                        .iter()
+                        .filter(|p| !matches!(s.data(p), Ok(None)))
+                        .cloned()
+                        .collect();
+                    s.close();
+                    there
+                }
+                Err(e) => vec![format!("cannot read the registry: {e:#}")],
+            };
+            if left.is_empty() {
+                return None;
+            }
+            if std::time::Instant::now() >= until {
+                return Some(format!("still in ZooKeeper: {}", left.join(", ")));
+            }
+            std::thread::sleep(SMOKE_RETRY);
+        }
     }
 
     /// A broker's `min.insync.replicas` (Kafka's default 1), for messages.
