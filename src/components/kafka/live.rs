@@ -384,7 +384,8 @@ impl SmokeBroker<'_> {
 }
 
 /// How long a topic's deletion may take to leave Kafka's registry after DeleteTopics answered.
-const SMOKE_DELETION_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// (Under load it takes seconds, even with every broker up.)
+const SMOKE_DELETION_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The pause between two tries of a step the cluster is still settling for.
 const SMOKE_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
@@ -493,17 +494,17 @@ impl Kafka {
         });
         out.push(match (creation, deleted) {
             (Ok(b), Ok(d)) => match Self::smoke_deletion_pending(cx, spec, &topic, deadline) {
-                None => Check::pass(
+                Ok(ms) => Check::pass(
                     CLUSTER,
                     ROLE,
                     "smoke: topic",
                     format!(
-                        "created {topic} ({about}) through the controller, {}; deleted it through {}",
+                        "created {topic} ({about}) through the controller, {}; deleted it through {} (gone from the registry {ms} ms after)",
                         b.name(),
                         d.name()
                     ),
                 ),
-                Some(left) => Check::fail(
+                Err(left) => Check::fail(
                     CLUSTER,
                     ROLE,
                     "smoke: topic",
@@ -766,13 +767,14 @@ impl Kafka {
 
     /// What of `topic` is still in Kafka's registry a few seconds after DeleteTopics answered
     /// (ZooKeeper-mode Kafka completes a deletion only once every broker holding a replica is
-    /// up: until then `<chroot>/admin/delete_topics/<topic>` stays). None: nothing left.
+    /// up: until then `<chroot>/admin/delete_topics/<topic>` stays). Ok: gone, after so many ms.
     fn smoke_deletion_pending(
         cx: &SmokeCx,
         spec: &ComponentSpec,
         topic: &str,
         deadline: std::time::Instant,
-    ) -> Option<String> {
+    ) -> Result<u128, String> {
+        let t0 = std::time::Instant::now();
         let chroot = spec
             .scalar("chroot")
             .map(|c| c.trim_end_matches('/').to_string())
@@ -797,10 +799,14 @@ impl Kafka {
                 Err(e) => vec![format!("cannot read the registry: {e:#}")],
             };
             if left.is_empty() {
-                return None;
+                return Ok(t0.elapsed().as_millis());
             }
             if std::time::Instant::now() >= until {
-                return Some(format!("still in ZooKeeper: {}", left.join(", ")));
+                return Err(format!(
+                    "still in ZooKeeper after {} ms: {}",
+                    t0.elapsed().as_millis(),
+                    left.join(", ")
+                ));
             }
             std::thread::sleep(SMOKE_RETRY);
         }
