@@ -17,6 +17,11 @@ const ROLES: [&str; 2] = ["zookeeper", "kafka"];
 
 /// `verify --smoke --json`: exit code, report, seconds taken.
 fn verify_smoke(inv: &Path, smoke: bool) -> (Option<i32>, serde_json::Value, f64) {
+    verify_smoke_via(&bed().join("ssh_config"), inv, smoke)
+}
+
+/// [`verify_smoke`] with another ssh_config (the bed's `ssh_config.bastion`).
+fn verify_smoke_via(cfg: &Path, inv: &Path, smoke: bool) -> (Option<i32>, serde_json::Value, f64) {
     let t0 = Instant::now();
     let mut args = vec!["verify", "--json", "--smoke-timeout", "60"];
     if smoke {
@@ -26,7 +31,7 @@ fn verify_smoke(inv: &Path, smoke: bool) -> (Option<i32>, serde_json::Value, f64
         .args(&args)
         .arg("-i")
         .arg(inv)
-        .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
+        .args(["--ssh-config", cfg.to_str().unwrap()])
         .output()
         .expect("run stackctl verify");
     let secs = t0.elapsed().as_secs_f64();
@@ -136,9 +141,30 @@ fn a_healthy_cluster_passes_the_smoke_round_trips_on_every_server_and_broker_and
             && ev.contains("deleted it"),
         "{st}: {ev}"
     );
+    eprintln!("EVIDENCE {ev}");
     // Nothing left behind, as ZooKeeper and the brokers tell.
     let left = leftovers_settled();
     assert!(left.is_empty(), "left behind: {left:?}");
+
+    // Behind a bastion (this machine reaches no host): the round trips go through the hosts'
+    // SSH connections and pass all the same.
+    {
+        let _hidden = Hidden::new();
+        let (code, r, _) = verify_smoke_via(&bed().join("ssh_config.bastion"), &inv, true);
+        assert_eq!(code, Some(0), "{}", failures(&r));
+        for (h, _) in HOSTS {
+            let (_, ev) = check(&r, h, "ssh", "probes");
+            assert!(ev.starts_with("through the SSH connection"), "{h}: {ev}");
+            for (svc, name) in [
+                ("zookeeper", "smoke: read after sync"),
+                ("kafka", "smoke: produce/fetch"),
+            ] {
+                let (st, ev) = check(&r, h, svc, name);
+                assert_eq!(st, "pass", "{h} {svc}: {ev}");
+            }
+        }
+    }
+    assert!(leftovers_settled().is_empty());
 
     // Time, median of 3 (STACKCTL_E2E_MEASURE=1): verify alone, then with --smoke.
     if std::env::var("STACKCTL_E2E_MEASURE").as_deref() == Ok("1") {
@@ -228,6 +254,10 @@ fn a_stopped_broker_under_min_insync_replicas_3_fails_the_kafka_smoke_naming_hos
     // A replica on a stopped broker holds the deletion back (ZooKeeper-mode Kafka accepts it,
     // but keeps the topic marked for deletion): the check says what is left.
     let (st, ev) = check(&r, "cluster", "kafka", "smoke: topic");
+    eprintln!(
+        "EVIDENCE {ev}\nEVIDENCE {}",
+        check(&r, "host1", "kafka", "smoke: produce/fetch").1
+    );
     assert_eq!(st, "fail", "{ev}");
     assert!(
         ev.contains("left: topic stackctl-smoke-")
