@@ -1,5 +1,6 @@
 //! Just enough ZooKeeper for health gates and `verify`: four-letter words (`srvr`, `mntr`) and
-//! read-only `getChildren`/`getData` over the jute wire protocol.
+//! `getChildren`/`getData` over the jute wire protocol, and for `verify --smoke` `create`,
+//! `sync` and `delete`.
 //!
 //! A JVM client per check would cost seconds; these are one TCP round trip each. Every call has
 //! a timeout, and it is one deadline for the whole call: frames the call skips (notifications,
@@ -68,7 +69,7 @@ pub fn parse_srvr(text: &str) -> Result<Srvr> {
     })
 }
 
-/// A read-only session with one server.
+/// A session with one server (reads; the smoke test's create, sync and delete).
 pub struct Session {
     stream: crate::remote::probe::Conn,
     xid: i32,
@@ -118,7 +119,10 @@ impl Reader<'_> {
     }
 }
 
+const OP_CREATE: i32 = 1;
+const OP_DELETE: i32 = 2;
 const OP_GET_DATA: i32 = 4;
+const OP_SYNC: i32 = 9;
 const OP_GET_CHILDREN: i32 = 8;
 const OP_CLOSE: i32 = -11;
 const ERR_NO_NODE: i32 = -101;
@@ -157,13 +161,21 @@ impl Session {
 
     /// One request and its reply, within one `timeout` however many other frames come first.
     fn call(&mut self, op: i32, path: &str) -> Result<Option<Vec<u8>>> {
+        let mut args = Vec::new();
+        put_str(&mut args, path);
+        args.push(0); // no watch
+        self.call_with(op, path, &args)
+    }
+
+    /// One request (`args` after the header) and its reply; NONODE is None, any other error
+    /// is named (`ZooKeeper error NODEEXISTS (-110) on /path`).
+    fn call_with(&mut self, op: i32, path: &str, args: &[u8]) -> Result<Option<Vec<u8>>> {
         let deadline = Instant::now() + self.timeout;
         self.xid += 1;
         let mut req = Vec::new();
         put_i32(&mut req, self.xid);
         put_i32(&mut req, op);
-        put_str(&mut req, path);
-        req.push(0); // no watch
+        req.extend_from_slice(args);
         send(&mut self.stream, &req)?;
         let mut skipped = 0u64;
         loop {
@@ -184,7 +196,7 @@ impl Session {
             return match err {
                 0 => Ok(Some(body.to_vec())),
                 ERR_NO_NODE => Ok(None),
-                e => bail!("ZooKeeper error {e} on {path}"),
+                e => bail!("ZooKeeper error {} ({e}) on {path}", error_name(e)),
             };
         }
     }
@@ -203,6 +215,39 @@ impl Session {
             return Ok(None);
         };
         parse_data(&body).map(Some)
+    }
+
+    /// Creates `path` with `data`, open to everyone (world:anyone, all permissions); an
+    /// ephemeral node vanishes with this session, however the session ends. The path created.
+    pub fn create(&mut self, path: &str, data: &[u8], ephemeral: bool) -> Result<String> {
+        let args = create_args(path, data, ephemeral);
+        let body = self
+            .call_with(OP_CREATE, path, &args)?
+            .ok_or_else(|| anyhow!("ZooKeeper error NONODE (-101) on {path}: no parent"))?;
+        parse_path(&body)
+    }
+
+    /// Deletes `path` whatever its version; Ok(false) when it did not exist.
+    pub fn delete(&mut self, path: &str) -> Result<bool> {
+        Ok(self
+            .call_with(OP_DELETE, path, &delete_args(path))?
+            .is_some())
+    }
+
+    /// `sync`: the server this session talks to catches up with the leader on `path` before
+    /// it answers (a read after it sees every write committed before the sync).
+    pub fn sync(&mut self, path: &str) -> Result<()> {
+        let mut args = Vec::new();
+        put_str(&mut args, path);
+        match self.call_with(OP_SYNC, path, &args)? {
+            Some(body) => parse_path(&body).map(|_| ()),
+            None => bail!("ZooKeeper error NONODE (-101) on sync {path}"),
+        }
+    }
+
+    /// This session's bound for each later call.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     pub fn close(mut self) {
@@ -282,6 +327,71 @@ pub fn parse_children(body: &[u8]) -> Result<Vec<String>> {
 /// A getData body: the node's data.
 pub fn parse_data(body: &[u8]) -> Result<Vec<u8>> {
     Reader(body).buf()
+}
+
+/// The arguments of a create request: path, data, the ACL world:anyone with every permission
+/// (OPEN_ACL_UNSAFE), flags (1: EPHEMERAL, 0: PERSISTENT).
+pub fn create_args(path: &str, data: &[u8], ephemeral: bool) -> Vec<u8> {
+    let mut b = Vec::new();
+    put_str(&mut b, path);
+    put_i32(&mut b, data.len() as i32);
+    b.extend_from_slice(data);
+    put_i32(&mut b, 1); // one ACL entry
+    put_i32(&mut b, 31); // READ | WRITE | CREATE | DELETE | ADMIN
+    put_str(&mut b, "world");
+    put_str(&mut b, "anyone");
+    put_i32(&mut b, i32::from(ephemeral));
+    b
+}
+
+/// The arguments of a delete request: path, version -1 (any).
+pub fn delete_args(path: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    put_str(&mut b, path);
+    put_i32(&mut b, -1);
+    b
+}
+
+/// A create or sync reply body: the path.
+pub fn parse_path(body: &[u8]) -> Result<String> {
+    Ok(String::from_utf8_lossy(&Reader(body).buf()?).into_owned())
+}
+
+/// ZooKeeper's name for an error code (KeeperException.Code).
+pub fn error_name(code: i32) -> &'static str {
+    match code {
+        -1 => "SYSTEMERROR",
+        -2 => "RUNTIMEINCONSISTENCY",
+        -3 => "DATAINCONSISTENCY",
+        -4 => "CONNECTIONLOSS",
+        -5 => "MARSHALLINGERROR",
+        -6 => "UNIMPLEMENTED",
+        -7 => "OPERATIONTIMEOUT",
+        -8 => "BADARGUMENTS",
+        -13 => "NEWCONFIGNOQUORUM",
+        -14 => "RECONFIGINPROGRESS",
+        -100 => "APIERROR",
+        -101 => "NONODE",
+        -102 => "NOAUTH",
+        -103 => "BADVERSION",
+        -108 => "NOCHILDRENFOREPHEMERALS",
+        -110 => "NODEEXISTS",
+        -111 => "NOTEMPTY",
+        -112 => "SESSIONEXPIRED",
+        -113 => "INVALIDCALLBACK",
+        -114 => "INVALIDACL",
+        -115 => "AUTHFAILED",
+        -118 => "SESSIONMOVED",
+        -119 => "NOTREADONLY",
+        -120 => "EPHEMERALONLOCALSESSION",
+        -121 => "NOWATCHER",
+        -122 => "REQUESTTIMEOUT",
+        -123 => "RECONFIGDISABLED",
+        -124 => "SESSIONCLOSEDREQUIRESASLAUTH",
+        -125 => "QUOTAEXCEEDED",
+        -127 => "THROTTLEDOP",
+        _ => "UNKNOWN",
+    }
 }
 
 /// A number from `mntr` output (`zk_synced_followers\t2` lines).
@@ -469,6 +579,68 @@ mod tests {
         assert_eq!(
             s.children("/brokers/ids").unwrap(),
             Some(vec!["a".to_string(), "2".into(), "10".into()])
+        );
+        drop(s);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn create_delete_and_sync_requests_are_encoded_as_jute_does() {
+        // What ZooKeeper's own client sends for create("/t", "ab", OPEN_ACL_UNSAFE, EPHEMERAL).
+        let want: &[u8] = &[
+            0, 0, 0, 2, b'/', b't', // path
+            0, 0, 0, 2, b'a', b'b', // data
+            0, 0, 0, 1, // one ACL
+            0, 0, 0, 31, // perms ALL
+            0, 0, 0, 5, b'w', b'o', b'r', b'l', b'd', // scheme
+            0, 0, 0, 6, b'a', b'n', b'y', b'o', b'n', b'e', // id
+            0, 0, 0, 1, // flags EPHEMERAL
+        ];
+        assert_eq!(create_args("/t", b"ab", true), want);
+        assert_eq!(*create_args("/t", b"ab", false).last().unwrap(), 0);
+        assert_eq!(
+            delete_args("/t"),
+            [0, 0, 0, 2, b'/', b't', 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(parse_path(&[0, 0, 0, 2, b'/', b't']).unwrap(), "/t");
+        assert!(parse_path(&[0, 0, 0, 9, b'/']).is_err());
+        assert_eq!(error_name(-110), "NODEEXISTS");
+        assert_eq!(error_name(-4), "CONNECTIONLOSS");
+        assert_eq!(error_name(-999), "UNKNOWN");
+    }
+
+    #[test]
+    fn a_create_sync_and_delete_round_trip_against_a_fake_server() {
+        let (addr, server) = fake_server(|c| {
+            // The create: op 1 with the path; answer its xid with the path created.
+            let reply = |c: &mut TcpStream, xid: i32, err: i32, body: &[u8]| {
+                let mut b = Vec::new();
+                put_i32(&mut b, xid);
+                put_i64(&mut b, 9);
+                put_i32(&mut b, err);
+                b.extend_from_slice(body);
+                c.write_all(&frame(&b)).unwrap();
+            };
+            let mut path = Vec::new();
+            put_str(&mut path, "/t");
+            reply(c, 1, 0, &path);
+            let req = read_frame(c); // sync
+            assert_eq!(&req[..8], &[0, 0, 0, 2, 0, 0, 0, 9]);
+            reply(c, 2, 0, &path);
+            let req = read_frame(c); // delete
+            assert_eq!(&req[4..8], &[0, 0, 0, 2]);
+            reply(c, 3, -101, &[]);
+            let _ = read_frame(c); // a second create: NODEEXISTS
+            reply(c, 4, -110, &[]);
+        });
+        let mut s = Session::open(&addr, Duration::from_secs(2)).unwrap();
+        assert_eq!(s.create("/t", b"x", true).unwrap(), "/t");
+        s.sync("/t").unwrap();
+        assert!(!s.delete("/t").unwrap());
+        let e = s.create("/t", b"x", true).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("NODEEXISTS (-110) on /t"),
+            "{e:#}"
         );
         drop(s);
         server.join().unwrap();

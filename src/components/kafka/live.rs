@@ -2,7 +2,8 @@
 //! (registry, controller, Metadata from every broker, `zookeeper.connect`), probed from this machine.
 
 use super::*;
-use crate::components::core::{put_last, Live};
+use crate::components::core::{put_last, Live, SmokeCx};
+use crate::remote::kafka_wire::{self as wire, error_text, Client};
 
 impl Live for Kafka {
     fn restart_order<'h>(&self, cl: &Cluster, _role: &str, hosts: Vec<&'h Host>) -> Vec<&'h Host> {
@@ -342,6 +343,9 @@ impl Live for Kafka {
         }
         out
     }
+    fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
+        Self::smoke_round_trips(cx)
+    }
 }
 
 impl Kafka {
@@ -365,3 +369,461 @@ impl Kafka {
         }))
     }
 }
+
+/// One broker of the smoke test: its host, id and address.
+struct SmokeBroker<'h> {
+    host: &'h Host,
+    id: i32,
+    addr: String,
+}
+
+impl SmokeBroker<'_> {
+    fn name(&self) -> String {
+        format!("broker {} ({}, {})", self.id, self.host.name, self.addr)
+    }
+}
+
+/// How long a topic's deletion may take to leave Kafka's registry after DeleteTopics answered.
+/// (Under load it takes seconds, even with every broker up.)
+const SMOKE_DELETION_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The pause between two tries of a step the cluster is still settling for.
+const SMOKE_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Kafka {
+    /// `verify --smoke`: a topic named by the run's tag with one partition per broker, partition
+    /// i's replicas broker i and the next ones in the inventory's order (replication factor
+    /// min(3, brokers)), so that broker i leads partition i and every broker is the first
+    /// replica of one; `min.insync.replicas` is the brokers' own. Per partition: its leader
+    /// looked up through another broker, one record produced with acks=all to the leader, fetched
+    /// back and compared. Then the topic is deleted, whatever failed before. CreateTopics and
+    /// DeleteTopics go to the controller (ZooKeeper-mode brokers refuse them elsewhere).
+    fn smoke_round_trips(cx: &SmokeCx) -> Vec<Check> {
+        let inv = cx.cl.inv;
+        let (Some(spec), Some(_)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
+            return vec![];
+        };
+        let brokers: Vec<SmokeBroker> = inv
+            .hosts_with_role(ROLE)
+            .filter_map(|h| {
+                Some(SmokeBroker {
+                    host: h,
+                    id: cx.cl.id("broker_id", h)? as i32,
+                    addr: format!("{}:{}", h.address, Self::port(spec)),
+                })
+            })
+            .collect();
+        if brokers.is_empty() {
+            return vec![];
+        }
+        let n = brokers.len();
+        let rf = n.min(3);
+        let assignment: Vec<Vec<i32>> = (0..n)
+            .map(|i| (0..rf).map(|k| brokers[(i + k) % n].id).collect())
+            .collect();
+        let min_isr = Self::props_with(inv, spec, brokers[0].host, Some(brokers[0].id as u64), "")
+            .get("min.insync.replicas")
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "1".to_string());
+        let topic = cx.tag.clone();
+        let mut out = Vec::new();
+
+        // The topic, through the controller.
+        let t0 = std::time::Instant::now();
+        let deadline = t0 + cx.timeout;
+        let created = Self::smoke_admin(&brokers, deadline, 30_000, |c, left| {
+            let body = c.call(
+                wire::API_CREATE_TOPICS,
+                2,
+                &wire::create_topics_body(&topic, &assignment, left),
+            )?;
+            let r = wire::parse_create_topics(&body)?;
+            let (_, code, msg) = r
+                .into_iter()
+                .find(|(t, _, _)| *t == topic)
+                .ok_or_else(|| anyhow::anyhow!("the answer does not name {topic}"))?;
+            Ok((code, msg))
+        });
+        let about = format!(
+            "{n} partition(s), replication factor {rf}, min.insync.replicas {min_isr} (the brokers' setting)"
+        );
+        let creation = match created {
+            Ok(b) => {
+                // The round trips, one per broker.
+                for (i, b) in brokers.iter().enumerate() {
+                    if !cx.reachable(b.host) {
+                        continue;
+                    }
+                    let check = match Self::smoke_partition(cx, &brokers, i, &topic, &assignment[i])
+                    {
+                        Ok(ev) => Check::pass(&b.host.name, ROLE, "smoke: produce/fetch", ev),
+                        Err(e) => Check::fail(
+                            &b.host.name,
+                            ROLE,
+                            "smoke: produce/fetch",
+                            format!(
+                                "partition {i} of {topic} (first replica {}): {e:#}",
+                                b.name()
+                            ),
+                        ),
+                    };
+                    out.push(check);
+                }
+                Ok(b)
+            }
+            Err(e) => Err(e),
+        };
+
+        // The clean-up, always (a topic whose creation failed may exist all the same).
+        let deadline = std::time::Instant::now() + cx.timeout;
+        // ZooKeeper-mode Kafka deletes a topic only once every broker holding a replica is up;
+        // until then the request times out and the topic stays marked for deletion.
+        let deleted = Self::smoke_admin(&brokers, deadline, 10_000, |c, left| {
+            let body = c.call(
+                wire::API_DELETE_TOPICS,
+                1,
+                &wire::delete_topics_body(&[&topic], left),
+            )?;
+            let code = wire::parse_delete_topics(&body)?
+                .into_iter()
+                .find(|(t, _)| *t == topic)
+                .map(|(_, c)| c)
+                .ok_or_else(|| anyhow::anyhow!("the answer does not name {topic}"))?;
+            // Not there: nothing is left (its creation failed).
+            Ok((if code == 3 { 0 } else { code }, None))
+        });
+        out.push(match (creation, deleted) {
+            (Ok(b), Ok(d)) => match Self::smoke_deletion_pending(cx, spec, &topic, deadline) {
+                Ok(ms) => Check::pass(
+                    CLUSTER,
+                    ROLE,
+                    "smoke: topic",
+                    format!(
+                        "created {topic} ({about}) through the controller, {}; deleted it through {} (gone from the registry {ms} ms after)",
+                        b.name(),
+                        d.name()
+                    ),
+                ),
+                Err(left) => Check::fail(
+                    CLUSTER,
+                    ROLE,
+                    "smoke: topic",
+                    format!(
+                        "created {topic} ({about}) through the controller, {}; {} accepted its deletion, but it is not done: left: topic {topic} ({left}; Kafka finishes the deletion once every broker holding a replica is back)",
+                        b.name(),
+                        d.name()
+                    ),
+                ),
+            },
+            (Err(e), Ok(_)) => Check::fail(
+                CLUSTER,
+                ROLE,
+                "smoke: topic",
+                format!("cannot create {topic} ({about}): {e:#}; nothing left"),
+            ),
+            (c, Err(e)) => Check::fail(
+                CLUSTER,
+                ROLE,
+                "smoke: topic",
+                format!(
+                    "{}cannot delete {topic}: {e:#}; left: topic {topic} (if the request reached the controller, marked for deletion: Kafka finishes it once every broker holding a replica is back)",
+                    match c {
+                        Ok(_) => String::new(),
+                        Err(ce) => format!("cannot create {topic} ({about}): {ce:#}; "),
+                    }
+                ),
+            ),
+        });
+        out
+    }
+
+    /// Sends an admin request (`call(client, timeout_ms)` → (error code, message)) to the
+    /// controller, found by a Metadata request to the brokers in turn, and asks again while
+    /// the answer is NOT_CONTROLLER (the controller moved) until `deadline`; `cap_ms` bounds the
+    /// time the controller may take (the request's timeout_ms).
+    /// The broker that answered, or the last error naming the broker and Kafka's error.
+    fn smoke_admin<'a, 'h>(
+        brokers: &'a [SmokeBroker<'h>],
+        deadline: std::time::Instant,
+        cap_ms: u128,
+        mut call: impl FnMut(&mut Client, i32) -> anyhow::Result<(i16, Option<String>)>,
+    ) -> anyhow::Result<&'a SmokeBroker<'h>> {
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        let mut last = anyhow::anyhow!("no broker answered");
+        loop {
+            if left().is_zero() {
+                return Err(last.context("gave up at the smoke timeout"));
+            }
+            let mut controller = None;
+            let mut errors = Vec::new();
+            for b in brokers {
+                match Client::connect(&b.addr, left().max(SMOKE_STEP))
+                    .and_then(|mut c| c.metadata(&[]))
+                {
+                    Ok(m) if m.controller >= 0 => {
+                        controller = brokers.iter().find(|x| x.id == m.controller);
+                        if controller.is_none() {
+                            errors.push(format!(
+                                "{} names controller {}, not a broker of the inventory",
+                                b.name(),
+                                m.controller
+                            ));
+                        }
+                        break;
+                    }
+                    Ok(_) => errors.push(format!("{}: no controller", b.name())),
+                    Err(e) => errors.push(format!("{}: {e:#}", b.name())),
+                }
+            }
+            if let Some(cb) = controller {
+                let ms = left().as_millis().clamp(1000, cap_ms) as i32;
+                match Client::connect(&cb.addr, left().max(SMOKE_STEP))
+                    .and_then(|mut c| call(&mut c, ms))
+                {
+                    Ok((0, _)) => return Ok(cb),
+                    Ok((code, msg)) => {
+                        last = anyhow::anyhow!(
+                            "controller {} answers {}{}",
+                            cb.name(),
+                            error_text(code),
+                            msg.map(|m| format!(": {m}")).unwrap_or_default()
+                        );
+                        // The controller moved: ask again. Anything else is the answer (a
+                        // timeout too: asking again would only wait as long once more).
+                        if code != 41 {
+                            return Err(last);
+                        }
+                    }
+                    Err(e) => last = e.context(format!("controller {}", cb.name())),
+                }
+            } else {
+                last = anyhow::anyhow!("no controller: {}", errors.join("; "));
+            }
+            std::thread::sleep(SMOKE_RETRY.min(left()));
+        }
+    }
+
+    /// Partition `i`'s round trip: its leader through another broker, a record produced to
+    /// the leader with acks=all, fetched back from it and compared. Evidence, or what failed
+    /// (broker, host, Kafka's error name).
+    fn smoke_partition(
+        cx: &SmokeCx,
+        brokers: &[SmokeBroker],
+        i: usize,
+        topic: &str,
+        replicas: &[i32],
+    ) -> anyhow::Result<String> {
+        let t0 = std::time::Instant::now();
+        let deadline = t0 + cx.timeout;
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        let n = brokers.len();
+        let p = i as i32;
+        let me = &brokers[i];
+        // The leader, as another broker sees it (itself only in a one-broker cluster).
+        let others: Vec<&SmokeBroker> = (1..=n).map(|k| &brokers[(i + k) % n]).collect();
+        let mut last = anyhow::anyhow!("no broker answered");
+        let (via, part) = 'found: loop {
+            for b in &others {
+                match Client::connect(&b.addr, left().max(SMOKE_STEP))
+                    .and_then(|mut c| c.metadata(&[topic]))
+                {
+                    Ok(m) => match m
+                        .partitions
+                        .into_iter()
+                        .find(|x| x.topic == topic && x.partition == p)
+                    {
+                        Some(x) if x.leader >= 0 => break 'found (*b, x),
+                        Some(x) => {
+                            last = anyhow::anyhow!(
+                                "{} sees no leader (replicas {:?}, ISR {:?})",
+                                b.name(),
+                                x.replicas,
+                                x.isr
+                            )
+                        }
+                        None => {
+                            last = anyhow::anyhow!("{} does not know partition {p} yet", b.name())
+                        }
+                    },
+                    Err(e) => last = e.context(format!("metadata through {}", b.name())),
+                }
+            }
+            if left().is_zero() {
+                return Err(last);
+            }
+            std::thread::sleep(SMOKE_RETRY.min(left()));
+        };
+        let leader = brokers
+            .iter()
+            .find(|b| b.id == part.leader)
+            .ok_or_else(|| {
+                anyhow::anyhow!("leader {} is not a broker of the inventory", part.leader)
+            })?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let value = format!("stackctl smoke {topic} partition {p} {nanos:x}").into_bytes();
+        let now_ms = (nanos / 1_000_000) as i64;
+        let batch = wire::record_batch(&value, now_ms);
+        let isr = format!("ISR {:?} of replicas {:?}", part.isr, replicas);
+        // Produce, acks=all, to the leader.
+        let mut c = Client::connect(&leader.addr, left().max(SMOKE_STEP))
+            .map_err(|e| e.context(format!("produce to the leader {}", leader.name())))?;
+        let offset = loop {
+            let ms = left().as_millis().clamp(1000, 30_000) as i32;
+            let r = c
+                .call(
+                    wire::API_PRODUCE,
+                    3,
+                    &wire::produce_body(topic, p, -1, ms, &batch),
+                )
+                .and_then(|b| wire::parse_produce(&b))
+                .map_err(|e| e.context(format!("produce to the leader {}", leader.name())))?;
+            let (_, _, code, offset) = r
+                .into_iter()
+                .find(|(t, q, _, _)| t == topic && *q == p)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: the produce answer does not name partition {p}",
+                        leader.name()
+                    )
+                })?;
+            match code {
+                0 => break offset,
+                code if wire::retriable(code) && !left().is_zero() => {
+                    std::thread::sleep(SMOKE_RETRY.min(left()))
+                }
+                code => anyhow::bail!(
+                    "produce with acks=all to the leader {} fails: {} ({isr}, min.insync.replicas {})",
+                    leader.name(),
+                    error_text(code),
+                    Self::smoke_min_isr(cx, leader)
+                ),
+            }
+        };
+        // Fetch it back from the leader (consumers read from leaders).
+        let fetched = loop {
+            let r = c
+                .call(wire::API_FETCH, 4, &wire::fetch_body(topic, p, offset, 500))
+                .and_then(|b| wire::parse_fetch(&b))
+                .map_err(|e| e.context(format!("fetch from the leader {}", leader.name())))?;
+            let f = r
+                .into_iter()
+                .find(|f| f.topic == topic && f.partition == p)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: the fetch answer does not name partition {p}",
+                        leader.name()
+                    )
+                })?;
+            match f.error {
+                0 if f.records.iter().any(|r| r.offset == offset) => break f,
+                code if (code == 0 || wire::retriable(code)) && !left().is_zero() => {
+                    std::thread::sleep(SMOKE_RETRY.min(left()))
+                }
+                0 => anyhow::bail!(
+                    "fetch from the leader {} at offset {offset}: no record within the smoke timeout (high watermark {})",
+                    leader.name(),
+                    f.high_watermark
+                ),
+                code => anyhow::bail!(
+                    "fetch from the leader {} at offset {offset} fails: {}",
+                    leader.name(),
+                    error_text(code)
+                ),
+            }
+        };
+        let got = fetched
+            .records
+            .iter()
+            .find(|r| r.offset == offset)
+            .and_then(|r| r.value.clone())
+            .unwrap_or_default();
+        if got != value {
+            anyhow::bail!(
+                "the record fetched from {} at offset {offset} differs: {:?}, produced {:?}",
+                leader.name(),
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&value)
+            );
+        }
+        if leader.id != me.id {
+            anyhow::bail!(
+                "{} does not lead its partition {p}, broker {} does ({isr}): it is not serving; the round trip through {} worked",
+                me.name(),
+                leader.id,
+                leader.host.name
+            );
+        }
+        Ok(format!(
+            "partition {p} of {topic} ({isr}): 1 record produced with acks=all to the leader {} and fetched back at offset {offset} (high watermark {}); leader found through {}; {} ms",
+            leader.name(),
+            fetched.high_watermark,
+            via.name(),
+            t0.elapsed().as_millis()
+        ))
+    }
+
+    /// What of `topic` is still in Kafka's registry a few seconds after DeleteTopics answered
+    /// (ZooKeeper-mode Kafka completes a deletion only once every broker holding a replica is
+    /// up: until then `<chroot>/admin/delete_topics/<topic>` stays). Ok: gone, after so many ms.
+    fn smoke_deletion_pending(
+        cx: &SmokeCx,
+        spec: &ComponentSpec,
+        topic: &str,
+        deadline: std::time::Instant,
+    ) -> Result<u128, String> {
+        let t0 = std::time::Instant::now();
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let paths = [
+            format!("{chroot}/admin/delete_topics/{topic}"),
+            format!("{chroot}/brokers/topics/{topic}"),
+        ];
+        let until = deadline.min(std::time::Instant::now() + SMOKE_DELETION_WAIT);
+        let mut left;
+        loop {
+            left = match ZooKeeper::session(cx.cl.inv, PROBE_TIMEOUT) {
+                Ok(mut s) => {
+                    let there: Vec<String> = paths
+                        .iter()
+                        .filter(|p| !matches!(s.data(p), Ok(None)))
+                        .cloned()
+                        .collect();
+                    s.close();
+                    there
+                }
+                Err(e) => vec![format!("cannot read the registry: {e:#}")],
+            };
+            if left.is_empty() {
+                return Ok(t0.elapsed().as_millis());
+            }
+            if std::time::Instant::now() >= until {
+                return Err(format!(
+                    "still in ZooKeeper after {} ms: {}",
+                    t0.elapsed().as_millis(),
+                    left.join(", ")
+                ));
+            }
+            std::thread::sleep(SMOKE_RETRY);
+        }
+    }
+
+    /// A broker's `min.insync.replicas` (Kafka's default 1), for messages.
+    fn smoke_min_isr(cx: &SmokeCx, b: &SmokeBroker) -> String {
+        let inv = cx.cl.inv;
+        inv.component(NAME)
+            .and_then(|spec| {
+                Self::props_with(inv, spec, b.host, Some(b.id as u64), "")
+                    .get("min.insync.replicas")
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "1".to_string())
+    }
+}
+
+/// The least time a smoke step gets, however little of its round trip's bound is left.
+const SMOKE_STEP: std::time::Duration = std::time::Duration::from_millis(500);

@@ -2,7 +2,7 @@
 //! (server states, quorum, synced followers, ensemble, versions), probed from this machine.
 
 use super::*;
-use crate::components::core::{put_last, Live};
+use crate::components::core::{put_last, Live, SmokeCx};
 
 impl ZooKeeper {
     /// `mntr` as four-letter word, or from the AdminServer (`/commands/mntr`, as `zk_<key>\t<value>`
@@ -333,4 +333,151 @@ impl Live for ZooKeeper {
         }
         out
     }
+    fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
+        Self::smoke_round_trip(cx)
+    }
 }
+
+impl ZooKeeper {
+    /// `verify --smoke`: an ephemeral znode `/<tag>` with fresh data, created through the first
+    /// server that opens a session; then on every server a session of its own, `sync`, getData
+    /// and compare; then the delete. One `smoke: write` check (the server written through) and
+    /// one `smoke: read after sync` per server. Each round trip is bounded by `cx.timeout`.
+    fn smoke_round_trip(cx: &SmokeCx) -> Vec<Check> {
+        let inv = cx.cl.inv;
+        let Some(spec) = inv.component(NAME) else {
+            return vec![];
+        };
+        let servers: Vec<&Host> = inv
+            .hosts_with_role(ROLE)
+            .filter(|h| cx.reachable(h))
+            .collect();
+        let addr = |h: &Host| format!("{}:{}", h.address, Self::client_port(spec, h));
+        let path = format!("/{}", cx.tag);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let data = format!("stackctl smoke {} {nanos:x}", cx.tag).into_bytes();
+        let mut out = Vec::new();
+        // The write: the first server that takes it.
+        let mut writer: Option<(&Host, crate::remote::zk::Session)> = None;
+        let mut refused = Vec::new();
+        for h in &servers {
+            let t0 = std::time::Instant::now();
+            let made = crate::remote::zk::Session::open(&addr(h), cx.timeout).and_then(|mut s| {
+                s.set_timeout(cx.timeout.saturating_sub(t0.elapsed()).max(MIN_STEP));
+                match s.create(&path, &data, true) {
+                    Ok(_) => Ok(s),
+                    Err(e) => {
+                        s.close();
+                        Err(e)
+                    }
+                }
+            });
+            match made {
+                Ok(s) => {
+                    writer = Some((h, s));
+                    break;
+                }
+                Err(e) => refused.push(format!("{}: {e:#}", h.name)),
+            }
+        }
+        let Some((wh, mut ws)) = writer else {
+            out.push(Check::fail(
+                CLUSTER,
+                ROLE,
+                "smoke: write",
+                format!(
+                    "no server created {path}: {}",
+                    if refused.is_empty() {
+                        "no reachable server".to_string()
+                    } else {
+                        refused.join("; ")
+                    }
+                ),
+            ));
+            return out;
+        };
+        let before = if refused.is_empty() {
+            String::new()
+        } else {
+            format!(" (refused first: {})", refused.join("; "))
+        };
+        // The reads: every server, each in a session of its own, after a sync.
+        for h in &servers {
+            let t0 = std::time::Instant::now();
+            let read = crate::remote::zk::Session::open(&addr(h), cx.timeout).and_then(|mut s| {
+                s.set_timeout(cx.timeout.saturating_sub(t0.elapsed()).max(MIN_STEP));
+                let got = s.sync(&path).and_then(|_| s.data(&path));
+                s.close();
+                got
+            });
+            out.push(match read {
+                Ok(Some(d)) if d == data => Check::pass(
+                    &h.name,
+                    ROLE,
+                    "smoke: read after sync",
+                    format!(
+                        "{path} ({} bytes) written through {} read back after sync in {} ms",
+                        d.len(),
+                        wh.name,
+                        t0.elapsed().as_millis()
+                    ),
+                ),
+                Ok(Some(d)) => Check::fail(
+                    &h.name,
+                    ROLE,
+                    "smoke: read after sync",
+                    format!(
+                        "{path} written through {} reads back different data after sync: {:?}, not {:?}",
+                        wh.name,
+                        String::from_utf8_lossy(&d),
+                        String::from_utf8_lossy(&data)
+                    ),
+                ),
+                Ok(None) => Check::fail(
+                    &h.name,
+                    ROLE,
+                    "smoke: read after sync",
+                    format!("{path} written through {} is missing after sync", wh.name),
+                ),
+                Err(e) => Check::fail(
+                    &h.name,
+                    ROLE,
+                    "smoke: read after sync",
+                    format!("{}: {e:#}", addr(h)),
+                ),
+            });
+        }
+        // The clean-up: delete, then close (an ephemeral node also goes with its session).
+        ws.set_timeout(cx.timeout);
+        let deleted = ws.delete(&path);
+        ws.close();
+        out.push(match deleted {
+            Ok(_) => Check::pass(
+                &wh.name,
+                ROLE,
+                "smoke: write",
+                format!(
+                    "created ephemeral {path} ({} bytes) through {}, deleted it after the reads{before}",
+                    data.len(),
+                    addr(wh)
+                ),
+            ),
+            Err(e) => Check::fail(
+                &wh.name,
+                ROLE,
+                "smoke: write",
+                format!(
+                    "created ephemeral {path} through {}, but cannot delete it: {e:#}; left: {path} until its session expires",
+                    addr(wh)
+                ),
+            ),
+        });
+        out
+    }
+}
+
+/// The least time a smoke step gets, however little of the round trip's bound is left.
+const MIN_STEP: std::time::Duration = std::time::Duration::from_millis(500);
