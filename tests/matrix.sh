@@ -40,7 +40,7 @@ LINES=(
   "kafka-2.8.2|kafka|3.5.9|2.13-2.8.2|||11 8|ZooKeeper 3.5.9: the client Kafka 2.8.2 ships"
   "kafka-3.9.2|kafka|3.8.4|2.13-3.9.2|||17 11|ZooKeeper 3.8.4: the client Kafka 3.9.2 ships; latest 3.9.x"
   "stack-3.3.6|stack|3.5.6|2.12-2.4.0|3.3.6|2.5.10-hadoop3|11 8|today's set (whole_stack())"
-  "stack-3.4.3|stack|3.8.4|2.13-3.9.2|3.4.3|2.6.4-hadoop3|11 17 8|latest 3.4.x and 2.6.x-hadoop3"
+  "stack-3.4.3|stack|3.8.4|2.13-3.9.2|3.4.3|2.6.1-hadoop3|11 17 8|latest 3.4.x; 2.6.1-hadoop3: the latest 2.6.x-hadoop3 complete on Maven Central (2.6.4-hadoop3 lacks hbase-mapreduce and the root pom, HTTP 404)"
   "stack-2.10.2|stack|3.4.14|2.12-2.4.0|2.10.2|1.7.2|8 11|latest 1.7.x"
   "seed-2.4.1|stack|3.4.5|2.12-2.4.0|2.4.1|1.2.12|8 11|the seed recipe: Hadoop 2.4.1, HBase 1.2.x (latest 1.2.12), Apache ZooKeeper 3.4.5"
 )

@@ -604,6 +604,7 @@ build_hbase() {
     local mods=("$G:hbase-server:$v" "$G:hbase-client:$v" "$G:hbase-common:$v" "$G:hbase-protocol:$v"
                 "$G:hbase-hadoop-compat:$v" "$G:hbase-hadoop2-compat:$v")
     if vge "$v" 1.1; then mods+=("$G:hbase-procedure:$v"); fi
+    mods=("${mods[@]/%/!jdk.tools:jdk.tools}") # its Hadoop 2.5-2.7 jars name the build JDK's tools.jar
     # log4j 1 and slf4j-log4j12 come with its Hadoop 2 jars, as in the official lib/
     fetch_deps "$d/$top/lib" "^$G:hbase:$v" "${mods[@]}"
     ls "$d/$top/lib"/log4j-1.*.jar "$d/$top/lib"/slf4j-log4j12-*.jar >/dev/null
@@ -652,6 +653,16 @@ EOF
     for j in "$d/$top/lib"/log4j-*.jar "$d/$top/lib"/slf4j-api-*.jar "$d/$top/lib"/htrace-core4-*.jar \
              "$d/$top/lib"/audience-annotations-*.jar "$d/$top/lib"/commons-logging-*.jar; do
       [[ -f "$j" ]] && mv "$j" "$d/$top/lib/client-facing-thirdparty/"
+    done
+    # Hadoop 3.4's poms add netty's aarch64 epoll library as a classified artifact, which
+    # the resolution keeps at Hadoop's netty while the main jar gets ZooKeeper's (4.1.77 next
+    # to 4.1.105 in 2.6.1-hadoop3): native code for another CPU, dropped when it disagrees
+    for j in "$d/$top/lib"/netty-*-linux-aarch_64.jar; do
+      [[ -f "$j" ]] || continue
+      if [[ ! -f "${j%-linux-aarch_64.jar}.jar" ]]; then
+        log "dropped $(basename "$j") (another CPU's native code, at another netty version)"
+        rm -f "$j"
+      fi
     done
     # no log4j1 / slf4j-log4j12 binding next to log4j2 (Hadoop drags them in)
     rm -f "$d/$top/lib"/slf4j-log4j12-*.jar "$d/$top/lib"/slf4j-reload4j-*.jar "$d/$top/lib"/reload4j-*.jar "$d/$top/lib"/log4j-1.*.jar
