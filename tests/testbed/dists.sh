@@ -654,13 +654,16 @@ EOF
              "$d/$top/lib"/audience-annotations-*.jar "$d/$top/lib"/commons-logging-*.jar; do
       [[ -f "$j" ]] && mv "$j" "$d/$top/lib/client-facing-thirdparty/"
     done
-    # Hadoop 3.4's poms add netty's aarch64 epoll library as a classified artifact, which
-    # the resolution keeps at Hadoop's netty while the main jar gets ZooKeeper's (4.1.77 next
-    # to 4.1.105 in 2.6.1-hadoop3): native code for another CPU, dropped when it disagrees
-    for j in "$d/$top/lib"/netty-*-linux-aarch_64.jar; do
+    # Hadoop 3.4's poms add netty's native epoll libraries as classified artifacts
+    # (linux-x86_64, linux-aarch_64), which the resolution keeps at Hadoop's netty while the
+    # main jar gets ZooKeeper's (4.1.77 next to 4.1.105 in 2.6.1-hadoop3): a classified jar
+    # at another version than its main jar is dropped (netty then uses NIO, as without it)
+    local c
+    for j in "$d/$top/lib"/netty-*-linux-*.jar; do
       [[ -f "$j" ]] || continue
-      if [[ ! -f "${j%-linux-aarch_64.jar}.jar" ]]; then
-        log "dropped $(basename "$j") (another CPU's native code, at another netty version)"
+      c="${j##*.Final}"
+      if [[ ! -f "${j%"$c"}.jar" ]]; then
+        log "dropped $(basename "$j") (its main jar is at another netty version)"
         rm -f "$j"
       fi
     done
