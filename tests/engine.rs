@@ -267,7 +267,8 @@ const JAVA_HOME: &str = "/usr/lib/jvm/java-11-openjdk-amd64";
 const ZOO_CFG: &str = "/opt/stack/etc/zookeeper/zoo.cfg";
 const MYID: &str = "/data/stack/zookeeper/myid";
 const SERVER_PROPERTIES: &str = "/opt/stack/etc/kafka/server.properties";
-const ZK_LOG4J: &str = "/opt/stack/etc/zookeeper/log4j.properties";
+// ZooKeeper 3.8 logs through logback
+const ZK_LOG4J: &str = "/opt/stack/etc/zookeeper/logback.xml";
 const ZK_LAUNCHER: &str = "/opt/stack/etc/launch/zookeeper.sh";
 const KAFKA_LOG4J: &str = "/opt/stack/etc/kafka/log4j.properties";
 const KAFKA_LAUNCHER: &str = "/opt/stack/etc/launch/kafka.sh";

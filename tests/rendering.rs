@@ -535,3 +535,53 @@ fn a_launcher_run_as_root_starts_the_jvm_as_the_service_user_and_still_stops_it(
     assert!(gone, "stop ended the JVM");
     assert_eq!(log_owner, nobody, "the log belongs to the service's user");
 }
+
+/// ZooKeeper 3.8 logs with logback (ZOOKEEPER-4427): it gets a logback.xml that its launcher
+/// names, not a log4j.properties that logback would ignore (and then log DEBUG to stdout);
+/// 3.7 keeps log4j 1.
+#[test]
+fn zookeeper_3_8_logs_through_logback_and_3_7_through_log4j() {
+    for (version, file, opt) in [
+        ("3.8.4", "logback.xml", "-Dlogback.configurationFile="),
+        ("3.7.2", "log4j.properties", "-Dlog4j.configuration=file:"),
+    ] {
+        let (_d, path) = common::inventory(&format!(
+            r#"
+cluster: zk
+defaults: {{ java_home: /usr/lib/jvm/java-11, java_version: "11" }}
+components:
+  zookeeper: {{ version: "{version}" }}
+hosts:
+  - {{ name: a, address: 10.0.0.1, roles: [zookeeper] }}
+"#
+        ));
+        let plan = plan::plan(&path, &PlanOptions::default()).unwrap();
+        let files = &plan.hosts[0].files;
+        let conf = files
+            .iter()
+            .find(|f| {
+                f.path.ends_with("/zookeeper/log4j.properties")
+                    || f.path.ends_with("/zookeeper/logback.xml")
+            })
+            .unwrap_or_else(|| panic!("{version}: no logging file"));
+        assert!(conf.path.ends_with(file), "{version}: {}", conf.path);
+        let launcher = files
+            .iter()
+            .find(|f| f.path.ends_with(".sh") && f.content.contains("QuorumPeerMain"))
+            .unwrap_or_else(|| panic!("{version}: no launcher"));
+        assert!(
+            launcher.content.contains(&format!("{opt}{}", conf.path)),
+            "{version}: launcher does not name {}:\n{}",
+            conf.path,
+            launcher.content
+        );
+        if file == "logback.xml" {
+            assert!(conf.content.contains("<file>${stackctl.log.file}</file>"));
+            assert!(
+                conf.content.contains("<root level=\"INFO\">"),
+                "{}",
+                conf.content
+            );
+        }
+    }
+}

@@ -155,6 +155,8 @@ pub enum Logging {
     Log4j1,
     /// log4j 2: `log4j2.properties`, `RollingFile` (HBase 2.5+).
     Log4j2,
+    /// logback: `logback.xml`, `RollingFileAppender` (ZooKeeper 3.8+).
+    Logback,
 }
 
 /// The log, GC-log and limit settings every component declares (after `stop_timeout`).

@@ -127,6 +127,11 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 format!("{conf}/log4j2.properties"),
                 "-Dlog4j2.configurationFile=file:",
             ),
+            Logging::Logback => (
+                "common/logback.xml",
+                format!("{conf}/logback.xml"),
+                "-Dlogback.configurationFile=",
+            ),
         };
         // Every role of a component shares its logging settings; limits are per role.
         let first = c.supervision(services[0].role);

@@ -11,9 +11,18 @@
 # A warm run verifies the checksums and exits in about a second without
 # starting Maven. Delete a tarball (or its .sha256) to rebuild just that one.
 #
-# Usage: dists.sh [--print-env] [--offline]
+# Usage: dists.sh [--print-env] [--offline] [--zk V] [--kafka [SCALA-]V] [--hadoop V]
+#                 [--hbase V] [--zk-old V] [--only LIST]
 #   --print-env  only print shell exports for the archive paths (no build)
 #   --offline    pass -o to Maven (rebuild from the m2 cache only)
+#   --zk/--kafka/--hadoop/--hbase/--zk-old V   another version line (default: the set
+#                below; also STACKCTL_DIST_ZK, _KAFKA, _HADOOP, _HBASE, _ZK_OLD). Kafka takes
+#                SCALA-VERSION (2.13-3.9.1) or VERSION (Scala: 2.13 from Kafka 2.8 on, else 2.12)
+#   --only LIST  build only these of zk,kafka,hadoop,hbase,zk-old (comma-separated)
+# Every version's layout differences are in its build function (ZooKeeper 3.4's
+# zookeeper-X/ with the jar at the top, 3.8+'s logback; Kafka's reload4j from 3.2;
+# Hadoop 2's module set; HBase 1.x's log4j 1 and flat lib/). After assembling, a
+# tarball whose daemon classpath holds two versions of one artifact is refused.
 set -euo pipefail
 
 # ---------------------------------------------------------------- versions --
@@ -35,15 +44,65 @@ HBASE_LOG4J2_VERSION=2.17.2
 RECIPE=6
 # ---------------------------------------------------------------------------
 
+# vge A B: version A >= B (numeric per dotted component; qualifiers after '-' ignored)
+vge() {
+  local a="${1%%-*}" b="${2%%-*}" i x y
+  IFS=. read -ra A <<<"$a"; IFS=. read -ra B <<<"$b"
+  for ((i = 0; i < 4; i++)); do
+    x="${A[i]:-0}"; y="${B[i]:-0}"
+    ((10#$x > 10#$y)) && return 0
+    ((10#$x < 10#$y)) && return 1
+  done
+  return 0
+}
+
+# Another version line: arguments first, then STACKCTL_DIST_* variables, then the list above.
+OFFLINE=()
+PRINT_ENV=0
+ONLY=""
+kafka_arg="${STACKCTL_DIST_KAFKA:-}"
+ZK_VERSION="${STACKCTL_DIST_ZK:-$ZK_VERSION}"
+HADOOP_VERSION="${STACKCTL_DIST_HADOOP:-$HADOOP_VERSION}"
+HBASE_VERSION="${STACKCTL_DIST_HBASE:-$HBASE_VERSION}"
+ZK_OLD_VERSION="${STACKCTL_DIST_ZK_OLD:-$ZK_OLD_VERSION}"
+while (($#)); do
+  case "$1" in
+    --print-env) PRINT_ENV=1 ;;
+    --offline) OFFLINE=(-o) ;;
+    --zk) ZK_VERSION="${2:?--zk needs a version}"; shift ;;
+    --kafka) kafka_arg="${2:?--kafka needs a version}"; shift ;;
+    --hadoop) HADOOP_VERSION="${2:?--hadoop needs a version}"; shift ;;
+    --hbase) HBASE_VERSION="${2:?--hbase needs a version}"; shift ;;
+    --zk-old) ZK_OLD_VERSION="${2:?--zk-old needs a version}"; shift ;;
+    --only) ONLY="${2:?--only needs a list}"; shift ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) echo "dists.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ -n "$kafka_arg" ]]; then
+  if [[ "$kafka_arg" == 2.1[0-9]-* ]]; then
+    KAFKA_SCALA="${kafka_arg%%-*}"; KAFKA_VERSION="${kafka_arg#*-}"
+  else
+    KAFKA_VERSION="$kafka_arg"
+    if vge "$KAFKA_VERSION" 2.8; then KAFKA_SCALA=2.13; else KAFKA_SCALA=2.12; fi
+  fi
+fi
+for v in "$ZK_VERSION" "$KAFKA_SCALA" "$KAFKA_VERSION" "$HADOOP_VERSION" "$HBASE_VERSION" "$ZK_OLD_VERSION"; do
+  [[ "$v" =~ ^[0-9]+(\.[0-9]+)+(-[A-Za-z0-9.]+)?$ ]] || { echo "dists.sh: not a version: '$v'" >&2; exit 2; }
+done
+
 CACHE="${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}"
 M2="$CACHE/m2"
 HBASE_DIR_VERSION="$HBASE_VERSION"
 
-ZK_TGZ="$CACHE/apache-zookeeper-$ZK_VERSION-bin.tar.gz"
+# zk_tgz V: the official tarball name: 3.4 and older `zookeeper-V.tar.gz`, 3.5+ `-bin`.
+zk_tgz() { if vge "$1" 3.5; then echo "$CACHE/apache-zookeeper-$1-bin.tar.gz"; else echo "$CACHE/zookeeper-$1.tar.gz"; fi; }
+ZK_TGZ="$(zk_tgz "$ZK_VERSION")"
 KAFKA_TGZ="$CACHE/kafka_$KAFKA_SCALA-$KAFKA_VERSION.tgz"
 HADOOP_TGZ="$CACHE/hadoop-$HADOOP_VERSION.tar.gz"
 HBASE_TGZ="$CACHE/hbase-$HBASE_DIR_VERSION-bin.tar.gz"
-ZK_OLD_TGZ="$CACHE/zookeeper-$ZK_OLD_VERSION.tar.gz"
+ZK_OLD_TGZ="$(zk_tgz "$ZK_OLD_VERSION")"
 
 print_env() {
   cat <<EOF
@@ -62,15 +121,7 @@ export STACKCTL_ZK_OLD_ARCHIVE='$ZK_OLD_TGZ'
 EOF
 }
 
-OFFLINE=()
-for a in "$@"; do
-  case "$a" in
-    --print-env) print_env; exit 0 ;;
-    --offline) OFFLINE=(-o) ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "dists.sh: unknown argument $a" >&2; exit 2 ;;
-  esac
-done
+((PRINT_ENV)) && { print_env; exit 0; }
 
 mkdir -p "$CACHE" "$M2"
 WORK="$(mktemp -d "$CACHE/.work.XXXXXX")"
@@ -125,7 +176,8 @@ fetch_deps() {
       gav="${spec%%!*}"; excl=""
       [[ "$spec" == *'!'* ]] && excl="${spec#*!}"
       IFS=: read -r g a v <<<"$gav"
-      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version>"
+      # an empty version (g:a:) is the imported dependency management's
+      echo "<dependency><groupId>$g</groupId><artifactId>$a</artifactId>${v:+<version>$v</version>}"
       if [[ -n "$excl" ]]; then
         echo '<exclusions>'
         local e eg ea
@@ -171,26 +223,114 @@ log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-
 EOF
 }
 
+# classpath_check DIR... : the jars of one daemon classpath (these dirs together) hold
+# one version of each artifact; else name both jars and fail. The artifact is the
+# name up to the first `-<digit>`; the version stops at its first `-` (classifiers
+# such as -linux-x86_64 or -tests are one version). metrics-core is two artifacts of
+# two groups (com.yammer.metrics 2.x, io.dropwizard.metrics 4.x: Kafka ships both).
+classpath_check() {
+  local bad
+  bad="$(for dir in "$@"; do ls "$dir"; done | grep '\.jar$' | sort -u | awk '
+    { n = $0; sub(/\.jar$/, "", n)
+      if (!match(n, /-[0-9]/)) next
+      a = substr(n, 1, RSTART - 1); v = substr(n, RSTART + 1); sub(/-.*/, "", v)
+      if (!((a, v) in seen)) { seen[a, v] = 1; vs[a] = vs[a] " " $0; cnt[a]++ } }
+    END { for (a in cnt) if (cnt[a] > 1 && !(a in other_group)) print a ":" vs[a] }
+    BEGIN { other_group["metrics-core"] = 1 }')"
+  if [[ -n "$bad" ]]; then
+    echo "dists.sh: two versions of one artifact on one daemon classpath ($*):" >&2
+    echo "$bad" | sed 's/^/  /' >&2
+    return 1
+  fi
+}
+
+# release_provided G A V: g:a:v[!exclusions] of the artifact's own "provided" (non-optional)
+# dependencies, from its effective pom (its parent's dependency management applied): the
+# jars the official tarball ships next to the runtime closure (ZooKeeper's AdminServer
+# jetty, zkCli's jline, ...).
+release_provided() {
+  local g="$1" a="$2" v="$3" pom eff
+  pom="$M2/${g//.//}/$a/$v/$a-$v.pom"
+  eff="$(mktemp "$WORK/eff.XXXXXX")"
+  mvn -B -q --no-transfer-progress "${OFFLINE[@]}" -Dmaven.repo.local="$M2" \
+    org.apache.maven.plugins:maven-help-plugin:3.4.0:effective-pom -f "$pom" -Doutput="$eff" >"$eff.log" 2>&1 ||
+    { cat "$eff.log" >&2; return 1; }
+  python3 - "$eff" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+def t(e, k):
+    x = e.find("m:" + k, ns)
+    return x.text.strip() if x is not None and x.text else ""
+root = ET.parse(sys.argv[1]).getroot()
+for d in root.findall("m:dependencies/m:dependency", ns):
+    if t(d, "scope") != "provided" or t(d, "optional") == "true":
+        continue
+    ex = [t(e, "groupId") + ":" + t(e, "artifactId") for e in d.findall("m:exclusions/m:exclusion", ns)]
+    print(t(d, "groupId") + ":" + t(d, "artifactId") + ":" + t(d, "version") + ("!" + ",".join(ex) if ex else ""))
+EOF
+}
+
 # --------------------------------------------------------------- zookeeper --
-build_zookeeper() {
-  local top="apache-zookeeper-$ZK_VERSION-bin" d="$WORK/zk"
+build_zookeeper() { assemble_zookeeper "$ZK_VERSION" "$ZK_TGZ"; }
+build_zookeeper_old() { assemble_zookeeper "$ZK_OLD_VERSION" "$ZK_OLD_TGZ"; }
+
+# assemble_zookeeper V TGZ: the official layout of line V.
+#   3.4 (ant-built): zookeeper-V/ with zookeeper-V.jar at the top and its deps in lib/;
+#       its pom has no parent to import (deps as the pom lists them).
+#   3.5+: apache-zookeeper-V-bin/ with everything in lib/; versions from the release's
+#       `parent` pom. The "provided" deps of the zookeeper pom are in the official lib/
+#       too (commons-cli + jline for zkCli, jetty + jackson for the AdminServer, ...);
+#       3.6+ adds the Prometheus metrics provider (not on Central for every release:
+#       then left out; it is loaded only when zoo.cfg names it). Logging is the pom's own: log4j 1,
+#       reload4j (3.6.4, 3.7.1+), logback (3.8+, with conf/logback.xml).
+assemble_zookeeper() {
+  local v="$1" out="$2" top d="$WORK/zk-$1"
+  if ! vge "$v" 3.5; then
+    top="zookeeper-$v"
+    log "assembling $top (3.4 layout)"
+    mkdir -p "$d/$top"/{bin,conf,lib}
+    # log4j 1.2.15 (3.4.5's) names jms/jmx jars that were never on Central; the
+    # official tarball does not ship them (nor its mail/activation, nor jline 0.9's junit)
+    fetch_deps "$d/$top/lib" "org.apache.zookeeper:zookeeper:$v!javax.jms:jms,com.sun.jdmk:jmxtools,com.sun.jmx:jmxri,javax.mail:mail,javax.activation:activation,junit:junit"
+    mv "$d/$top/lib/zookeeper-$v.jar" "$d/$top/"
+    log4j1_props >"$d/$top/conf/log4j.properties"
+    printf 'tickTime=2000\ndataDir=/tmp/zookeeper\nclientPort=2181\n' >"$d/$top/conf/zoo_sample.cfg"
+    echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
+    classpath_check "$d/$top" "$d/$top/lib"
+    tarball "$d" "$top" "$out"
+    return
+  fi
+  top="apache-zookeeper-$v-bin"
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,conf,lib,docs}
-  # the "provided" deps of the zookeeper pom are in the official lib/ too:
-  # commons-cli + jline (zkCli), jetty + jackson (AdminServer), json-simple
-  fetch_deps "$d/$top/lib" \
-    "^org.apache.zookeeper:parent:$ZK_VERSION" \
-    "org.apache.zookeeper:zookeeper:$ZK_VERSION" \
-    "org.slf4j:slf4j-log4j12:$SLF4J_VERSION" \
-    "log4j:log4j:$LOG4J1_VERSION" \
-    "commons-cli:commons-cli:1.2" "jline:jline:2.11" \
-    "org.eclipse.jetty:jetty-server:$ZK_JETTY_VERSION" "org.eclipse.jetty:jetty-servlet:$ZK_JETTY_VERSION" \
-    "com.fasterxml.jackson.core:jackson-databind:$ZK_JACKSON_VERSION" \
-    "com.googlecode.json-simple:json-simple:1.1.1!junit:junit"
-  for j in "zookeeper-$ZK_VERSION.jar" "zookeeper-jute-$ZK_VERSION.jar"; do
+  local Z=org.apache.zookeeper extra=() provided=() j
+  # 3.6+'s lib/ has the Prometheus metrics provider, where the release published it
+  if vge "$v" 3.6 && on_central "$Z" zookeeper-prometheus-metrics "$v" jar; then
+    extra=("$Z:zookeeper-prometheus-metrics:$v")
+  fi
+  fetch_deps "$d/$top/lib" "^$Z:parent:$v" "$Z:zookeeper:$v" "${extra[@]}"
+  mapfile -t provided < <(release_provided "$Z" zookeeper "$v")
+  ((${#provided[@]})) || { echo "no provided deps found for zookeeper $v" >&2; return 1; }
+  fetch_deps "$d/$top/lib.more" "^$Z:parent:$v" "${provided[@]}"
+  for j in "$d/$top/lib.more"/*.jar; do
+    [[ -f "$d/$top/lib/$(basename "$j")" ]] || mv "$j" "$d/$top/lib/"
+  done
+  rm -rf "$d/$top/lib.more"
+  for j in "zookeeper-$v.jar" "zookeeper-jute-$v.jar"; do
     [[ -f "$d/$top/lib/$j" ]] || { echo "missing lib/$j" >&2; return 1; }
   done
-  log4j1_props >"$d/$top/conf/log4j.properties"
+  if ls "$d/$top/lib"/logback-classic-*.jar >/dev/null 2>&1; then
+    cat >"$d/$top/conf/logback.xml" <<'EOF'
+<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE" /></root>
+</configuration>
+EOF
+  else
+    log4j1_props >"$d/$top/conf/log4j.properties"
+  fi
   cat >"$d/$top/conf/zoo_sample.cfg" <<'EOF'
 tickTime=2000
 initLimit=10
@@ -221,35 +361,42 @@ esac
 EOF
   chmod +x "$d/$top/bin/zkServer.sh"
   echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
-  tarball "$d" "$top" "$ZK_TGZ"
-}
-
-build_zookeeper_old() {
-  local top="zookeeper-$ZK_OLD_VERSION" d="$WORK/zkold"
-  log "assembling $top (old 3.4 layout)"
-  mkdir -p "$d/$top"/{bin,conf,lib}
-  fetch_deps "$d/$top/lib" "org.apache.zookeeper:zookeeper:$ZK_OLD_VERSION"
-  mv "$d/$top/lib/zookeeper-$ZK_OLD_VERSION.jar" "$d/$top/"
-  log4j1_props >"$d/$top/conf/log4j.properties"
-  printf 'tickTime=2000\ndataDir=/tmp/zookeeper\nclientPort=2181\n' >"$d/$top/conf/zoo_sample.cfg"
-  echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
-  tarball "$d" "$top" "$ZK_OLD_TGZ"
+  classpath_check "$d/$top/lib"
+  tarball "$d" "$top" "$out"
 }
 
 # ------------------------------------------------------------------- kafka --
+# Kafka publishes no BOM: its module poms carry the versions. Logging: log4j 1 up to
+# 3.1, reload4j from 3.2 (KAFKA-13660), with the slf4j binding of the slf4j-api the
+# release resolves to.
 build_kafka() {
   local top="kafka_$KAFKA_SCALA-$KAFKA_VERSION" d="$WORK/kafka"
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,config,libs}
   fetch_deps "$d/$top/libs" \
     "org.apache.kafka:kafka_$KAFKA_SCALA:$KAFKA_VERSION" \
-    "org.apache.kafka:kafka-tools:$KAFKA_VERSION" \
-    "org.slf4j:slf4j-log4j12:$KAFKA_SLF4J_VERSION" \
-    "log4j:log4j:$LOG4J1_VERSION"
-  for j in "kafka_$KAFKA_SCALA-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar" \
-           "zookeeper-$ZK_VERSION.jar" "zookeeper-jute-$ZK_VERSION.jar"; do
+    "org.apache.kafka:kafka-tools:$KAFKA_VERSION"
+  local slf4j
+  slf4j="$(cd "$d/$top/libs" && ls slf4j-api-*.jar | sed 's/^slf4j-api-//; s/\.jar$//' | head -n1)"
+  if [[ "$KAFKA_VERSION" == 2.4.0 ]]; then
+    # the official 2.4.0 libs/ (slf4j-log4j12 1.7.28 next to slf4j-api 1.7.28)
+    fetch_deps "$d/$top/libs.log" "org.slf4j:slf4j-log4j12:$KAFKA_SLF4J_VERSION" "log4j:log4j:$LOG4J1_VERSION"
+  elif vge "$KAFKA_VERSION" 3.2; then
+    # the binding alone; the reload4j is the release's own (its libs/ has it already)
+    fetch_deps "$d/$top/libs.log" "org.slf4j:slf4j-reload4j:$slf4j!ch.qos.reload4j:reload4j"
+    ls "$d/$top/libs"/reload4j-*.jar >/dev/null
+  else
+    fetch_deps "$d/$top/libs.log" "org.slf4j:slf4j-log4j12:$slf4j!log4j:log4j" "log4j:log4j:$LOG4J1_VERSION"
+  fi
+  local j
+  for j in "$d/$top/libs.log"/*.jar; do
+    [[ -f "$d/$top/libs/$(basename "$j")" ]] || mv "$j" "$d/$top/libs/"
+  done
+  rm -rf "$d/$top/libs.log"
+  for j in "kafka_$KAFKA_SCALA-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar"; do
     [[ -f "$d/$top/libs/$j" ]] || { echo "missing libs/$j" >&2; return 1; }
   done
+  ls "$d/$top/libs"/zookeeper-[0-9]*.jar "$d/$top/libs"/zookeeper-jute-*.jar >/dev/null
   ls "$d/$top/libs"/scala-library-*.jar >/dev/null
   cat >"$d/$top/config/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, stdout, kafkaAppender
@@ -300,6 +447,7 @@ exec "$(dirname "$0")/kafka-run-class.sh" kafka.Kafka "$@"
 EOF
   chmod +x "$d/$top/bin/"*.sh
   echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
+  classpath_check "$d/$top/libs"
   tarball "$d" "$top" "$KAFKA_TGZ"
 }
 
@@ -322,47 +470,70 @@ hadoop_group() {
   rm -rf "$raw"
 }
 
+# on_central G A V [EXT]: the artifact's pom (or .EXT) is in the m2 cache or on Maven
+# Central (one HEAD).
+on_central() {
+  local g="$1" a="$2" v="$3" path
+  path="${g//.//}/$a/$v/$a-$v.${4:-pom}"
+  [[ -f "$M2/$path" ]] && return 0
+  ((${#OFFLINE[@]})) && return 1
+  curl -sfI --max-time 20 "https://repo1.maven.org/maven2/$path" >/dev/null
+}
+
+# The modules a Hadoop release has (hdfs-client from 2.8, the registry from 2.6, the
+# timeline service v2 from 2.9...): only those of the list that the release published.
+hadoop_modules() {
+  local v="$1" a; shift
+  for a in "$@"; do
+    # jdk.tools (a system-scoped tools.jar of Hadoop up to 2.7's hadoop-annotations) is
+    # the build JDK's, never in the tarball
+    if on_central org.apache.hadoop "$a" "$v"; then echo "org.apache.hadoop:$a:$v!jdk.tools:jdk.tools"; fi
+  done
+}
+
 build_hadoop() {
   local v="$HADOOP_VERSION" top="hadoop-$HADOOP_VERSION" d="$WORK/hadoop"
   local sh="$d/$top/share/hadoop"
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,sbin,etc/hadoop,libexec} "$sh"
   local H=org.apache.hadoop
-  fetch_deps "$sh/common.raw" "^$H:hadoop-project:$v" "$H:hadoop-common:$v"
-  fetch_deps "$sh/hdfs.raw" "^$H:hadoop-project:$v" "$H:hadoop-hdfs:$v" "$H:hadoop-hdfs-client:$v"
-  fetch_deps "$sh/yarn.raw" "^$H:hadoop-project:$v" \
-    "$H:hadoop-yarn-api:$v" "$H:hadoop-yarn-common:$v" "$H:hadoop-yarn-client:$v" \
-    "$H:hadoop-yarn-server-common:$v" "$H:hadoop-yarn-server-resourcemanager:$v" \
-    "$H:hadoop-yarn-server-nodemanager:$v" "$H:hadoop-yarn-server-web-proxy:$v" \
-    "$H:hadoop-yarn-server-applicationhistoryservice:$v" "$H:hadoop-yarn-server-timelineservice:$v" \
-    "$H:hadoop-yarn-registry:$v"
-  fetch_deps "$sh/mapreduce.raw" "^$H:hadoop-project:$v" \
-    "$H:hadoop-mapreduce-client-core:$v" "$H:hadoop-mapreduce-client-common:$v" \
-    "$H:hadoop-mapreduce-client-jobclient:$v" "$H:hadoop-mapreduce-client-app:$v" \
-    "$H:hadoop-mapreduce-client-shuffle:$v" "$H:hadoop-mapreduce-client-hs:$v"
+  local hdfs yarn mr
+  mapfile -t hdfs < <(hadoop_modules "$v" hadoop-hdfs hadoop-hdfs-client)
+  mapfile -t yarn < <(hadoop_modules "$v" hadoop-yarn-api hadoop-yarn-common hadoop-yarn-client \
+    hadoop-yarn-server-common hadoop-yarn-server-resourcemanager hadoop-yarn-server-nodemanager \
+    hadoop-yarn-server-web-proxy hadoop-yarn-server-applicationhistoryservice \
+    hadoop-yarn-server-timelineservice hadoop-yarn-registry)
+  mapfile -t mr < <(hadoop_modules "$v" hadoop-mapreduce-client-core hadoop-mapreduce-client-common \
+    hadoop-mapreduce-client-jobclient hadoop-mapreduce-client-app hadoop-mapreduce-client-shuffle \
+    hadoop-mapreduce-client-hs)
+  fetch_deps "$sh/common.raw" "^$H:hadoop-project:$v" "$H:hadoop-common:$v!jdk.tools:jdk.tools"
+  fetch_deps "$sh/hdfs.raw" "^$H:hadoop-project:$v" "${hdfs[@]}"
+  fetch_deps "$sh/yarn.raw" "^$H:hadoop-project:$v" "${yarn[@]}"
+  fetch_deps "$sh/mapreduce.raw" "^$H:hadoop-project:$v" "${mr[@]}"
   # official layout: hadoop-annotations/auth & the shaded thirdparty live in common/lib
   hadoop_group "$sh/common" "^hadoop-common-$v\\.jar\$"
   hadoop_group "$sh/hdfs" "^hadoop-hdfs(-client)?-$v\\.jar\$" "$sh/common"
   hadoop_group "$sh/yarn" "^hadoop-yarn-.*-$v\\.jar\$" "$sh/common" "$sh/hdfs"
   hadoop_group "$sh/mapreduce" "^hadoop-mapreduce-client-.*-$v\\.jar\$" "$sh/common" "$sh/hdfs" "$sh/yarn"
   for j in common/hadoop-common-$v.jar common/lib/hadoop-auth-$v.jar hdfs/hadoop-hdfs-$v.jar \
-           hdfs/hadoop-hdfs-client-$v.jar yarn/hadoop-yarn-server-resourcemanager-$v.jar \
+           yarn/hadoop-yarn-server-resourcemanager-$v.jar \
            yarn/hadoop-yarn-server-nodemanager-$v.jar mapreduce/hadoop-mapreduce-client-core-$v.jar; do
     [[ -f "$sh/$j" ]] || { echo "missing share/hadoop/$j" >&2; return 1; }
   done
-  # The daemons' web UIs (webapps/hdfs, webapps/datanode, ...) are not in the
-  # hadoop-hdfs jar on Maven Central; the official tarball has them under
-  # share/hadoop/hdfs/webapps, and the same files ship in hadoop-hdfs's tests jar.
-  mvn -B -q --no-transfer-progress "${OFFLINE[@]}" -Dmaven.repo.local="$M2" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
-    -Dartifact="$H:hadoop-hdfs:$v:jar:tests" -DoutputDirectory="$d/tests-jar" >"$d/copy.log" 2>&1 ||
-    { cat "$d/copy.log" >&2; return 1; }
-  local tj="$d/tests-jar/hadoop-hdfs-$v-tests.jar"
-  if command -v jar >/dev/null; then
-    (cd "$sh/hdfs" && jar xf "$tj" webapps)
-  else
-    python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("webapps/")])' "$tj" "$sh/hdfs"
+  if vge "$v" 2.8; then [[ -f "$sh/hdfs/hadoop-hdfs-client-$v.jar" ]] || { echo "missing hadoop-hdfs-client" >&2; return 1; }; fi
+  # The daemons' web UIs (webapps/hdfs, webapps/datanode, ...): the official tarball has
+  # them under share/hadoop/hdfs/webapps. Hadoop 2's hadoop-hdfs jar carries them itself;
+  # Hadoop 3's does not, but the same files ship in hadoop-hdfs's tests jar.
+  local tj="$sh/hdfs/hadoop-hdfs-$v.jar"
+  if ! unzip -l "$tj" 'webapps/hdfs/WEB-INF/web.xml' >/dev/null 2>&1 &&
+     ! python3 -c 'import sys, zipfile; sys.exit(0 if "webapps/hdfs/WEB-INF/web.xml" in zipfile.ZipFile(sys.argv[1]).namelist() else 1)' "$tj"; then
+    mvn -B -q --no-transfer-progress "${OFFLINE[@]}" -Dmaven.repo.local="$M2" \
+      org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+      -Dartifact="$H:hadoop-hdfs:$v:jar:tests" -DoutputDirectory="$d/tests-jar" >"$d/copy.log" 2>&1 ||
+      { cat "$d/copy.log" >&2; return 1; }
+    tj="$d/tests-jar/hadoop-hdfs-$v-tests.jar"
   fi
+  python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("webapps/")])' "$tj" "$sh/hdfs"
   [[ -f "$sh/hdfs/webapps/hdfs/WEB-INF/web.xml" && -f "$sh/hdfs/webapps/datanode/WEB-INF/web.xml" ]] ||
     { echo "missing share/hadoop/hdfs/webapps" >&2; return 1; }
   # minimal etc/hadoop (stackctl writes the real site files)
@@ -414,42 +585,94 @@ echo "${HADOOP_CONF_DIR:-$H/etc/hadoop}:$S/common/lib/*:$S/common/*:$S/hdfs:$S/h
 EOF
   chmod +x "$d/$top/bin/hadoop-classpath"
   echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
+  classpath_check "$sh/common" "$sh/common/lib" "$sh/hdfs" "$sh/hdfs/lib" "$sh/yarn" "$sh/yarn/lib" \
+    "$sh/mapreduce" "$sh/mapreduce/lib"
   tarball "$d" "$top" "$HADOOP_TGZ"
 }
 
 # ------------------------------------------------------------------- hbase --
+# HBase 1.x: log4j 1 (from its Hadoop 2 jars) and one flat lib/; its module poms
+# inherit the root pom's dependencyManagement (and its default hadoop-2 profile).
+# HBase 2.x: flattened poms (each module's own versions); log4j 2 from 2.5, whose
+# version is the one hbase-logging's pom names; lib/client-facing-thirdparty.
 build_hbase() {
   local v="$HBASE_VERSION" top="hbase-$HBASE_DIR_VERSION" d="$WORK/hbase"
   log "assembling $top"
-  mkdir -p "$d/$top"/{bin,conf,lib/client-facing-thirdparty}
-  local G=org.apache.hbase L=org.apache.logging.log4j H=org.apache.hadoop a
-  # The release's own dependency management (the hbase root pom): the Hadoop, ZooKeeper and
-  # netty versions the official hbase-<v>-bin tarball ships.
-  local pins=("^$G:hbase:$v")
-  fetch_deps "$d/$top/lib" \
-    "$G:hbase-server:$v" "$G:hbase-client:$v" "$G:hbase-common:$v" "$G:hbase-zookeeper:$v" \
-    "$G:hbase-procedure:$v" "$G:hbase-replication:$v" "$G:hbase-http:$v" \
-    "$G:hbase-hadoop-compat:$v" "$G:hbase-hadoop2-compat:$v" "$G:hbase-mapreduce:$v" \
-    "$G:hbase-asyncfs:$v" "$G:hbase-logging:$v" \
-    "$L:log4j-api:$HBASE_LOG4J2_VERSION" "$L:log4j-core:$HBASE_LOG4J2_VERSION" \
-    "$L:log4j-slf4j-impl:$HBASE_LOG4J2_VERSION" "$L:log4j-1.2-api:$HBASE_LOG4J2_VERSION" \
-    "${pins[@]}"
-  # official layout keeps the logging impls in lib/client-facing-thirdparty
-  local j
-  for j in "$d/$top/lib"/log4j-*.jar "$d/$top/lib"/slf4j-api-*.jar "$d/$top/lib"/htrace-core4-*.jar \
-           "$d/$top/lib"/audience-annotations-*.jar "$d/$top/lib"/commons-logging-*.jar; do
-    [[ -f "$j" ]] && mv "$j" "$d/$top/lib/client-facing-thirdparty/"
-  done
-  # no log4j1 / slf4j-log4j12 binding next to log4j2 (Hadoop drags them in)
-  rm -f "$d/$top/lib"/slf4j-log4j12-*.jar "$d/$top/lib"/slf4j-reload4j-*.jar "$d/$top/lib"/reload4j-*.jar "$d/$top/lib"/log4j-1.*.jar
-  for j in "hbase-server-$v.jar" "hbase-common-$v.jar" "hbase-client-$v.jar" "hbase-zookeeper-$v.jar"; do
-    [[ -f "$d/$top/lib/$j" ]] || { echo "missing lib/$j" >&2; return 1; }
-  done
-  ls "$d/$top/lib"/hadoop-common-*.jar "$d/$top/lib"/zookeeper-*.jar >/dev/null
-  printf '<?xml version="1.0"?>\n<configuration>\n</configuration>\n' >"$d/$top/conf/hbase-site.xml"
-  echo '# export JAVA_HOME=' >"$d/$top/conf/hbase-env.sh"
-  : >"$d/$top/conf/regionservers"
-  cat >"$d/$top/conf/log4j2.properties" <<'EOF'
+  mkdir -p "$d/$top"/{bin,conf,lib}
+  local G=org.apache.hbase L=org.apache.logging.log4j j
+  if ! vge "$v" 2; then
+    local mods=("$G:hbase-server:$v" "$G:hbase-client:$v" "$G:hbase-common:$v" "$G:hbase-protocol:$v"
+                "$G:hbase-hadoop-compat:$v" "$G:hbase-hadoop2-compat:$v")
+    if vge "$v" 1.1; then mods+=("$G:hbase-procedure:$v"); fi
+    mods=("${mods[@]/%/!jdk.tools:jdk.tools}") # its Hadoop 2.5-2.7 jars name the build JDK's tools.jar
+    # log4j 1 and slf4j-log4j12 come with its Hadoop 2 jars, as in the official lib/
+    fetch_deps "$d/$top/lib" "^$G:hbase:$v" "${mods[@]}"
+    ls "$d/$top/lib"/log4j-1.*.jar "$d/$top/lib"/slf4j-log4j12-*.jar >/dev/null
+    for j in "hbase-server-$v.jar" "hbase-common-$v.jar" "hbase-client-$v.jar" "hbase-protocol-$v.jar"; do
+      [[ -f "$d/$top/lib/$j" ]] || { echo "missing lib/$j" >&2; return 1; }
+    done
+    cat >"$d/$top/conf/log4j.properties" <<'EOF'
+hbase.root.logger=INFO,console
+log4j.rootLogger=${hbase.root.logger}
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.target=System.err
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %c{2}: %m%n
+log4j.logger.org.apache.zookeeper=WARN
+log4j.logger.org.apache.hadoop=WARN
+EOF
+  else
+    mkdir -p "$d/$top/lib/client-facing-thirdparty"
+    local mods=("$G:hbase-server:$v" "$G:hbase-client:$v" "$G:hbase-common:$v" "$G:hbase-zookeeper:$v"
+                "$G:hbase-procedure:$v" "$G:hbase-replication:$v" "$G:hbase-http:$v"
+                "$G:hbase-hadoop-compat:$v" "$G:hbase-mapreduce:$v" "$G:hbase-asyncfs:$v")
+    # hbase-hadoop2-compat was folded into hbase-hadoop-compat in 2.6 (HBASE-27327? published up to 2.5)
+    if on_central "$G" hbase-hadoop2-compat "$v"; then mods+=("$G:hbase-hadoop2-compat:$v"); fi
+    if on_central "$G" hbase-logging "$v"; then mods+=("$G:hbase-logging:$v"); fi
+    # The release's own dependency management (the hbase root pom): the Hadoop, ZooKeeper and
+    # netty versions the official hbase-<v>-bin tarball ships
+    # (the root pom is not on Central for every -hadoop3 release, e.g. 2.6.4-hadoop3:
+    # its flattened module poms carry the versions anyway)
+    local root=()
+    if on_central "$G" hbase "$v"; then root=("^$G:hbase:$v"); fi
+    fetch_deps "$d/$top/lib" "${root[@]}" "${mods[@]}"
+    if vge "$v" 2.5; then
+      local l4j="$HBASE_LOG4J2_VERSION" lp="$M2/org/apache/hbase/hbase-logging/$v/hbase-logging-$v.pom"
+      if [[ -f "$lp" ]]; then
+        l4j="$(python3 -c 'import re, sys; t = open(sys.argv[1]).read(); m = re.search(r"<artifactId>log4j-api</artifactId>\s*<version>([^<]+)</version>", t); print(m.group(1) if m else "")' "$lp")"
+        [[ -n "$l4j" ]] || l4j="$HBASE_LOG4J2_VERSION"
+      fi
+      fetch_deps "$d/$top/lib.log" "$L:log4j-api:$l4j" "$L:log4j-core:$l4j" \
+        "$L:log4j-slf4j-impl:$l4j!org.slf4j:slf4j-api" "$L:log4j-1.2-api:$l4j"
+      for j in "$d/$top/lib.log"/*.jar; do
+        [[ -f "$d/$top/lib/$(basename "$j")" ]] || mv "$j" "$d/$top/lib/"
+      done
+      rm -rf "$d/$top/lib.log"
+    fi
+    # official layout keeps the logging impls in lib/client-facing-thirdparty
+    for j in "$d/$top/lib"/log4j-*.jar "$d/$top/lib"/slf4j-api-*.jar "$d/$top/lib"/htrace-core4-*.jar \
+             "$d/$top/lib"/audience-annotations-*.jar "$d/$top/lib"/commons-logging-*.jar; do
+      [[ -f "$j" ]] && mv "$j" "$d/$top/lib/client-facing-thirdparty/"
+    done
+    # Hadoop 3.4's poms add netty's native epoll libraries as classified artifacts
+    # (linux-x86_64, linux-aarch_64), which the resolution keeps at Hadoop's netty while the
+    # main jar gets ZooKeeper's (4.1.77 next to 4.1.105 in 2.6.1-hadoop3): a classified jar
+    # at another version than its main jar is dropped (netty then uses NIO, as without it)
+    local c
+    for j in "$d/$top/lib"/netty-*-linux-*.jar; do
+      [[ -f "$j" ]] || continue
+      c="${j##*.Final}"
+      if [[ ! -f "${j%"$c"}.jar" ]]; then
+        log "dropped $(basename "$j") (its main jar is at another netty version)"
+        rm -f "$j"
+      fi
+    done
+    # no log4j1 / slf4j-log4j12 binding next to log4j2 (Hadoop drags them in)
+    rm -f "$d/$top/lib"/slf4j-log4j12-*.jar "$d/$top/lib"/slf4j-reload4j-*.jar "$d/$top/lib"/reload4j-*.jar "$d/$top/lib"/log4j-1.*.jar
+    for j in "hbase-server-$v.jar" "hbase-common-$v.jar" "hbase-client-$v.jar" "hbase-zookeeper-$v.jar"; do
+      [[ -f "$d/$top/lib/$j" ]] || { echo "missing lib/$j" >&2; return 1; }
+    done
+    cat >"$d/$top/conf/log4j2.properties" <<'EOF'
 status = warn
 dest = err
 name = PropertiesConfig
@@ -464,6 +687,11 @@ logger.zookeeper.level = WARN
 logger.hadoop.name = org.apache.hadoop
 logger.hadoop.level = WARN
 EOF
+  fi
+  ls "$d/$top/lib"/hadoop-common-*.jar "$d/$top/lib"/zookeeper-*.jar >/dev/null
+  printf '<?xml version="1.0"?>\n<configuration>\n</configuration>\n' >"$d/$top/conf/hbase-site.xml"
+  echo '# export JAVA_HOME=' >"$d/$top/conf/hbase-env.sh"
+  : >"$d/$top/conf/regionservers"
   cat >"$d/$top/bin/hbase-classpath" <<'EOF'
 #!/usr/bin/env bash
 # Minimal helper (not an official script): print the daemon classpath.
@@ -472,15 +700,21 @@ echo "${HBASE_CONF_DIR:-$H/conf}:$H/lib/*:$H/lib/client-facing-thirdparty/*"
 EOF
   chmod +x "$d/$top/bin/hbase-classpath"
   echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
+  if [[ -d "$d/$top/lib/client-facing-thirdparty" ]]; then
+    classpath_check "$d/$top/lib" "$d/$top/lib/client-facing-thirdparty"
+  else
+    classpath_check "$d/$top/lib"
+  fi
   tarball "$d" "$top" "$HBASE_TGZ"
 }
 
 # -------------------------------------------------------------------- main --
 t0=$(date +%s%N)
 built=0
-for spec in "ZK_TGZ build_zookeeper" "KAFKA_TGZ build_kafka" "HADOOP_TGZ build_hadoop" \
-            "HBASE_TGZ build_hbase" "ZK_OLD_TGZ build_zookeeper_old"; do
-  read -r var fn <<<"$spec"
+for spec in "zk ZK_TGZ build_zookeeper" "kafka KAFKA_TGZ build_kafka" "hadoop HADOOP_TGZ build_hadoop" \
+            "hbase HBASE_TGZ build_hbase" "zk-old ZK_OLD_TGZ build_zookeeper_old"; do
+  read -r what var fn <<<"$spec"
+  [[ -z "$ONLY" || ",$ONLY," == *",$what,"* ]] || continue
   f="${!var}"
   if fresh "$f"; then
     log "cached  $(basename "$f") (sha256 ok)"

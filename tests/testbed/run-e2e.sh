@@ -7,7 +7,10 @@
 #   5. test   : cargo test --test e2e_testbed -- --ignored --test-threads=1 [extra args]
 #   6. smoke  : dists-smoke.sh - the assembled Kafka/Hadoop/HBase really run
 #               (about 100 s; skip with STACKCTL_E2E_DISTS_SMOKE=0)
-#   7. down   : always (trap), unless STACKCTL_E2E_KEEP=1
+#   7. matrix : tests/matrix.sh on the lines that fit CI's time (STACKCTL_E2E_MATRIX, default
+#               "stack-3.3.6 zk-3.8.4 stack-2.10.2"; "" skips): each brings up its own fresh
+#               bed, up/verify/no-op up/down, one row per line in tests/matrix/results.tsv
+#   8. down   : always (trap), unless STACKCTL_E2E_KEEP=1
 # Exit status: the first failing phase's, else the tests'.
 #
 # Usage: tests/testbed/run-e2e.sh [extra cargo test args, e.g. a test name filter]
@@ -93,4 +96,17 @@ phase up fresh_up
 phase test run_tests "$@"
 if [[ "${STACKCTL_E2E_DISTS_SMOKE:-1}" == 1 ]]; then
   phase smoke bash "$HERE/dists-smoke.sh"
+fi
+# The matrix lines (Java 8 for the Hadoop 2 line from jdk.sh; a line without a JDK it
+# supports says so in its row). This run already owns the bed: no second lock.
+matrix() {
+  local lines="$1"
+  [[ -f "$HERE/jdk.sh" ]] && { bash "$HERE/jdk.sh" install 8 || echo "run-e2e.sh: no Java 8 (jdk.sh install 8 failed)" >&2; }
+  # shellcheck disable=SC2086
+  STACKCTL_MATRIX_LOCK=0 STACKCTL_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/stackctl" \
+    bash "$REPO/tests/matrix.sh" $lines
+}
+MATRIX_LINES="${STACKCTL_E2E_MATRIX-stack-3.3.6 zk-3.8.4 stack-2.10.2}"
+if [[ -n "$MATRIX_LINES" ]]; then
+  (cd "$REPO" && cargo build --bin stackctl -q) && phase matrix matrix "$MATRIX_LINES"
 fi

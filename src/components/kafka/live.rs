@@ -121,8 +121,24 @@ impl Live for Kafka {
         if !missing.is_empty() {
             anyhow::bail!("brokers not registered yet: {}", missing.join(", "));
         }
+        // Registered is not serving: from 2.8/3.x a broker registers before its acceptors open
+        // (KafkaServer.startup enables request processing last), so its port may still refuse
+        // connections; each broker must answer a Metadata request at its listener too.
+        let mut closed = Vec::new();
+        for h in hosts {
+            let addr = format!("{}:{}", h.address, Self::port(spec));
+            if let Err(e) = crate::remote::kafka_wire::metadata(&addr, PROBE_TIMEOUT) {
+                closed.push(format!("{} ({addr}: {e:#})", h.name));
+            }
+        }
+        if !closed.is_empty() {
+            anyhow::bail!(
+                "brokers registered but not answering yet: {}",
+                closed.join(", ")
+            );
+        }
         Ok(format!(
-            "brokers {} registered",
+            "brokers {} registered and answering",
             have.into_iter().collect::<Vec<_>>().join(", ")
         ))
     }

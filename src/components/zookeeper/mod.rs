@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, ComponentDef,
-    FileSpec, IdDef, IdentityFile, PortUse, Props, Restart, RoleDef, Service, SettingDef,
+    FileSpec, IdDef, IdentityFile, Logging, PortUse, Props, Restart, RoleDef, Service, SettingDef,
     SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS, PROBE_TIMEOUT,
     STOP_TIMEOUT, USER,
 };
@@ -414,6 +414,16 @@ impl Component for ZooKeeper {
             group: Some(group),
             owned_dirs,
         }]
+    }
+
+    fn logging(&self, spec: &ComponentSpec) -> Logging {
+        // 3.8.0 moved from log4j 1 to logback (ZOOKEEPER-4427; lib/logback-classic-*.jar):
+        // a log4j.properties is then ignored and logback's default logs DEBUG to stdout.
+        if spec.version.at_least("3.8.0") {
+            Logging::Logback
+        } else {
+            Logging::Log4j1
+        }
     }
 
     fn detect(&self, listing: &Listing) -> Option<Detected> {
