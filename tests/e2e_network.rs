@@ -7,6 +7,7 @@ mod common;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use common::bed::*;
@@ -74,6 +75,44 @@ fn behind_a_bastion_the_whole_stack_comes_up_reruns_as_a_no_op_and_verifies() {
     }
     let (st, ev) = check(&r, "cluster", "datanode", "live");
     assert!(st == "pass" && ev.contains("3 of 3 DataNodes live"), "{ev}");
+
+    // The smoke round trips too: WebHDFS through each DataNode's port and the YARN REST API
+    // through the forwards, the HBase canary on the master's host over SSH.
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["verify", "--smoke", "--json", "-i"])
+        .arg(&inv)
+        .args(["--ssh-config", cfg.to_str().unwrap()])
+        .output()
+        .expect("run stackctl verify --smoke");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("verify --smoke --json is not JSON ({e}): {}", text(&out)));
+    assert_eq!(out.status.code(), Some(0), "{}", failures(&r));
+    let smoke: Vec<(String, String)> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"].as_str().is_some_and(|n| n.starts_with("smoke")))
+        .map(|c| {
+            (
+                c["host"].as_str().unwrap_or("").to_string(),
+                c["service"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (h, _) in HOSTS {
+        for svc in ["zookeeper", "kafka", "datanode"] {
+            assert!(
+                smoke.iter().any(|(sh, ss)| sh == h && ss == svc),
+                "no smoke check for {svc} on {h}: {smoke:?}"
+            );
+        }
+    }
+    for svc in ["nodemanager", "hbase-regionserver"] {
+        assert!(
+            smoke.iter().any(|(_, ss)| ss == svc),
+            "no smoke check for {svc}: {smoke:?}"
+        );
+    }
 
     // Told to probe directly, verify cannot reach the services and says so.
     std::fs::create_dir(dir.path().join("direct")).unwrap();
