@@ -80,6 +80,34 @@ fn library_key(artifact: &str) -> &str {
     artifact
 }
 
+/// Artifact names that two unrelated projects publish under different groupIds, in different
+/// Java packages: a file name does not carry the groupId, so the version's major number tells
+/// them apart. Official tarballs ship both side by side (Kafka 3.x `libs/`: Yammer's
+/// `metrics-core-2.2.0` for its own gauges and Dropwizard's `metrics-core-4.1.12.1`; HBase 1.x
+/// `lib/`: 2.2.0 and 3.1.2), and they are no conflict. (artifact, first major of the second
+/// project, that project's groupId)
+const SPLIT_PROJECTS: &[(&str, u64, &str)] = &[
+    // com.yammer.metrics (2.x) vs io.dropwizard.metrics / com.codahale.metrics (3.x on)
+    ("metrics-core", 3, "io.dropwizard.metrics"),
+    // org.mortbay.jetty (6.x) vs org.eclipse.jetty (7.x on)
+    ("jetty-util", 7, "org.eclipse.jetty"),
+    ("jetty", 7, "org.eclipse.jetty"),
+    // asm:asm (up to 3.x) vs org.ow2.asm (4.x on)
+    ("asm", 4, "org.ow2.asm"),
+];
+
+/// Which project publishes `artifact` at `version`, where two do (else empty).
+fn project_of(artifact: &str, version: &str) -> &'static str {
+    let major: Option<u64> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|m| m.parse().ok());
+    match (SPLIT_PROJECTS.iter().find(|(a, ..)| *a == artifact), major) {
+        (Some((_, from, group)), Some(m)) if m >= *from => group,
+        _ => "",
+    }
+}
+
 /// Two or more versions of one library on one classpath.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conflict {
@@ -99,7 +127,11 @@ pub fn conflicts(jars: &[String]) -> Vec<Conflict> {
         let Some(j) = parse_jar(path) else {
             continue;
         };
-        let key = library_key(&j.artifact).to_string();
+        let key = format!(
+            "{}{}",
+            library_key(&j.artifact),
+            project_of(&j.artifact, &j.version)
+        );
         let ver = (j.artifact.clone(), j.version.clone());
         match seen.iter_mut().find(|(k, _)| *k == key) {
             Some((_, vs)) => {
@@ -406,6 +438,44 @@ mod tests {
 
     /// Every name of up to five characters from the alphabet that makes jar names hard: no
     /// panic, and a parsed name always has an artifact and a digit-led version.
+    #[test]
+    fn one_name_published_by_two_projects_is_no_conflict() {
+        // Kafka 3.9's libs/ (official tarball): Yammer's and Dropwizard's metrics-core.
+        assert!(conflicts(&jars(&[
+            "libs/metrics-core-2.2.0.jar",
+            "libs/metrics-core-4.1.12.1.jar"
+        ]))
+        .is_empty());
+        // HBase 1.7's lib/: the same two projects.
+        assert!(conflicts(&jars(&[
+            "lib/metrics-core-2.2.0.jar",
+            "lib/metrics-core-3.1.2.jar"
+        ]))
+        .is_empty());
+        // Two versions within one of them still are.
+        assert_eq!(
+            conflicts(&jars(&[
+                "lib/metrics-core-3.1.2.jar",
+                "lib/metrics-core-4.1.12.1.jar"
+            ]))
+            .len(),
+            1
+        );
+        assert_eq!(
+            conflicts(&jars(&[
+                "lib/jetty-util-9.4.20.v20190813.jar",
+                "lib/jetty-util-9.4.51.v20230217.jar"
+            ]))
+            .len(),
+            1
+        );
+        assert!(conflicts(&jars(&[
+            "lib/jetty-util-6.1.26.jar",
+            "lib/jetty-util-9.4.51.v20230217.jar"
+        ]))
+        .is_empty());
+    }
+
     #[test]
     fn short_names_never_panic() {
         let alphabet = ['-', '.', '_', '1', 'a', 'x'];
