@@ -157,6 +157,14 @@ step() {
 }
 
 # first_error FILE: the line of FILE that says what went wrong first.
+# plan_error FILE: plan's first error diagnostic (`error: ...`, or a compat table row `  error ...`).
+plan_error() {
+  local l
+  l="$(grep -m1 -E '^error|^[[:space:]]+error[[:space:]]' "$1" 2>/dev/null)"
+  [[ -n "$l" ]] || l="$(first_error "$1")"
+  printf '%s' "$l" | tr '\t' ' ' | sed 's/^[[:space:]]*//' | cut -c1-220
+}
+
 first_error() {
   local l
   l="$(grep -m1 -iE '"status":"(fail|error)"|error|FAIL|refus|cannot|timed out|panic' "$1" 2>/dev/null)"
@@ -238,7 +246,7 @@ run_line() {
   eval "$(bash "$DISTS" --print-env $(dists_args))"
   # 2. a JDK the line supports: the first candidate that is installed and that stackctl's
   # compat rules accept (offline plan)
-  local major jh tried="" jdk=""
+  local major jh tried="" jdk="" other=""
   for major in $L_JDKS; do
     jh="$(java_home_of "$major")"
     if [[ -z "$jh" ]]; then tried="$tried; $major: not installed"; continue; fi
@@ -246,8 +254,15 @@ run_line() {
     if timeout 300 "$BIN" plan -i "$WORKDIR/inventory.yml" --color never >"$WORKDIR/plan-$major.out" 2>&1; then
       jdk="$major"; break
     fi
-    tried="$tried; $major: plan refused: $(first_error "$WORKDIR/plan-$major.out")"
+    local why; why="$(plan_error "$WORKDIR/plan-$major.out")"
+    tried="$tried; $major: plan refused: $why"
+    # refused for something else than the JDK: a failure of the line, not of the machine
+    [[ "$why" == *JDK* ]] || other="$why"
   done
+  if [[ -z "$jdk" && -n "$other" ]]; then
+    row "$LINE_NAME" "$versions" "-" "-" "FAIL at plan: $other"
+    return 1
+  fi
   if [[ -z "$jdk" ]]; then
     row "$LINE_NAME" "$versions" "-" "-" "cannot run here: no JDK it supports (${tried#; })"
     return 1
