@@ -292,13 +292,7 @@ fn a_stopped_broker_under_min_insync_replicas_3_fails_the_kafka_smoke_naming_hos
 fn a_stopped_zookeeper_server_fails_its_own_read_and_the_write_goes_through_another() {
     clean_hosts();
     let dir = tempfile::tempdir().unwrap();
-    let inv = common::inv::Inventory::new("smokezk")
-        .ssh_user("root")
-        .java_home(JDK11)
-        .java_version("11")
-        .component("zookeeper", "3.5.6")
-        .archive(cache().join(ZK_ARCHIVE))
-        .heap("128m")
+    let inv = zk_alone("smokezk")
         .hosts(&HOSTS, &["zookeeper"])
         .write(dir.path());
     up(&inv);

@@ -311,13 +311,7 @@ fn kafka_brokers_swapped_jars_other_jdks_and_unreachable_hosts_are_reported() {
 fn a_single_zookeeper_server_runs_standalone_and_verifies() {
     clean_hosts();
     let dir = tempfile::tempdir().unwrap();
-    let inv = Inventory::new("vzk1")
-        .ssh_user("root")
-        .java_home(JDK11)
-        .java_version("11")
-        .component("zookeeper", "3.5.6")
-        .archive(cache().join(ZK_ARCHIVE))
-        .heap("128m")
+    let inv = zk_alone("vzk1")
         .hosts(&HOSTS[..1], &["zookeeper"])
         .write(dir.path());
     up(&inv);

@@ -58,6 +58,17 @@ pub fn zk_kafka(cluster: &str) -> Inventory {
         .setting("max_open_files", BED_MAX_OPEN_FILES)
 }
 
+/// The bed's defaults and its ZooKeeper 3.5.6 alone (small heap), hosts to add.
+pub fn zk_alone(cluster: &str) -> Inventory {
+    Inventory::new(cluster)
+        .ssh_user("root")
+        .java_home(JDK11)
+        .java_version("11")
+        .component("zookeeper", "3.5.6")
+        .archive(cache().join(ZK_ARCHIVE))
+        .heap("128m")
+}
+
 /// The open-file limit the bed's daemons get: its hosts' hard limit is the machine's (20000),
 /// which root on this VM cannot raise (no CAP_SYS_RESOURCE), so Kafka's, Hadoop's and HBase's
 /// defaults (65536 to 100000) would be refused at start, as on any host whose hard limit is lower.
