@@ -167,7 +167,9 @@ plan_error() {
 
 first_error() {
   local l
-  l="$(grep -m1 -iE '"status":"(fail|error)"|error|FAIL|refus|cannot|timed out|panic' "$1" 2>/dev/null)"
+  # verify's table: the first row whose status column is FAIL (evidence may say FAILED)
+  l="$(grep -m1 -E '^[^[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]].*[[:space:]]FAIL[[:space:]]' "$1" 2>/dev/null)"
+  [[ -n "$l" ]] || l="$(grep -m1 -iE '"status":"(fail|error)"|error|FAIL|refus|cannot|timed out|panic' "$1" 2>/dev/null)"
   [[ -n "$l" ]] || l="$(tail -n1 "$1" 2>/dev/null)"
   printf '%s' "$l" | tr '\t' ' ' | cut -c1-220
 }
