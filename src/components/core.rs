@@ -640,6 +640,18 @@ pub trait Live {
     fn restarted(&self, cl: &Cluster, role: &str, host: &Host) -> anyhow::Result<String> {
         self.health(cl, role, &[host])
     }
+    /// Before `up` starts `role` on `hosts` (none of them runs it): waits, bounded, for what
+    /// must hold first, and says what it waited for (None: nothing to wait for). Kafka: the
+    /// registration a killed broker's ZooKeeper session still holds must expire, or the new
+    /// broker exits on `NodeExists`. Default: nothing.
+    fn before_start(
+        &self,
+        _cl: &Cluster,
+        _role: &str,
+        _hosts: &[&Host],
+    ) -> anyhow::Result<Option<String>> {
+        Ok(None)
+    }
     /// `verify --smoke`: functional round trips through this component (write, read back,
     /// compare, clean up), each bounded by `cx.timeout`, reported per service and host like
     /// `verify`'s other checks (check names start with `smoke`). Default: none.

@@ -404,6 +404,15 @@ async fn run_role(
             out.restarted
                 .extend(step.restart.iter().map(|n| format!("{role} on {n}")));
         }
+        if !step.start.is_empty() {
+            let waited = blocking(inv, ids, role, &step.start, |c, cl, role, hosts| {
+                c.before_start(cl, role, &hosts)
+            })
+            .await?;
+            if let Some(what) = waited {
+                ev.emit(None, "waited", &what);
+            }
+        }
         let starts = step
             .start
             .iter()

@@ -98,6 +98,82 @@ impl Live for Kafka {
         ))
     }
 
+    fn before_start(
+        &self,
+        cl: &Cluster,
+        _role: &str,
+        hosts: &[&Host],
+    ) -> anyhow::Result<Option<String>> {
+        // A broker killed hard leaves its ephemeral `/brokers/ids/<id>` behind until ZooKeeper
+        // expires its session (`zookeeper.session.timeout.ms`); a broker started before that
+        // fails to register (NodeExists: the owner is another session) and exits. The broker
+        // is not running (it is being started), so such a node is that dead session's.
+        let inv = cl.inv;
+        let Some(spec) = inv.component(NAME) else {
+            return Ok(None);
+        };
+        let chroot = spec
+            .scalar("chroot")
+            .map(|c| c.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let ids: Vec<String> = hosts
+            .iter()
+            .filter_map(|h| cl.id("broker_id", h).map(|i| i.to_string()))
+            .collect();
+        let session_ms = spec
+            .map("config")
+            .iter()
+            .find(|p| p.key == "zookeeper.session.timeout.ms")
+            .and_then(|p| p.value.parse::<u64>().ok())
+            .unwrap_or(if spec.version.at_least("2.5.0") {
+                18_000
+            } else {
+                6_000
+            });
+        let bound =
+            std::time::Duration::from_millis(session_ms) + std::time::Duration::from_secs(10);
+        let started = std::time::Instant::now();
+        let mut waited_for: Vec<String> = Vec::new();
+        loop {
+            // Unreadable registry: nothing to wait for that can be known; the gate will tell.
+            let Ok(mut s) = ZooKeeper::session(inv, PROBE_TIMEOUT) else {
+                return Ok(None);
+            };
+            let children = s.children(&format!("{chroot}/brokers/ids"));
+            s.close();
+            let Ok(children) = children else {
+                return Ok(None);
+            };
+            let held: Vec<String> = children
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| ids.contains(c))
+                .collect();
+            if held.is_empty() {
+                return Ok((!waited_for.is_empty()).then(|| {
+                    format!(
+                        "broker(s) {} were still registered by a stopped broker's ZooKeeper session: waited {:.1} s for it to expire",
+                        waited_for.join(", "),
+                        started.elapsed().as_secs_f64()
+                    )
+                }));
+            }
+            if started.elapsed() > bound {
+                anyhow::bail!(
+                    "broker(s) {} are still registered under {chroot}/brokers/ids after {} s, though not running: another process with the same broker.id holds them",
+                    held.join(", "),
+                    bound.as_secs()
+                );
+            }
+            for h in held {
+                if !waited_for.contains(&h) {
+                    waited_for.push(h);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+
     fn health(&self, cl: &Cluster, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // Registered means an ephemeral node under <chroot>/brokers/ids per broker.
