@@ -136,7 +136,9 @@ fn a_healthy_whole_stack_passes_the_smoke_through_every_datanode_nodemanager_and
 #[test]
 #[ignore]
 fn a_datanode_whose_data_directory_is_read_only_fails_the_smoke_naming_its_host() {
-    // The stack as the healthy test leaves it (a no-op `up` then), or a fresh one.
+    // A fresh stack: this test runs first (names sort), after another target's cluster, whose
+    // ZooKeeper would hold the ports of this one's.
+    clean_hosts();
     let dir = tempfile::tempdir().unwrap();
     let inv = up_whole_stack(dir.path());
     // Root ignores permission bits, not a read-only mount: one in host2's own mount namespace,
