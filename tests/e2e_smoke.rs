@@ -103,6 +103,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[ignore]
 fn a_healthy_cluster_passes_the_smoke_round_trips_on_every_server_and_broker_and_keeps_nothing() {
     clean_hosts();
+    let _clean = CleanHosts;
     let dir = tempfile::tempdir().unwrap();
     let inv = zk_kafka("smoke").hosts(&HOSTS, &ROLES).write(dir.path());
     up(&inv);
@@ -203,6 +204,7 @@ fn a_healthy_cluster_passes_the_smoke_round_trips_on_every_server_and_broker_and
 #[ignore]
 fn a_stopped_broker_under_min_insync_replicas_3_fails_the_kafka_smoke_naming_host_and_error() {
     clean_hosts();
+    let _clean = CleanHosts;
     let dir = tempfile::tempdir().unwrap();
     let inv = zk_kafka("smoke")
         .config("min.insync.replicas", "3")
@@ -291,6 +293,7 @@ fn a_stopped_broker_under_min_insync_replicas_3_fails_the_kafka_smoke_naming_hos
 #[ignore]
 fn a_stopped_zookeeper_server_fails_its_own_read_and_the_write_goes_through_another() {
     clean_hosts();
+    let _clean = CleanHosts;
     let dir = tempfile::tempdir().unwrap();
     let inv = zk_alone("smokezk")
         .hosts(&HOSTS, &["zookeeper"])

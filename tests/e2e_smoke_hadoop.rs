@@ -97,6 +97,7 @@ fn leftovers() -> String {
 #[ignore]
 fn a_healthy_whole_stack_passes_the_smoke_through_every_datanode_nodemanager_and_regionserver() {
     clean_hosts();
+    let _clean = CleanHosts;
     let dir = tempfile::tempdir().unwrap();
     let inv = up_whole_stack(dir.path());
 
@@ -139,6 +140,7 @@ fn a_datanode_whose_data_directory_is_read_only_fails_the_smoke_naming_its_host(
     // A fresh stack: this test runs first (names sort), after another target's cluster, whose
     // ZooKeeper would hold the ports of this one's.
     clean_hosts();
+    let _clean = CleanHosts;
     let dir = tempfile::tempdir().unwrap();
     let inv = up_whole_stack(dir.path());
     // Root ignores permission bits, not a read-only mount: one in host2's own mount namespace,
