@@ -328,9 +328,12 @@ pub fn summary(o: &Output) -> serde_json::Value {
 
 /// Stops whatever the previous tests left running (by the pid files stackctl wrote) and
 /// deletes the install, data and log directories.
+/// Stops every daemon the pid files name (TERM, then KILL) and removes what stackctl installed.
+const CLEAN: &str = "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack";
+
 pub fn clean_hosts() {
     for (h, _) in HOSTS {
-        ssh_ok(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack");
+        ssh_ok(h, CLEAN);
     }
 }
 
@@ -341,7 +344,7 @@ pub struct CleanHosts;
 impl Drop for CleanHosts {
     fn drop(&mut self) {
         for (h, _) in HOSTS {
-            let _ = ssh(h, "for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill \"$(cat \"$p\")\" 2>/dev/null; done; sleep 2; for p in /data/stack/run/*.pid; do [ -f \"$p\" ] && kill -9 \"$(cat \"$p\")\" 2>/dev/null; done; rm -rf /opt/stack /data/stack /var/log/stack");
+            let _ = ssh(h, CLEAN);
         }
     }
 }
