@@ -1,6 +1,7 @@
 //! Just enough of the Kafka protocol for `verify` and the rolling-restart gate: a Metadata
-//! request (API key 3, version 4 for 0.11 to 4.x — Kafka 4.0 removed v0 to v3, KIP-896 — and
-//! version 1 again for a 0.10 broker that closes the connection on v4) that returns the
+//! request (API key 3, version 4 for 0.11 to 4.x, which never auto-creates a topic and
+//! carries the cluster id, and version 1 again for a 0.10 broker that closes the connection
+//! on v4; Kafka 4.0 still answers v0 to v3 too, KAFKA-18663) that returns the
 //! brokers the cluster knows, its controller, its cluster id and, when asked, every
 //! partition's leader, replicas and in-sync replicas. And for `verify --smoke`: create a topic,
 //! produce, fetch, delete. For KRaft: ApiVersions v3 (finalized `metadata.version`) and
@@ -197,9 +198,10 @@ pub fn parse_metadata_v(body: &[u8], correlation: i32, version: i16) -> Result<M
 }
 
 /// Asks one broker for the cluster's brokers and controller, all within `timeout`: Metadata
-/// v4 (0.11 and later; the oldest version Kafka 4.x still answers, KIP-896), and v1 again on
-/// a fresh connection when the broker closes the connection unanswered (0.10.x, which has no
-/// v4).
+/// v4 (0.11 and later, 4.0 included), and v1 again on a fresh connection when the broker
+/// closes the connection unanswered (0.10.x, which has no v4). In KRaft mode `controller` is
+/// a random live broker (KRaftMetadataCache), not the active controller: DescribeQuorum
+/// tells that.
 pub fn metadata(addr: &str, timeout: Duration) -> Result<Metadata> {
     fetch_auto(addr, timeout, false, 1 << 20)
 }
@@ -269,7 +271,7 @@ fn fetch(
 }
 
 // ---- `verify --smoke`: CreateTopics v2, Produce v3, Fetch v4, DeleteTopics v1 (every broker
-// from 2.0 to 3.9 accepts them; none is a "flexible" version), a Metadata v1 request for named
+// from 2.0 to 4.0 accepts them: the lowest 4.0 kept, KIP-896; none is a "flexible" version), a Metadata v1 request for named
 // topics, and RecordBatch v2 with its CRC32C. Encoders and decoders are pure; `Client` is the
 // thin I/O around them.
 
@@ -1813,5 +1815,94 @@ mod tests {
             hex::encode(request_topics_v(7, true, 4)),
             "0000001e0003000400000007000f737461636b63746c2d766572696679ffffffff00"
         );
+    }
+    const K40: [(&str, &str); 8] = [
+        (
+            "broker-apiversions_v3",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/broker-apiversions_v3.hex"),
+        ),
+        (
+            "controller-apiversions_v3",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/controller-apiversions_v3.hex"),
+        ),
+        (
+            "broker-describequorum_v0",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/broker-describequorum_v0.hex"),
+        ),
+        (
+            "broker-describequorum_v1",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/broker-describequorum_v1.hex"),
+        ),
+        (
+            "controller-describequorum_v2",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/controller-describequorum_v2.hex"),
+        ),
+        (
+            "broker-metadata_v1",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/broker-metadata_v1.hex"),
+        ),
+        (
+            "broker-metadata_v4",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/broker-metadata_v4.hex"),
+        ),
+        (
+            "controller-describequorum_v1",
+            include_str!("../../tests/fixtures/kafka_wire/4.0.2/controller-describequorum_v1.hex"),
+        ),
+    ];
+
+    fn k40(name: &str) -> Vec<u8> {
+        fixture(K40.iter().find(|(n, _)| *n == name).unwrap().1)
+    }
+
+    /// Kafka 4.0.2 (combined node 1, cluster ryHNpEtsR7mbpSgDgm1mPA): what it advertises and
+    /// answers. It advertises Produce from v0 (KAFKA-18659, for librdkafka) but closes the
+    /// connection on v0 to v2; it still answers Metadata v0 to v3 (KAFKA-18663 undeprecated
+    /// them); Fetch from v4, CreateTopics from v2, DeleteTopics from v1 (KIP-896).
+    #[test]
+    fn kafka_4_0_answers_are_read() {
+        let b = parse_api_versions(&body_of(&k40("broker-apiversions_v3"), false)).unwrap();
+        assert_eq!(b.range(API_PRODUCE), Some((0, 12)));
+        assert_eq!(b.range(API_FETCH), Some((4, 17)));
+        assert_eq!(b.range(API_METADATA), Some((0, 13)));
+        assert_eq!(b.range(API_CREATE_TOPICS), Some((2, 7)));
+        assert_eq!(b.range(API_DELETE_TOPICS), Some((1, 6)));
+        assert_eq!(b.range(API_DESCRIBE_QUORUM), Some((0, 2)));
+        assert_eq!(b.metadata_version(), Some(25));
+        assert_eq!(metadata_version_name(25), Some("4.0-IV3"));
+        assert_eq!(b.finalized_level("transaction.version"), Some(2));
+        assert_eq!(b.finalized_level("group.version"), Some(1));
+        let c = parse_api_versions(&body_of(&k40("controller-apiversions_v3"), false)).unwrap();
+        assert_eq!(
+            (c.range(API_METADATA), c.metadata_version()),
+            (None, Some(25))
+        );
+        for (name, v) in [
+            ("broker-describequorum_v0", 0),
+            ("broker-describequorum_v1", 1),
+            ("controller-describequorum_v1", 1),
+            ("controller-describequorum_v2", 2),
+        ] {
+            let q = parse_describe_quorum(&body_of(&k40(name), true), v).unwrap();
+            assert_eq!(
+                (q.leader, q.voters.len(), q.lag(1)),
+                (1, 1, Some(0)),
+                "{name}"
+            );
+            assert!(
+                q.observers.is_empty() && q.high_watermark > 0,
+                "{name}: {q:?}"
+            );
+        }
+        let m = parse_metadata_v(&k40("broker-metadata_v4"), 42, 4).unwrap();
+        assert_eq!(m.cluster_id.as_deref(), Some("ryHNpEtsR7mbpSgDgm1mPA"));
+        let m1 = parse_metadata(&k40("broker-metadata_v1"), 42).unwrap();
+        assert_eq!((m1.brokers, m1.controller), (m.brokers, m.controller));
+        for (name, _) in K40 {
+            let f = k40(name);
+            truncations(&f, |b| parse_api_versions(b.get(4..).unwrap_or(&[])));
+            truncations(&f, |b| parse_describe_quorum(b.get(5..).unwrap_or(&[]), 2));
+            truncations(&f, |b| parse_metadata_v(b, 42, 4));
+        }
     }
 }
