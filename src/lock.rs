@@ -15,8 +15,78 @@ use crate::inventory::Inventory;
 
 pub const LOCK_VERSION: u32 = 1;
 
-/// Stable ids by identity field, then host name: `ids["broker_id"]["node1"] == 1`.
-pub type Ids = BTreeMap<String, BTreeMap<String, u64>>;
+/// Stable ids by identity field, then host name: `ids["broker_id"]["node1"] == 1`; and the
+/// cluster ids generated once per component (`cluster_ids["kafka"]`, KRaft's `cluster.id`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ids {
+    pub by_field: BTreeMap<String, BTreeMap<String, u64>>,
+    pub cluster_ids: BTreeMap<String, String>,
+}
+
+impl std::ops::Deref for Ids {
+    type Target = BTreeMap<String, BTreeMap<String, u64>>;
+    fn deref(&self) -> &Self::Target {
+        &self.by_field
+    }
+}
+
+impl std::ops::DerefMut for Ids {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.by_field
+    }
+}
+
+impl Ids {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// A new cluster id as Kafka writes one (`Uuid.randomUuid().toString()`): 16 random bytes in
+/// URL-safe base64 without padding, 22 characters, never starting with `-` (Kafka's own
+/// generator redraws those, as a leading dash reads as an option on a command line).
+pub fn new_cluster_id() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open("/dev/urandom")?;
+    for _ in 0..64 {
+        let mut b = [0u8; 16];
+        f.read_exact(&mut b)?;
+        if b.iter().all(|x| *x == 0) {
+            continue;
+        }
+        let id = base64url(&b);
+        if !id.starts_with('-') {
+            return Ok(id);
+        }
+    }
+    Err(std::io::Error::other(
+        "no usable random cluster id in 64 draws",
+    ))
+}
+
+/// URL-safe base64 without padding.
+pub fn base64url(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..=c.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A cluster id as `new_cluster_id` makes them: 22 URL-safe base64 characters.
+pub fn valid_cluster_id(id: &str) -> bool {
+    id.len() == 22
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        && !id.starts_with('-')
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +96,10 @@ pub struct LockFile {
     /// Keyed by identity field (`broker_id`, `zookeeper_id`).
     #[serde(default)]
     pub ids: BTreeMap<String, IdTable>,
+    /// Generated once per component that needs one (Kafka in KRaft mode formats every log
+    /// directory with it) and never changed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cluster_ids: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,6 +222,23 @@ fn check_ids(path: &Path, text: &str, lock: &LockFile, cat: &Catalog) -> Result<
             }
         }
     }
+    for (component, id) in &lock.cluster_ids {
+        if cat.component(component).is_none() || !valid_cluster_id(id) {
+            diags.push(
+                Diagnostic::error(
+                    path,
+                    line_of(text, &format!("{component}:")),
+                    format!("cluster_ids.{component}"),
+                    if cat.component(component).is_none() {
+                        format!("`{component}` is not a component stackctl knows")
+                    } else {
+                        format!("`{id}` is not a cluster id (22 URL-safe base64 characters)")
+                    },
+                )
+                .with_help("restore the lock file from version control: every formatted log directory carries this id"),
+            );
+        }
+    }
     if diags.has_errors() {
         return Err(InvalidInput {
             diagnostics: diags,
@@ -186,6 +277,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
         version: LOCK_VERSION,
         cluster: inv.cluster.clone(),
         ids: BTreeMap::new(),
+        cluster_ids: BTreeMap::new(),
     });
     let mut diags = Diagnostics::default();
     let mut changes = Vec::new();
@@ -196,12 +288,36 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
         );
     }
     let in_inventory: HashSet<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
-    let mut ids: Ids = BTreeMap::new();
+    let mut ids = Ids::new();
+    for component in (cat.cluster_ids)(inv) {
+        if let Some(id) = lock.cluster_ids.get(component) {
+            ids.cluster_ids.insert(component.to_string(), id.clone());
+            continue;
+        }
+        match new_cluster_id() {
+            Ok(id) => {
+                changes.push(format!("generated the {component} cluster id {id}"));
+                lock.cluster_ids.insert(component.to_string(), id.clone());
+                ids.cluster_ids.insert(component.to_string(), id);
+            }
+            Err(e) => diags.push(Diagnostic::error(
+                &path,
+                Pos::default(),
+                "cluster_ids",
+                format!("cannot generate a {component} cluster id: {e}"),
+            )),
+        }
+    }
     for role in cat.roles() {
         let Some(def) = &role.id else { continue };
         let table = lock.ids.entry(def.field.to_string()).or_default();
         let lock_next = table.next;
-        let holders: Vec<_> = inv.hosts_with_role(role.name).collect();
+        // A role some hosts hold without an id of their own (a combined KRaft node is one
+        // process, named by its broker id) is not counted on those hosts.
+        let holders: Vec<_> = inv
+            .hosts_with_role(role.name)
+            .filter(|h| (cat.needs_id)(inv, role.name, h))
+            .collect();
         let holding: HashSet<&str> = holders.iter().map(|h| h.name.as_str()).collect();
         let in_range = |id: u64| id >= def.min && id <= def.max;
         let mut assigned: BTreeMap<String, u64> = BTreeMap::new();
@@ -414,7 +530,7 @@ pub fn resolve(inv: &Inventory, existing: Option<LockFile>, cat: &Catalog) -> Re
     let state = match &existing {
         Some(old) if *old == lock => LockState::Unchanged,
         Some(_) => LockState::Updated,
-        None if lock.ids.is_empty() => LockState::NotNeeded,
+        None if lock.ids.is_empty() && lock.cluster_ids.is_empty() => LockState::NotNeeded,
         None => LockState::Created,
     };
     Resolved {
@@ -456,6 +572,12 @@ pub fn render(lock: &LockFile, inventory: &Path) -> String {
             for (h, id) in map {
                 s.push_str(&format!("      {}: {id}\n", yaml_str(h)));
             }
+        }
+    }
+    if !lock.cluster_ids.is_empty() {
+        s.push_str("# Each log directory is formatted with its cluster id once; never change it.\ncluster_ids:\n");
+        for (c, id) in &lock.cluster_ids {
+            s.push_str(&format!("  {c}: {}\n", yaml_str(id)));
         }
     }
     s

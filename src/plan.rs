@@ -33,6 +33,9 @@ pub struct Plan {
     pub inventory: String,
     pub cluster: String,
     pub lock: LockSummary,
+    /// Cluster ids kept in the lock file, by component (Kafka in KRaft mode).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cluster_ids: BTreeMap<String, String>,
     pub hosts: Vec<HostPlan>,
     pub versions: Vec<ComponentVersions>,
     pub compat: Vec<Verdict>,
@@ -107,6 +110,7 @@ impl Plan {
     /// The stable ids of every planned host, by identity field: what `up` and its probes use.
     pub fn ids(&self) -> Ids {
         let mut ids = Ids::new();
+        ids.cluster_ids = self.cluster_ids.clone();
         for h in &self.hosts {
             for (field, id) in &h.ids {
                 ids.entry(field.clone())
@@ -289,6 +293,7 @@ pub fn plan_inventory(
             changes: resolved.changes,
             written,
         },
+        cluster_ids: resolved.ids.cluster_ids.clone(),
         hosts,
         versions,
         compat: verdicts,
@@ -367,7 +372,7 @@ fn render_hosts(inv: &Inventory, ids: &Ids, renderer: &Renderer) -> Result<Vec<H
     let mut out = Vec::with_capacity(inv.hosts.len());
     for (host, files) in inv.hosts.iter().zip(rendered) {
         let mut host_ids = BTreeMap::new();
-        for (field, m) in ids {
+        for (field, m) in ids.iter() {
             if let Some(id) = m.get(&host.name) {
                 host_ids.insert(field.clone(), *id);
             }

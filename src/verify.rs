@@ -113,6 +113,15 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             for s in svcs {
                 req.read.extend(s.config_files.iter().cloned());
             }
+            // The identity files (myid, meta.properties): what a component's checks compare
+            // with the lock file.
+            for c in components::all()
+                .iter()
+                .filter(|c| inv.component(c.name()).is_some())
+            {
+                req.read
+                    .extend(c.identity_files(&cl, h).into_iter().map(|f| f.path));
+            }
             (h.clone(), facts::script(&req))
         })
         .collect();

@@ -11,7 +11,7 @@ use crate::inventory::{ComponentSpec, Inventory};
 
 /// Every compatibility verdict for the cluster with `versions` in effect.
 pub fn check(inv: &Inventory, versions: &[ComponentVersions]) -> Vec<Verdict> {
-    let links = |name: &str| components::find(name).map_or(&[][..], |c| c.compat_links());
+    let links = |name: &str| components::find(name).map_or(&[][..], |c| c.compat_links(inv));
     let release_checks = |cv: &ComponentVersions, r: &compat::Release| match (
         components::find(&cv.component),
         inv.component(&cv.component),

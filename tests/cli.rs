@@ -104,7 +104,7 @@ cluster: t
 defaults: { java_home: /usr/lib/jvm/java-8, java_version: "1.8.0_231" }
 components:
   zookeeper: { version: "3.4.14" }
-  kafka: { version: "3.6.0", scala: "2.13" }
+  kafka: { version: "3.6.0", scala: "2.13", mode: zookeeper }
 hosts:
   - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
 "#,
@@ -191,19 +191,35 @@ fn completions_for_each_shell() {
 
 #[test]
 fn rules_on_a_product_against_the_zookeeper_server_are_applied() {
-    // Kafka 4.x has no ZooKeeper mode at all; HBase 1.0+ needs ZooKeeper 3.4 or later.
+    // Kafka 4.x has no ZooKeeper mode at all (refused with the inventory, exit 2); HBase 1.0+
+    // needs ZooKeeper 3.4 or later.
     let (_d, path) = Inventory::new("t")
         .java_home("/j")
         .java_version("17")
         .component("zookeeper", "3.8.4")
         .component("kafka", "4.1.0")
         .scala("2.13")
+        .setting("mode", "zookeeper")
         .host("a", "10.0.0.1", &["zookeeper", "kafka"])
         .temp();
     Run::new(&["plan"])
         .inventory(&path)
-        .code(1)
-        .stdout_has("Kafka 4.1.0 has no ZooKeeper mode");
+        .code(2)
+        .stderr_has("Kafka 4.1.0 has no ZooKeeper mode: 4.0 removed it");
+    // In KRaft mode (4.x's default) a ZooKeeper in the inventory (for HBase, say) is no
+    // concern of Kafka's: no rule on Kafka against it.
+    let (_d, path) = Inventory::new("t")
+        .java_home("/j")
+        .java_version("17")
+        .component("zookeeper", "3.8.4")
+        .component("kafka", "4.0.0")
+        .scala("2.13")
+        .host("a", "10.0.0.1", &["zookeeper", "kafka", "kafka-controller"])
+        .temp();
+    Run::new(&["plan"])
+        .inventory(&path)
+        .code(0)
+        .stdout_lacks("no ZooKeeper mode");
     let (_d, path) = Inventory::new("t")
         .java_home("/j")
         .java_version("8")

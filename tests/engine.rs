@@ -1272,6 +1272,7 @@ components:
   kafka:
     version: "3.6.2"
     scala: "2.13"
+    mode: zookeeper
     config:
       log.dirs: "/,relative/kafka,/kafka,/data/stack/kafka-a/, ,/data/stack/../../etc"
 hosts:

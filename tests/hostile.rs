@@ -77,6 +77,7 @@ components:
   kafka:
     version: "3.6.2"
     scala: "2.13"
+    mode: zookeeper
     jvm_opts: {opts}
     config:
       {kafka_key}: {pv}

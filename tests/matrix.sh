@@ -28,7 +28,9 @@ BED_MAX_OPEN_FILES=16384 # as tests/common/bed.rs: the bed's hard limit is below
 
 # ------------------------------------------------------------------ lines --
 # name | kind (zk: 3 servers alone; kafka: ZK + 3 brokers; stack: the whole stack like
-# tests/common/bed.rs whole_stack()) | zk | kafka (scala-version) | hadoop | hbase | JDKs to
+# tests/common/bed.rs whole_stack(); kraft: Kafka without ZooKeeper, a dedicated controller and
+# a broker per host; kraft-combined: one combined node per host) | zk (empty: none) | kafka
+# (scala-version) | hadoop | hbase | JDKs to
 # try, in order | note
 LINES=(
   "zk-3.4.5|zk|3.4.5||||8 11|the seed recipe's ZooKeeper: Apache 3.4.5 (its CDH build 3.4.5-cdh5.3.6 is on no reachable registry: not on Maven Central, repository.cloudera.com unreachable)"
@@ -43,6 +45,8 @@ LINES=(
   "stack-3.4.3|stack|3.8.4|2.13-3.9.2|3.4.3|2.6.1-hadoop3|11 17 8|latest 3.4.x; 2.6.1-hadoop3: the latest 2.6.x-hadoop3 complete on Maven Central (2.6.4-hadoop3 lacks hbase-mapreduce and the root pom, HTTP 404)"
   "stack-2.10.2|stack|3.4.14|2.12-2.4.0|2.10.2|1.7.2|8 11|latest 1.7.x"
   "seed-2.4.1|stack|3.4.5|2.12-2.4.0|2.4.1|1.2.12|8 11|the seed recipe: Hadoop 2.4.1, HBase 1.2.x (latest 1.2.12), Apache ZooKeeper 3.4.5"
+  "kraft-3.9.2|kraft||2.13-3.9.2|||17 11|KRaft, no ZooKeeper: 3 dedicated controllers and 3 brokers on 3 hosts"
+  "kraft-4.0.2|kraft-combined||2.13-4.0.2|||17|KRaft: 3 combined nodes; Kafka 4.0 has no ZooKeeper mode and its brokers need Java 17"
 )
 
 line_def() { # NAME: sets L_KIND L_ZK L_KAFKA L_HADOOP L_HBASE L_JDKS L_NOTE
@@ -55,16 +59,18 @@ line_def() { # NAME: sets L_KIND L_ZK L_KAFKA L_HADOOP L_HBASE L_JDKS L_NOTE
 }
 
 versions_of() {
-  local v="zookeeper $L_ZK"
-  [[ -n "$L_KAFKA" ]] && v="$v, kafka $L_KAFKA"
+  local v=""
+  [[ -n "$L_ZK" ]] && v="zookeeper $L_ZK"
+  [[ -n "$L_KAFKA" ]] && v="${v:+$v, }kafka $L_KAFKA"
   [[ -n "$L_HADOOP" ]] && v="$v, hadoop $L_HADOOP"
   [[ -n "$L_HBASE" ]] && v="$v, hbase $L_HBASE"
   echo "$v"
 }
 
 dists_args() {
-  local only="zk" a=(--zk "$L_ZK")
-  [[ -n "$L_KAFKA" ]] && { only="$only,kafka"; a+=(--kafka "$L_KAFKA"); }
+  local only="" a=()
+  [[ -n "$L_ZK" ]] && { only="zk"; a+=(--zk "$L_ZK"); }
+  [[ -n "$L_KAFKA" ]] && { only="${only:+$only,}kafka"; a+=(--kafka "$L_KAFKA"); }
   [[ -n "$L_HADOOP" ]] && { only="$only,hadoop"; a+=(--hadoop "$L_HADOOP"); }
   [[ -n "$L_HBASE" ]] && { only="$only,hbase"; a+=(--hbase "$L_HBASE"); }
   echo "${a[@]}" --only "$only"
@@ -99,10 +105,12 @@ write_inventory() {
     echo "  java_home: \"$jh\""
     echo "  java_version: \"$jv\""
     echo "components:"
-    echo "  zookeeper:"
-    echo "    version: \"$STACKCTL_ZK_VERSION\""
-    echo "    archive: \"$STACKCTL_ZK_ARCHIVE\""
-    echo "    heap: \"128m\""
+    if [[ -n "$L_ZK" ]]; then
+      echo "  zookeeper:"
+      echo "    version: \"$STACKCTL_ZK_VERSION\""
+      echo "    archive: \"$STACKCTL_ZK_ARCHIVE\""
+      echo "    heap: \"128m\""
+    fi
     if [[ "$L_KIND" != zk ]]; then
       echo "  kafka:"
       echo "    version: \"$STACKCTL_KAFKA_VERSION\""
@@ -110,6 +118,12 @@ write_inventory() {
       echo "    archive: \"$STACKCTL_KAFKA_ARCHIVE\""
       echo "    heap: \"256m\""
       echo "    max_open_files: $BED_MAX_OPEN_FILES"
+      case "$L_KIND" in
+        kraft) echo "    mode: kraft"; echo "    controller_heap: \"160m\"" ;;
+        kraft-combined) echo "    mode: kraft"; echo "    combined: true" ;;
+        # 3.3-3.9 runs either way and needs the choice; earlier lines know ZooKeeper only
+        *) case "$STACKCTL_KAFKA_VERSION" in 3.[3-9]*) echo "    mode: zookeeper" ;; esac ;;
+      esac
     fi
     if [[ "$L_KIND" == stack ]]; then
       echo "  hadoop:"
@@ -133,6 +147,7 @@ write_inventory() {
       case "$L_KIND" in
         zk) echo "    roles: [zookeeper]" ;;
         kafka) echo "    roles: [zookeeper, kafka]" ;;
+        kraft|kraft-combined) echo "    roles: [kafka-controller, kafka]" ;;
         stack)
           if [[ $h == 1 ]]; then
             echo "    roles: [zookeeper, kafka, namenode, datanode, resourcemanager, nodemanager, hbase-master]"

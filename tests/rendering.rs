@@ -22,7 +22,12 @@ fn example(name: &str) -> Plan {
     .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-const EXAMPLES: &[&str] = &["seed-3node.yml", "modern-5node.yml", "kafka-3node.yml"];
+const EXAMPLES: &[&str] = &[
+    "seed-3node.yml",
+    "modern-5node.yml",
+    "kafka-3node.yml",
+    "kraft-3node.yml",
+];
 
 #[test]
 fn snapshots_of_every_rendered_file() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 fn hosts(n: usize, roles: impl Fn(usize) -> &'static str) -> String {
     let mut s = String::from(
-        "cluster: big\ndefaults: { java_home: /usr/lib/jvm/java-11, java_version: \"11\" }\ncomponents:\n  zookeeper: { version: \"3.8.4\" }\n  kafka: { version: \"3.6.2\", scala: \"2.13\" }\nhosts:\n",
+        "cluster: big\ndefaults: { java_home: /usr/lib/jvm/java-11, java_version: \"11\" }\ncomponents:\n  zookeeper: { version: \"3.8.4\" }\n  kafka: { version: \"3.6.2\", scala: \"2.13\", mode: zookeeper }\nhosts:\n",
     );
     for i in 0..n {
         s.push_str(&format!(

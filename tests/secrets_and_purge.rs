@@ -35,6 +35,7 @@ components:
     config: { ssl.keyStore.password: zk-ks-pw-4 }
   kafka:
     version: "3.6.2"
+    mode: zookeeper
     scala: "2.13"
     config:
       ssl.keystore.password: kafka-ks-pw-1
@@ -275,6 +276,7 @@ components:
     config: { dataLogDir: /data/stack/zk-txlog }
   kafka:
     version: "3.6.2"
+    mode: zookeeper
     scala: "2.13"
     config: { log.dirs: "/data/stack/kafka-1,/mnt/disk2/kafka" }
   hadoop:

@@ -590,6 +590,7 @@ fn ids_at_u64_max_in_an_unchecked_lock_do_not_overflow() {
         version: stackctl::lock::LOCK_VERSION,
         cluster: "t".into(),
         ids: [("zookeeper_id".to_string(), table)].into_iter().collect(),
+        cluster_ids: Default::default(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

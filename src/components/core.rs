@@ -51,6 +51,10 @@ impl<'a> Cluster<'a> {
     pub fn id(&self, field: &str, host: &Host) -> Option<u64> {
         self.ids.get(field).and_then(|m| m.get(&host.name)).copied()
     }
+    /// The cluster id the lock file keeps for `component`.
+    pub fn cluster_id(&self, component: &str) -> Option<&str> {
+        self.ids.cluster_ids.get(component).map(|s| s.as_str())
+    }
 }
 
 /// A JVM that a launcher starts: what `up` runs and `down` stops.
@@ -70,9 +74,9 @@ pub struct Service {
     pub work_dir: String,
     /// Files (absolute paths) whose change means this service must restart.
     pub config_files: Vec<String>,
-    /// A one-time initialisation (`launcher init`), run only while `marker` does not exist:
-    /// the NameNode's format. The marker is what makes it "exactly once".
-    pub init: Option<(String, Vec<String>)>,
+    /// A one-time initialisation (`launcher init`), run only while its marker does not exist:
+    /// the NameNode's format, a KRaft node's storage format.
+    pub init: Option<Init>,
     /// The account the JVM runs as (`None`: the SSH/become user, no switch). The launcher
     /// switches to it only when it runs as root; otherwise the daemon runs as the login user.
     pub user: Option<String>,
@@ -81,6 +85,16 @@ pub struct Service {
     /// Directories the service writes (its data and log directories): created owned by
     /// `user`, and given to it on `up` when anything inside belongs to someone else.
     pub owned_dirs: Vec<String>,
+}
+
+/// A one-time initialisation: `main_class` (the service's own when None) with `args`, run by the
+/// launcher as the service's user while `marker` does not exist. The marker is what makes it
+/// "exactly once": the initialisation must create it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Init {
+    pub marker: String,
+    pub main_class: Option<&'static str>,
+    pub args: Vec<String>,
 }
 
 impl Service {
@@ -514,7 +528,7 @@ pub trait Component: Live + Sync {
     // --- versions: what the engine asks of the rules file on this component's behalf.
 
     /// Compatibility checks against other components, evaluated from the rules file.
-    fn compat_links(&self) -> &'static [Link] {
+    fn compat_links(&self, _inv: &Inventory) -> &'static [Link] {
         &[]
     }
     /// The jars this release ships, by bundle key (`zookeeper-client`, `hadoop-jars`).
@@ -550,6 +564,14 @@ pub trait Component: Live + Sync {
     // --- the engine's hooks: what `up` and `down` must know about this component.
 
     /// Files carrying a stable identity on `host`, with the value the lock file assigns.
+    /// Whether `role` on `host` needs a stable id of its own (see `Catalog::needs_id`).
+    fn needs_id(&self, _inv: &Inventory, _role: &str, _host: &Host) -> bool {
+        true
+    }
+    /// Whether this component needs a cluster id generated once and kept in the lock file.
+    fn wants_cluster_id(&self, _inv: &Inventory) -> bool {
+        false
+    }
     fn identity_files(&self, _cl: &Cluster, _host: &Host) -> Vec<IdentityFile> {
         Vec::new()
     }

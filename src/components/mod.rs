@@ -193,7 +193,7 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 "stop_timeout_tenths": s.stop_timeout * 10,
                 "user": s.user.clone().unwrap_or_default(),
                 "group": s.group.as_ref().or(s.user.as_ref()).cloned().unwrap_or_default(),
-                "init": s.init.as_ref().map(|(marker, args)| serde_json::json!({ "marker": marker, "args": words(args) })),
+                "init": s.init.as_ref().map(|i| serde_json::json!({ "marker": i.marker, "main_class": i.main_class.unwrap_or(s.main_class), "args": words(&i.args) })),
             });
             out.push(FileSpec {
                 path: launcher.clone(),
@@ -447,6 +447,17 @@ pub fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| Catalog {
         components: ALL.iter().map(|c| c.def()).collect(),
         validate: validate_all,
+        needs_id: |inv, role, host| {
+            ALL.iter()
+                .filter(|c| c.roles().iter().any(|r| r.name == role))
+                .all(|c| c.needs_id(inv, role, host))
+        },
+        cluster_ids: |inv| {
+            ALL.iter()
+                .filter(|c| inv.component(c.name()).is_some() && c.wants_cluster_id(inv))
+                .map(|c| c.name())
+                .collect()
+        },
     })
 }
 

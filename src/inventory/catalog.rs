@@ -62,6 +62,11 @@ pub struct Catalog {
     pub components: Vec<&'static ComponentDef>,
     /// Component-specific rules, run after the generic checks passed.
     pub validate: fn(&Inventory, &mut Diagnostics),
+    /// Whether `role` on `host` needs an id of its own (false: a combined KRaft node, one
+    /// process named by its broker id).
+    pub needs_id: fn(&Inventory, &str, &crate::inventory::Host) -> bool,
+    /// Components that need a cluster id generated once and kept in the lock file.
+    pub cluster_ids: fn(&Inventory) -> Vec<&'static str>,
 }
 
 impl Catalog {

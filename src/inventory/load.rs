@@ -1093,6 +1093,7 @@ fn resolve_host(cx: &mut Ctx, i: usize, h: RawHost, d: &RawSettings) -> Host {
     for (key, v) in [
         ("zookeeper_id", &h.zookeeper_id),
         ("broker_id", &h.broker_id),
+        ("controller_id", &h.controller_id),
     ] {
         if let Some(v) = v {
             // Checked here, not only when ids are resolved: an id out of range is a mistake of

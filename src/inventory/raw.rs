@@ -65,6 +65,7 @@ pub struct RawHost {
     pub roles: S<Vec<S<String>>>,
     pub zookeeper_id: Option<S<u64>>,
     pub broker_id: Option<S<u64>>,
+    pub controller_id: Option<S<u64>>,
     pub ssh_user: Option<S<String>>,
     pub ssh_port: Option<S<u64>>,
     pub ssh_host: Option<S<String>>,

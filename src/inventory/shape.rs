@@ -29,7 +29,14 @@ pub const SETTING_KEYS: &[&str] = &[
     "create_users",
 ];
 /// The fields only a host has; a host also takes every setting ([`SETTING_KEYS`]).
-pub const HOST_ONLY_KEYS: &[&str] = &["name", "address", "roles", "zookeeper_id", "broker_id"];
+pub const HOST_ONLY_KEYS: &[&str] = &[
+    "name",
+    "address",
+    "roles",
+    "zookeeper_id",
+    "broker_id",
+    "controller_id",
+];
 
 /// Every field a host accepts, in the order messages list them.
 fn host_keys() -> impl Iterator<Item = &'static str> {
@@ -415,7 +422,7 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
     let mut name = None;
     let mut address = None;
     let mut roles = None;
-    let mut ids: [Option<S<u64>>; 2] = [None, None];
+    let mut ids: [Option<S<u64>>; 3] = [None, None, None];
     let mut ok = true;
     let mut unknown = Vec::new();
     for (k, v) in rest {
@@ -472,6 +479,7 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
             }
             "zookeeper_id" => ids[0] = number(cx, &f, v),
             "broker_id" => ids[1] = number(cx, &f, v),
+            "controller_id" => ids[2] = number(cx, &f, v),
             _ => unknown.push(k),
         }
     }
@@ -545,7 +553,7 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
         return None;
     }
     let (name, address, roles) = (name?, address?, roles?);
-    let [zookeeper_id, broker_id] = ids;
+    let [zookeeper_id, broker_id, controller_id] = ids;
     Some(spanned(
         RawHost {
             name,
@@ -553,6 +561,7 @@ fn host(cx: &mut Cx, i: usize, item: S<Node>) -> Option<S<RawHost>> {
             roles,
             zookeeper_id,
             broker_id,
+            controller_id,
             ssh_user: settings.ssh_user,
             ssh_port: settings.ssh_port,
             ssh_host: settings.ssh_host,

@@ -54,6 +54,12 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
     for ch in &plan.lock.changes {
         let _ = writeln!(o, "  - {ch}");
     }
+    for (component, id) in &plan.cluster_ids {
+        let _ = writeln!(
+            o,
+            "Cluster id ({component}): {id}, every log directory is formatted with it once"
+        );
+    }
 
     // Hosts x roles.
     let roles: Vec<&components::RoleDef> = components::all()

@@ -176,7 +176,7 @@ case "${1:-}" in
     mkdir -p "$(dirname "$LOG")" || exit 1
     cd {{ c.work_dir }} || exit 1
     own_log || exit 1
-    (as_user "$JAVA" {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.main_class }}{% for a in c.init.args %} {{ a }}{% endfor %}) >> "$OUT" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG and $OUT" >&2; exit 1; }
+    (as_user "$JAVA" {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.init.main_class }}{% for a in c.init.args %} {{ a }}{% endfor %}) >> "$OUT" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG and $OUT" >&2; exit 1; }
     [ -f {{ c.init.marker | shell_quote }} ] || { echo "$NAME init did not create "{{ c.init.marker | shell_quote }} >&2; exit 1; }
     echo "$NAME initialised"
 {%- else %}

@@ -4,6 +4,7 @@
 
 pub mod bed;
 pub mod inv;
+pub mod load;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -20,7 +20,8 @@
 #                SCALA-VERSION (2.13-3.9.1) or VERSION (Scala: 2.13 from Kafka 2.8 on, else 2.12)
 #   --only LIST  build only these of zk,kafka,hadoop,hbase,zk-old (comma-separated)
 # Every version's layout differences are in its build function (ZooKeeper 3.4's
-# zookeeper-X/ with the jar at the top, 3.8+'s logback; Kafka's reload4j from 3.2;
+# zookeeper-X/ with the jar at the top, 3.8+'s logback; Kafka's reload4j from 3.2, log4j 2
+# and no ZooKeeper jars from 4.0;
 # Hadoop 2's module set; HBase 1.x's log4j 1 and flat lib/). After assembling, a
 # tarball whose daemon classpath holds two versions of one artifact is refused.
 set -euo pipefail
@@ -40,6 +41,10 @@ KAFKA_SLF4J_VERSION=1.7.28
 ZK_JETTY_VERSION=9.4.17.v20190418  # as in the official zookeeper-3.5.6 lib/
 ZK_JACKSON_VERSION=2.9.10
 HBASE_LOG4J2_VERSION=2.17.2
+# Kafka 4.x ships log4j 2 (KIP-653) outside its poms (the build's `releaseOnly` jars):
+# log4j-api, log4j-core, the slf4j binding and log4j-1.2-api at the build's log4j2 version.
+# 4.0.0's is 2.24.3; later 4.0.x were not checked against an official tarball.
+KAFKA_LOG4J2_VERSION="${STACKCTL_DIST_KAFKA_LOG4J2:-2.24.3}"
 # Layout recipe version: bump to force every tarball to be rebuilt.
 RECIPE=6
 # ---------------------------------------------------------------------------
@@ -368,9 +373,11 @@ EOF
 # ------------------------------------------------------------------- kafka --
 # Kafka publishes no BOM: its module poms carry the versions. Logging: log4j 1 up to
 # 3.1, reload4j from 3.2 (KAFKA-13660), with the slf4j binding of the slf4j-api the
-# release resolves to.
+# release resolves to; log4j 2 from 4.0 (KIP-653: config/log4j2.yaml and
+# tools-log4j2.yaml, read through -Dlog4j2.configurationFile), and no ZooKeeper jars.
 build_kafka() {
   local top="kafka_$KAFKA_SCALA-$KAFKA_VERSION" d="$WORK/kafka"
+  if vge "$KAFKA_VERSION" 4; then build_kafka4; return; fi
   log "assembling $top"
   mkdir -p "$d/$top"/{bin,config,libs}
   fetch_deps "$d/$top/libs" \
@@ -445,6 +452,132 @@ EOF
 # Minimal stand-in: kafka-server-start.sh server.properties (foreground)
 exec "$(dirname "$0")/kafka-run-class.sh" kafka.Kafka "$@"
 EOF
+  chmod +x "$d/$top/bin/"*.sh
+  echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
+  classpath_check "$d/$top/libs"
+  tarball "$d" "$top" "$KAFKA_TGZ"
+}
+
+# build_kafka4: the 4.x layout. libs/: the runtime closure of kafka_<scala> and kafka-tools
+# (which brings jackson-dataformat-yaml and snakeyaml, what log4j 2 reads YAML with) plus
+# log4j 2 as the release tarball adds it: log4j-api, log4j-core, log4j-1.2-api and the
+# binding of the resolved slf4j-api (log4j-slf4j-impl for slf4j 1.7, log4j-slf4j2-impl
+# for 2.x). config/: KRaft server.properties, log4j2.yaml (server: stdout and
+# server.log) and tools-log4j2.yaml (tools: stderr, WARN); no zookeeper.properties.
+build_kafka4() {
+  local top="kafka_$KAFKA_SCALA-$KAFKA_VERSION" d="$WORK/kafka" L=org.apache.logging.log4j
+  local l4j="$KAFKA_LOG4J2_VERSION" slf4j binding j
+  log "assembling $top (4.x layout, log4j $l4j)"
+  mkdir -p "$d/$top"/{bin,config,libs}
+  fetch_deps "$d/$top/libs" \
+    "org.apache.kafka:kafka_$KAFKA_SCALA:$KAFKA_VERSION" \
+    "org.apache.kafka:kafka-tools:$KAFKA_VERSION"
+  slf4j="$(cd "$d/$top/libs" && ls slf4j-api-*.jar | sed 's/^slf4j-api-//; s/\.jar$//' | head -n1)"
+  if [[ "$slf4j" == 1.* ]]; then binding=log4j-slf4j-impl; else binding=log4j-slf4j2-impl; fi
+  fetch_deps "$d/$top/libs.log" "$L:log4j-api:$l4j" "$L:log4j-core:$l4j" \
+    "$L:$binding:$l4j!org.slf4j:slf4j-api" "$L:log4j-1.2-api:$l4j"
+  for j in "$d/$top/libs.log"/*.jar; do
+    [[ -f "$d/$top/libs/$(basename "$j")" ]] || mv "$j" "$d/$top/libs/"
+  done
+  rm -rf "$d/$top/libs.log"
+  for j in "kafka_$KAFKA_SCALA-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar" \
+           "log4j-core-$l4j.jar" "$binding-$l4j.jar"; do
+    [[ -f "$d/$top/libs/$j" ]] || { echo "missing libs/$j" >&2; return 1; }
+  done
+  ls "$d/$top/libs"/jackson-dataformat-yaml-*.jar "$d/$top/libs"/scala-library-*.jar >/dev/null
+  if ls "$d/$top/libs"/zookeeper-*.jar >/dev/null 2>&1; then
+    echo "dists.sh: a ZooKeeper jar in Kafka $KAFKA_VERSION's libs/" >&2; return 1
+  fi
+  cat >"$d/$top/config/log4j2.yaml" <<'LOG4J2'
+# The broker's and controller's logging (log4j 2): stdout and ${kafka.logs.dir}/server.log,
+# rolled hourly, "[time] LEVEL message (logger)".
+Configuration:
+  Properties:
+    Property:
+      - name: "kafka.logs.dir"
+        value: "."
+      - name: "logPattern"
+        value: "[%d] %p %m (%c)%n"
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "${logPattern}"
+    RollingFile:
+      - name: KafkaAppender
+        fileName: "${sys:kafka.logs.dir}/server.log"
+        filePattern: "${sys:kafka.logs.dir}/server.log.%d{yyyy-MM-dd-HH}"
+        PatternLayout:
+          pattern: "${logPattern}"
+        TimeBasedTriggeringPolicy:
+          modulate: true
+          interval: 1
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+        - ref: KafkaAppender
+    Logger:
+      - name: kafka
+        level: INFO
+      - name: org.apache.kafka
+        level: INFO
+LOG4J2
+  cat >"$d/$top/config/tools-log4j2.yaml" <<'LOG4J2'
+# Command-line tools' logging (log4j 2): warnings and errors to stderr.
+Configuration:
+  Appenders:
+    Console:
+      name: STDERR
+      target: SYSTEM_ERR
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: STDERR
+LOG4J2
+  cat >"$d/$top/config/server.properties" <<'PROPS'
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=localhost:9093
+listeners=PLAINTEXT://:9092,CONTROLLER://:9093
+advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=/tmp/kraft-combined-logs
+num.partitions=1
+offsets.topic.replication.factor=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat >"$d/$top/bin/kafka-run-class.sh" <<'SH'
+#!/usr/bin/env bash
+# Minimal stand-in for the official kafka-run-class.sh (assembled from Maven jars).
+base_dir="$(cd "$(dirname "$0")/.." && pwd)"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+LOG_DIR="${LOG_DIR:-$base_dir/logs}"; mkdir -p "$LOG_DIR"
+KAFKA_LOG4J_OPTS="${KAFKA_LOG4J_OPTS:--Dlog4j2.configurationFile=$base_dir/config/tools-log4j2.yaml}"
+exec "$JAVA" ${KAFKA_HEAP_OPTS:--Xmx256m} ${KAFKA_OPTS:-} -Dkafka.logs.dir="$LOG_DIR" $KAFKA_LOG4J_OPTS -cp "$base_dir/libs/*" "$@"
+SH
+  cat >"$d/$top/bin/kafka-server-start.sh" <<'SH'
+#!/usr/bin/env bash
+# Minimal stand-in: kafka-server-start.sh server.properties (foreground), logging by config/log4j2.yaml
+base_dir="$(cd "$(dirname "$0")/.." && pwd)"
+export KAFKA_LOG4J_OPTS="${KAFKA_LOG4J_OPTS:--Dlog4j2.configurationFile=$base_dir/config/log4j2.yaml}"
+exec "$(dirname "$0")/kafka-run-class.sh" kafka.Kafka "$@"
+SH
+  cat >"$d/$top/bin/kafka-storage.sh" <<'SH'
+#!/usr/bin/env bash
+# Minimal stand-in: kafka-storage.sh format|info|random-uuid ...
+exec "$(dirname "$0")/kafka-run-class.sh" kafka.tools.StorageTool "$@"
+SH
   chmod +x "$d/$top/bin/"*.sh
   echo "Assembled from Maven Central jars by stackctl tests/testbed/dists.sh" >"$d/$top/README.txt"
   classpath_check "$d/$top/libs"

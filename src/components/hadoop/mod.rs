@@ -939,16 +939,15 @@ impl Component for Hadoop {
                     user: account.as_ref().map(|a| a.0.clone()),
                     group: account.as_ref().map(|a| a.1.clone()),
                     owned_dirs: owned_dirs.clone(),
-                    init: (role == NAMENODE).then(|| {
-                        (
-                            format!("{name_dir}/current/VERSION"),
-                            vec![
-                                "-format".to_string(),
-                                "-nonInteractive".to_string(),
-                                "-clusterId".to_string(),
-                                format!("CID-stackctl-{}", cl.inv.cluster),
-                            ],
-                        )
+                    init: (role == NAMENODE).then(|| super::core::Init {
+                        marker: format!("{name_dir}/current/VERSION"),
+                        main_class: None,
+                        args: vec![
+                            "-format".to_string(),
+                            "-nonInteractive".to_string(),
+                            "-clusterId".to_string(),
+                            format!("CID-stackctl-{}", cl.inv.cluster),
+                        ],
                     }),
                 }
             })

@@ -460,7 +460,7 @@ impl Component for HBase {
         )
     }
 
-    fn compat_links(&self) -> &'static [Link] {
+    fn compat_links(&self, _inv: &Inventory) -> &'static [Link] {
         &[
             Link { from: "self", to: hadoop::NAME, relation: "runs_with", must_equal: None, report_unknown: true },
             Link { from: "zookeeper-client", to: zookeeper::NAME, relation: "client_to_server", must_equal: None, report_unknown: true },

@@ -6,7 +6,10 @@ use crate::components::core::{put_last, Live, SmokeCx};
 use crate::remote::kafka_wire::{self as wire, error_text, Client};
 
 impl Live for Kafka {
-    fn restart_order<'h>(&self, cl: &Cluster, _role: &str, hosts: Vec<&'h Host>) -> Vec<&'h Host> {
+    fn restart_order<'h>(&self, cl: &Cluster, role: &str, hosts: Vec<&'h Host>) -> Vec<&'h Host> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_restart_order(cl, role, hosts);
+        }
         // The controller last: it moves once, not with every broker.
         let controller = Self::controller(cl).ok().flatten();
         let name = hosts
@@ -17,6 +20,51 @@ impl Live for Kafka {
     }
 
     fn restarted(&self, cl: &Cluster, role: &str, host: &Host) -> anyhow::Result<String> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_restarted(cl, role, host);
+        }
+        self.in_sync_gate(cl, role, host)
+    }
+
+    fn before_start(
+        &self,
+        cl: &Cluster,
+        role: &str,
+        hosts: &[&Host],
+    ) -> anyhow::Result<Option<String>> {
+        if Self::kraft(cl.inv) {
+            return Ok(None);
+        }
+        self.zk_before_start(cl, role, hosts)
+    }
+
+    fn health(&self, cl: &Cluster, role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_health(cl, role, hosts);
+        }
+        self.zk_health(cl, role, hosts)
+    }
+
+    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
+        if Self::kraft(cx.cl.inv) {
+            return Self::kraft_verify(cx);
+        }
+        self.zk_verify(cx)
+    }
+
+    fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
+        Self::smoke_round_trips(cx)
+    }
+}
+
+impl Kafka {
+    /// After a broker restarted: registered, and every partition in sync (asked of the others).
+    pub(super) fn in_sync_gate(
+        &self,
+        cl: &Cluster,
+        role: &str,
+        host: &Host,
+    ) -> anyhow::Result<String> {
         // Registered is not enough: the next broker may go down only once this one has caught up
         // on every partition it holds, or a partition with replicas on both would lose its ISR.
         let registered = self.health(cl, role, &[host])?;
@@ -98,7 +146,7 @@ impl Live for Kafka {
         ))
     }
 
-    fn before_start(
+    fn zk_before_start(
         &self,
         cl: &Cluster,
         _role: &str,
@@ -174,7 +222,7 @@ impl Live for Kafka {
         }
     }
 
-    fn health(&self, cl: &Cluster, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
+    fn zk_health(&self, cl: &Cluster, _role: &str, hosts: &[&Host]) -> anyhow::Result<String> {
         let inv = cl.inv;
         // Registered means an ephemeral node under <chroot>/brokers/ids per broker.
         let spec = inv
@@ -218,7 +266,7 @@ impl Live for Kafka {
             have.into_iter().collect::<Vec<_>>().join(", ")
         ))
     }
-    fn verify(&self, cx: &VerifyCx) -> Vec<Check> {
+    fn zk_verify(&self, cx: &VerifyCx) -> Vec<Check> {
         let inv = cx.cl.inv;
         let (Some(spec), Some(_)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
             return vec![];
@@ -435,12 +483,7 @@ impl Live for Kafka {
         }
         out
     }
-    fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
-        Self::smoke_round_trips(cx)
-    }
-}
 
-impl Kafka {
     /// The broker id in `<chroot>/controller`, if there is one.
     fn controller(cl: &Cluster) -> anyhow::Result<Option<u64>> {
         let spec = cl
@@ -492,9 +535,12 @@ impl Kafka {
     /// DeleteTopics go to the controller (ZooKeeper-mode brokers refuse them elsewhere).
     fn smoke_round_trips(cx: &SmokeCx) -> Vec<Check> {
         let inv = cx.cl.inv;
-        let (Some(spec), Some(_)) = (inv.component(NAME), inv.component(zookeeper::NAME)) else {
+        let Some(spec) = inv.component(NAME) else {
             return vec![];
         };
+        if !Self::kraft(inv) && inv.component(zookeeper::NAME).is_none() {
+            return vec![];
+        }
         let brokers: Vec<SmokeBroker> = inv
             .hosts_with_role(ROLE)
             .filter_map(|h| {
@@ -585,7 +631,11 @@ impl Kafka {
             Ok((if code == 3 { 0 } else { code }, None))
         });
         out.push(match (creation, deleted) {
-            (Ok(b), Ok(d)) => match Self::smoke_deletion_pending(cx, spec, &topic, deadline) {
+            (Ok(b), Ok(d)) => match if Self::kraft(inv) {
+                Self::kraft_deletion_pending(cx, &topic, deadline)
+            } else {
+                Self::smoke_deletion_pending(cx, spec, &topic, deadline)
+            } {
                 Ok(ms) => Check::pass(
                     CLUSTER,
                     ROLE,

@@ -1,10 +1,14 @@
-//! Kafka brokers in ZooKeeper mode.
+//! Kafka brokers, in ZooKeeper mode or without ZooKeeper (KRaft, `kraft.rs`).
 //!
-//! `broker.id` comes from the lock file, never from host order. Replication settings are sized
-//! to the broker count so that a small cluster can create its internal topics. Brokers older
-//! than 0.9 know `host.name`/`port` instead of `listeners`.
+//! `broker.id`/`node.id` comes from the lock file, never from host order. Replication settings
+//! are sized to the broker count so that a small cluster can create its internal topics.
+//! Brokers older than 0.9 know `host.name`/`port` instead of `listeners`.
 
+pub mod kraft;
+mod kraft_live;
 mod live;
+
+pub use kraft::{Mode, Process, CONTROLLER};
 
 use serde_json::json;
 
@@ -28,25 +32,69 @@ pub const NAME: &str = "kafka";
 pub const ROLE: &str = "kafka";
 pub const DEFAULT_PORT: u16 = 9092;
 
-static ROLES: [RoleDef; 1] = [RoleDef {
-    name: ROLE,
-    component: NAME,
-    service: "Kafka broker",
-    short: "KAFKA",
-    max_per_cluster: None,
-    why_single: None,
-    after: &[zookeeper::ROLE],
-    gate: "every broker registered under /brokers/ids in ZooKeeper",
-    // reserved.broker.max.id (1000) separates operator ids from generated ones.
-    id: Some(IdDef {
-        field: "broker_id",
-        what: "broker.id",
-        min: 0,
-        max: 1000,
-    }),
-}];
+static ROLES: [RoleDef; 2] = [
+    RoleDef {
+        name: CONTROLLER,
+        component: NAME,
+        service: "Kafka controller",
+        short: "KCTL",
+        max_per_cluster: None,
+        why_single: None,
+        after: &[],
+        gate: "a metadata-quorum leader with every voter caught up (DescribeQuorum)",
+        id: Some(IdDef {
+            field: "controller_id",
+            what: "controller node.id",
+            min: kraft::CONTROLLER_ID_MIN,
+            max: kraft::CONTROLLER_ID_MAX,
+        }),
+    },
+    RoleDef {
+        name: ROLE,
+        component: NAME,
+        service: "Kafka broker",
+        short: "KAFKA",
+        max_per_cluster: None,
+        why_single: None,
+        after: &[zookeeper::ROLE, CONTROLLER],
+        gate: "every broker registered (under /brokers/ids in ZooKeeper mode; unfenced in KRaft) and answering",
+        // reserved.broker.max.id (1000) separates operator ids from generated ones; in KRaft
+        // the broker id is the node.id.
+        id: Some(IdDef {
+            field: "broker_id",
+            what: "broker.id",
+            min: 0,
+            max: 1000,
+        }),
+    },
+];
 
-static SETTINGS: [SettingDef; 16] = [
+static SETTINGS: [SettingDef; 21] = [
+    SettingDef {
+        key: "mode",
+        kind: SettingKind::Scalar,
+        help: "kraft (no ZooKeeper; the default from 4.0) or zookeeper (the default before 3.3)",
+    },
+    SettingDef {
+        key: "combined",
+        kind: SettingKind::Scalar,
+        help: "true: a host with both kafka and kafka-controller runs one process (KRaft)",
+    },
+    SettingDef {
+        key: "controller_port",
+        kind: SettingKind::Scalar,
+        help: "KRaft controller listener port (9093)",
+    },
+    SettingDef {
+        key: "controller_config",
+        kind: SettingKind::Map,
+        help: "controller.properties of dedicated KRaft controllers, merged last",
+    },
+    SettingDef {
+        key: "controller_heap",
+        kind: SettingKind::Scalar,
+        help: "JVM heap of dedicated KRaft controllers (default: heap)",
+    },
     SettingDef {
         key: "scala",
         kind: SettingKind::Scalar,
@@ -164,18 +212,36 @@ impl Kafka {
         broker_id: Option<u64>,
         zookeeper_connect: &str,
     ) -> Props {
+        Self::props_in_mode(inv, spec, host, broker_id, zookeeper_connect, None)
+    }
+
+    /// A broker's properties; `kraft`: the controller quorum's voters and whether this host
+    /// is a combined node, for a KRaft broker (no `broker.id`, no `zookeeper.*`).
+    fn props_in_mode(
+        inv: &Inventory,
+        spec: &ComponentSpec,
+        host: &Host,
+        broker_id: Option<u64>,
+        zookeeper_connect: &str,
+        kraft: Option<(&str, bool)>,
+    ) -> Props {
         let v = &spec.version;
         let brokers = inv.count_role(ROLE);
         let (rf, min_isr) = Self::replication_defaults(brokers);
         let port = Self::port(spec);
         let mut p = Props::default();
-        p.set(
-            "broker.id",
-            broker_id
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| "-1".into()),
-        );
-        if v.at_least("0.9") {
+        if let Some((voters, combined)) = kraft {
+            Self::kraft_broker_props(&mut p, spec, host, broker_id, voters, combined);
+        } else {
+            p.set(
+                "broker.id",
+                broker_id
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "-1".into()),
+            );
+        }
+        if kraft.is_some() {
+        } else if v.at_least("0.9") {
             p.set("listeners", format!("PLAINTEXT://{}:{port}", host.address));
             p.set(
                 "advertised.listeners",
@@ -186,10 +252,14 @@ impl Kafka {
                 .set("port", port)
                 .set("advertised.host.name", &host.address);
         }
-        p.set("log.dirs", format!("{}/kafka", host.data_dir))
-            .set("zookeeper.connect", zookeeper_connect)
-            .set("zookeeper.connection.timeout.ms", 18000)
-            .set("num.partitions", 1)
+        p.set("log.dirs", format!("{}/kafka", host.data_dir));
+        if kraft.is_some() {
+            p.set("metadata.log.dir", format!("{}/kafka", host.data_dir));
+        } else {
+            p.set("zookeeper.connect", zookeeper_connect)
+                .set("zookeeper.connection.timeout.ms", 18000);
+        }
+        p.set("num.partitions", 1)
             .set("offsets.topic.replication.factor", rf)
             .set("default.replication.factor", rf)
             .set("min.insync.replicas", min_isr);
@@ -198,6 +268,15 @@ impl Kafka {
                 .set("transaction.state.log.min.isr", min_isr);
         }
         p.merge(spec.map("config"));
+        // The metadata log lives in the first log directory, wherever the operator put them.
+        if kraft.is_some() && p.is_override("log.dirs") && !p.is_override("metadata.log.dir") {
+            let first = p
+                .get("log.dirs")
+                .and_then(|d| d.split(',').next())
+                .map(|d| d.trim().trim_end_matches('/').to_string())
+                .unwrap_or_default();
+            p.set("metadata.log.dir", first);
+        }
         // Minimum in-sync replicas follow the replication factor in effect, so an operator who
         // lowers a factor does not inherit a minimum it can never meet.
         for (rf_key, isr_key) in [
@@ -234,7 +313,9 @@ impl Component for Kafka {
             return;
         };
         let brokers: Vec<&Host> = inv.hosts_with_role(ROLE).collect();
-        if !brokers.is_empty() && inv.count_role(zookeeper::ROLE) == 0 {
+        Self::validate_mode(inv, spec, diags);
+        let kraft = Self::mode(spec) == Mode::KRaft;
+        if !kraft && !brokers.is_empty() && inv.count_role(zookeeper::ROLE) == 0 {
             diags.push(
                 Diagnostic::error(&inv.path, brokers[0].role_pos(ROLE), format!("hosts[{}].roles", brokers[0].index), "Kafka needs ZooKeeper, but no host has role `zookeeper`")
                     .with_help("add `zookeeper` to the roles of one or three hosts, and `zookeeper:` under `components:`"),
@@ -285,11 +366,15 @@ impl Component for Kafka {
         for prop in spec.map("config") {
             let field = format!("components.kafka.config.{}", prop.key);
             match prop.key.as_str() {
+                "broker.id" if kraft => diags.push(
+                    Diagnostic::error(&inv.path, prop.pos, field, "`broker.id` is a ZooKeeper-mode setting; in KRaft mode each broker's `node.id` comes from the lock file")
+                        .with_help("pin an id with `broker_id:` on the host"),
+                ),
                 "broker.id" => diags.push(
                     Diagnostic::error(&inv.path, prop.pos, field, "`broker.id` differs per broker and cannot be set cluster-wide")
                         .with_help("pin an id with `broker_id:` on the host; otherwise stackctl assigns one and records it in the lock file"),
                 ),
-                "zookeeper.connect" => diags.push(
+                "zookeeper.connect" if !kraft => diags.push(
                     Diagnostic::warning(&inv.path, prop.pos, field, "`zookeeper.connect` overrides the ensemble stackctl derives from the `zookeeper` hosts")
                         .with_help("use `chroot:` under components.kafka to add a chroot"),
                 ),
@@ -379,9 +464,29 @@ impl Component for Kafka {
         let Some(spec) = inv.component(NAME) else {
             return vec![];
         };
-        if !host.has_role(ROLE) {
-            return vec![];
+        let mut out = Vec::new();
+        // The process that owns each port: a combined node's is the controller role's.
+        for p in Self::processes(inv, host) {
+            if p.is_controller() {
+                out.push(PortUse {
+                    port: Self::controller_port(spec),
+                    role: p.role(),
+                    what: "controller listener".into(),
+                    pos: if spec.scalar("controller_port").is_some() {
+                        spec.pos_of("controller_port")
+                    } else {
+                        host.role_pos(CONTROLLER)
+                    },
+                    configured: spec.scalar("controller_port").is_some(),
+                });
+            }
         }
+        if !host.has_role(ROLE) {
+            return out;
+        }
+        let broker_role = Self::process_for_role(inv, host, CONTROLLER)
+            .filter(|p| *p == Process::Combined)
+            .map_or(ROLE, |p| p.role());
         let props = Self::props_with(inv, spec, host, None, "");
         let role_pos = host.role_pos(ROLE);
         let (port, pos) = match props.get("listeners") {
@@ -405,19 +510,23 @@ impl Component for Kafka {
         } else {
             role_pos
         };
-        vec![PortUse {
+        out.push(PortUse {
             port,
-            role: ROLE,
+            role: broker_role,
             what: "listener".into(),
             pos,
             configured,
-        }]
+        });
+        out
     }
 
     fn files(&self, cl: &Cluster, host: &Host) -> Vec<FileSpec> {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
+        if Self::mode(spec) == Mode::KRaft {
+            return Self::kraft_files(cl, spec, host);
+        }
         if !host.has_role(ROLE) {
             return vec![];
         }
@@ -451,6 +560,12 @@ impl Component for Kafka {
         let Some(spec) = cl.inv.component(NAME) else {
             return vec![];
         };
+        if Self::mode(spec) == Mode::KRaft {
+            return Self::processes(cl.inv, host)
+                .into_iter()
+                .map(|p| Self::kraft_service(cl, spec, host, p))
+                .collect();
+        }
         if !host.has_role(ROLE) {
             return vec![];
         }
@@ -544,8 +659,16 @@ impl Component for Kafka {
             v.other_version = scala;
             out.push(v);
         }
-        if r.zookeeper_mode == Some(false) {
-            out.push(compat::release_verdict(cv, r, Level::Error, format!("Kafka {} has no ZooKeeper mode (KRaft only); stackctl deploys ZooKeeper-mode brokers", cv.version)));
+        if r.zookeeper_mode == Some(false) && Self::mode(spec) == Mode::ZooKeeper {
+            out.push(compat::release_verdict(
+                cv,
+                r,
+                Level::Error,
+                format!(
+                    "Kafka {} has no ZooKeeper mode (KRaft only): set `mode: kraft`",
+                    cv.version
+                ),
+            ));
         }
         out
     }
@@ -576,6 +699,9 @@ impl Component for Kafka {
     }
 
     fn identity_files(&self, cl: &Cluster, host: &Host) -> Vec<IdentityFile> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_identity_files(cl, host);
+        }
         let (Some(spec), Some(id)) = (cl.inv.component(NAME), cl.id("broker_id", host)) else {
             return vec![];
         };
@@ -593,10 +719,36 @@ impl Component for Kafka {
     }
 
     fn data_dirs(&self, cl: &Cluster, host: &Host) -> Vec<String> {
-        cl.inv
-            .component(NAME)
-            .map(|spec| Self::log_dirs(cl.inv, spec, host))
-            .unwrap_or_default()
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        if Self::mode(spec) == Mode::ZooKeeper {
+            return Self::log_dirs(cl.inv, spec, host);
+        }
+        Self::processes(cl.inv, host)
+            .into_iter()
+            .flat_map(|p| Self::process_dirs(cl.inv, spec, host, p))
+            .collect()
+    }
+
+    fn needs_id(&self, inv: &Inventory, role: &str, host: &Host) -> bool {
+        // A combined node is one process, named by its broker id.
+        !(role == CONTROLLER
+            && Self::process_for_role(inv, host, CONTROLLER) == Some(Process::Combined))
+    }
+
+    fn wants_cluster_id(&self, inv: &Inventory) -> bool {
+        Self::kraft(inv)
+    }
+
+    fn logging(&self, spec: &ComponentSpec) -> super::core::Logging {
+        // 4.0 moved from reload4j to log4j 2 (KIP-653; libs/log4j-core-2.*.jar): a
+        // log4j.properties is then ignored.
+        if spec.version.at_least("4.0") {
+            super::core::Logging::Log4j2
+        } else {
+            super::core::Logging::Log4j1
+        }
     }
 
     /// Kafka's documentation (Operations, "Hardware and OS", file descriptor limits): "We
@@ -627,7 +779,11 @@ impl Component for Kafka {
         format!("kafka_{}-{}", Self::scala(spec), spec.version)
     }
 
-    fn compat_links(&self) -> &'static [Link] {
+    fn compat_links(&self, inv: &Inventory) -> &'static [Link] {
+        // A KRaft broker uses no ZooKeeper, whatever jar its libs/ ships.
+        if Self::kraft(inv) {
+            return &[];
+        }
         // What limits Kafka against a ZooKeeper server is the client jar it ships (KIP-902).
         &[
             Link {
