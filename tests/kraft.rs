@@ -241,3 +241,24 @@ fn brokers_and_controllers_on_their_own_hosts() {
     assert_eq!(b["controller.quorum.voters"], "9001@10.0.0.1:19093");
     assert_eq!(b["offsets.topic.replication.factor"], "2", "two brokers");
 }
+
+/// The properties files of one node of each line, dedicated and combined, pinned as snapshots.
+#[test]
+fn snapshots_of_the_kraft_properties_of_every_line() {
+    for v in LINES {
+        for combined in [false, true] {
+            let (_d, path) = common::inventory(&inventory(v, combined, 3));
+            let plan = plan_written(&path);
+            let mut all = String::new();
+            for suffix in ["/controller.properties", "/server.properties"] {
+                if let Some(t) = file(&plan, "n1", suffix) {
+                    all.push_str(&format!("===== n1 {suffix}\n{t}"));
+                }
+            }
+            insta::assert_snapshot!(
+                format!("kraft-{v}-{}", if combined { "combined" } else { "dedicated" }),
+                all
+            );
+        }
+    }
+}

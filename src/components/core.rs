@@ -88,11 +88,12 @@ pub struct Service {
 }
 
 /// A one-time initialisation: `main_class` (the service's own when None) with `args`, run by the
-/// launcher as the service's user while `marker` does not exist. The marker is what makes it
-/// "exactly once": the initialisation must create it.
+/// launcher as the service's user while any of `markers` does not exist. The markers are what
+/// make it "exactly once": the initialisation must create every one (an initialisation cut
+/// short, which created only some, runs again and must finish the rest).
 #[derive(Debug, Clone, Serialize)]
 pub struct Init {
-    pub marker: String,
+    pub markers: Vec<String>,
     pub main_class: Option<&'static str>,
     pub args: Vec<String>,
 }

@@ -193,7 +193,7 @@ pub fn service_files(cl: &Cluster, host: &Host) -> Vec<FileSpec> {
                 "stop_timeout_tenths": s.stop_timeout * 10,
                 "user": s.user.clone().unwrap_or_default(),
                 "group": s.group.as_ref().or(s.user.as_ref()).cloned().unwrap_or_default(),
-                "init": s.init.as_ref().map(|i| serde_json::json!({ "marker": i.marker, "main_class": i.main_class.unwrap_or(s.main_class), "args": words(&i.args) })),
+                "init": s.init.as_ref().map(|i| serde_json::json!({ "markers": i.markers, "main_class": i.main_class.unwrap_or(s.main_class), "args": words(&i.args) })),
             });
             out.push(FileSpec {
                 path: launcher.clone(),

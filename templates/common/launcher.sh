@@ -172,12 +172,14 @@ case "${1:-}" in
     ;;
   init)
 {%- if c.init %}
-    if [ -f {{ c.init.marker | shell_quote }} ]; then echo "$NAME already initialised"; exit 0; fi
+    if {% for m in c.init.markers %}[ -f {{ m | shell_quote }} ]{% if not loop.last %} && {% endif %}{% endfor %}; then echo "$NAME already initialised"; exit 0; fi
     mkdir -p "$(dirname "$LOG")" || exit 1
     cd {{ c.work_dir }} || exit 1
     own_log || exit 1
     (as_user "$JAVA" {% for o in c.jvm_opts %}{{ o }} {% endfor %}-cp {{ c.classpath }} {{ c.init.main_class }}{% for a in c.init.args %} {{ a }}{% endfor %}) >> "$OUT" 2>&1 < /dev/null || { echo "$NAME init failed; see $LOG and $OUT" >&2; exit 1; }
-    [ -f {{ c.init.marker | shell_quote }} ] || { echo "$NAME init did not create "{{ c.init.marker | shell_quote }} >&2; exit 1; }
+{%- for m in c.init.markers %}
+    [ -f {{ m | shell_quote }} ] || { echo "$NAME init did not create "{{ m | shell_quote }} >&2; exit 1; }
+{%- endfor %}
     echo "$NAME initialised"
 {%- else %}
     echo "$NAME needs no initialisation"

@@ -940,7 +940,7 @@ impl Component for Hadoop {
                     group: account.as_ref().map(|a| a.1.clone()),
                     owned_dirs: owned_dirs.clone(),
                     init: (role == NAMENODE).then(|| super::core::Init {
-                        marker: format!("{name_dir}/current/VERSION"),
+                        markers: vec![format!("{name_dir}/current/VERSION")],
                         main_class: None,
                         args: vec![
                             "-format".to_string(),

@@ -501,10 +501,7 @@ impl Kafka {
             // format cut short (kill -9) finish the rest on the next run, while preflight has
             // refused any directory formatted with another cluster id or node id.
             init: Some(super::super::core::Init {
-                marker: format!(
-                    "{}/meta.properties",
-                    dirs.first().cloned().unwrap_or_default()
-                ),
+                markers: dirs.iter().map(|d| format!("{d}/meta.properties")).collect(),
                 main_class: Some("kafka.tools.StorageTool"),
                 args: vec![
                     "format".into(),
