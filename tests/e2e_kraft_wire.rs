@@ -120,3 +120,26 @@ fn kraft_wire_against_a_live_server() {
     assert_eq!(d[0].1, 0, "{d:?}");
     println!("smoke: created, produced at {offset}, fetched, deleted {topic}");
 }
+
+/// What every node of a quorum answers to DescribeQuorum (STACKCTL_KRAFT_NODES: a comma
+/// list of host:port, controllers' and brokers' listeners): the leader answers it, another
+/// controller NOT_LEADER_OR_FOLLOWER, a broker what the active controller says.
+#[test]
+#[ignore]
+fn describe_quorum_on_every_node() {
+    let nodes = std::env::var("STACKCTL_KRAFT_NODES").unwrap_or_default();
+    for a in nodes.split(',').filter(|a| !a.is_empty()) {
+        match wire::describe_quorum(a, T) {
+            Ok(q) => {
+                let lags: Vec<_> = q
+                    .voters
+                    .iter()
+                    .chain(&q.observers)
+                    .map(|r| (r.id, q.lag(r.id)))
+                    .collect();
+                println!("{a}: {q:?}\n  lags {lags:?}")
+            }
+            Err(e) => println!("{a}: {e:#}"),
+        }
+    }
+}

@@ -1905,4 +1905,46 @@ mod tests {
             truncations(&f, |b| parse_metadata_v(b, 42, 4));
         }
     }
+    /// Three dedicated controllers (1 to 3) and a broker (4), Kafka 3.9.2: the leader lists
+    /// the voters and the broker as an observer; a follower controller refuses.
+    #[test]
+    fn describe_quorum_of_three_controllers_and_a_broker() {
+        let leader = fixture(include_str!(
+            "../../tests/fixtures/kafka_wire/3.9.2/quorum3-leader-describequorum_v1.hex"
+        ));
+        let q = parse_describe_quorum(&body_of(&leader, true), 1).unwrap();
+        assert_eq!(q.leader, 1);
+        assert_eq!(
+            q.voters.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            q.observers.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![4]
+        );
+        // Caught in the middle of a round: voter 2 and the broker one record behind, 2 last
+        // caught up 692 ms before the leader's clock (its own timestamps).
+        let lags: Vec<_> = (1..=4).map(|id| q.lag(id)).collect();
+        assert_eq!(lags, vec![Some(0), Some(1), Some(0), Some(1)], "{q:?}");
+        assert_eq!(q.high_watermark, 46);
+        let caught_up = |id: i32| {
+            q.voters
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap()
+                .last_caught_up_timestamp
+        };
+        assert_eq!(caught_up(1) - caught_up(2), 692);
+        let follower = fixture(include_str!(
+            "../../tests/fixtures/kafka_wire/3.9.2/quorum3-follower-describequorum_v1.hex"
+        ));
+        let e = parse_describe_quorum(&body_of(&follower, true), 1).unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "DescribeQuorum __cluster_metadata-0: NOT_LEADER_OR_FOLLOWER (6)"
+        );
+        truncations(&leader, |b| {
+            parse_describe_quorum(b.get(5..).unwrap_or(&[]), 1)
+        });
+    }
 }
