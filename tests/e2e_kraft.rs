@@ -150,6 +150,24 @@ fn life(version: &str, combined: bool) {
         let (st, ev) = check(&report, h, "kafka", "cluster id");
         assert!(st == "pass" && ev.contains(&cid), "{h}: {ev}");
     }
+    for (h, _) in HOSTS {
+        let mut roles = vec![if combined {
+            "kafka-controller"
+        } else {
+            "kafka"
+        }];
+        if !combined {
+            roles.push("kafka-controller");
+        }
+        for role in roles {
+            let (st, ev) = check(&report, h, role, "version");
+            let line = &version[..3];
+            assert!(
+                st == "pass" && ev.contains(&format!("runs a Kafka {line} release")),
+                "{h} {role}: {ev}"
+            );
+        }
+    }
     let (st, ev) = check(&report, "cluster", "kafka", "metadata.version");
     assert_eq!(st, "pass", "{ev}");
     println!(
@@ -197,6 +215,33 @@ fn life(version: &str, combined: bool) {
         "roll of {version} ({}): {roll_secs:.1} s, order {events:?}",
         if combined { "combined" } else { "dedicated" }
     );
+    // Dedicated controllers: a controller property rolled one at a time, the quorum leader
+    // last, the brokers untouched, the producer still writing.
+    let changed = if combined {
+        changed
+    } else {
+        let leader = quorum_leader();
+        let inv = kraft(cluster, version, combined)
+            .config("num.network.threads", "4")
+            .map("controller_config", "metadata.max.idle.interval.ms", "400")
+            .write(dir.path());
+        let out = stackctl(&["up", "--json"], &inv);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let r = restarted(&out);
+        let leader_host = HOSTS[(leader - 9001) as usize].0;
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(
+            r.iter().all(|x| x.starts_with("kafka-controller on ")),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.last().unwrap(),
+            &format!("kafka-controller on {leader_host}"),
+            "the leader ({leader}) last: {r:?}"
+        );
+        println!("controller roll: leader before {leader} ({leader_host}), order {r:?}");
+        inv
+    };
     std::thread::sleep(Duration::from_secs(5));
     let p = producer.stop();
     let c = load.check(TOPIC);
@@ -246,6 +291,20 @@ fn life(version: &str, combined: bool) {
     }
     let out = stackctl(&["down", "--purge", "--yes"], &changed);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// The metadata quorum's leader, asked of each controller in turn.
+fn quorum_leader() -> u64 {
+    for (_, addr) in HOSTS {
+        if let Ok(q) = stackctl::remote::kafka_wire::describe_quorum(
+            &format!("{addr}:9093"),
+            Duration::from_secs(5),
+        ) {
+            assert!(q.leader >= 0, "{q:?}");
+            return q.leader as u64;
+        }
+    }
+    panic!("no controller answered DescribeQuorum");
 }
 
 /// A broker's log directory formatted with another cluster id: `up` refuses it in preflight,

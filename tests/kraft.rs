@@ -256,7 +256,10 @@ fn snapshots_of_the_kraft_properties_of_every_line() {
                 }
             }
             insta::assert_snapshot!(
-                format!("kraft-{v}-{}", if combined { "combined" } else { "dedicated" }),
+                format!(
+                    "kraft-{v}-{}",
+                    if combined { "combined" } else { "dedicated" }
+                ),
                 all
             );
         }

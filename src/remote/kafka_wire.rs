@@ -1059,6 +1059,23 @@ pub fn metadata_version_name(level: i16) -> Option<&'static str> {
         .and_then(|i| NAMES.get(i).copied())
 }
 
+impl ApiVersions {
+    /// The highest `metadata.version` level this node supports, and the release line that level
+    /// names ("3.9" for 3.9-IV0): a release supports up to its own latest level, so this is the
+    /// release the node runs, as it reports it. The line is None for a level newer than the table.
+    pub fn release_line(&self) -> Option<(i16, Option<&'static str>)> {
+        let max = self
+            .supported
+            .iter()
+            .find(|(n, _, _)| n == "metadata.version")
+            .map(|(_, _, max)| *max)?;
+        Some((
+            max,
+            metadata_version_name(max).and_then(|n| n.split('-').next()),
+        ))
+    }
+}
+
 /// One voter or observer of the metadata quorum.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuorumReplica {
@@ -1946,5 +1963,32 @@ mod tests {
         truncations(&leader, |b| {
             parse_describe_quorum(b.get(5..).unwrap_or(&[]), 1)
         });
+    }
+
+    #[test]
+    fn the_supported_metadata_version_names_the_release_each_node_runs() {
+        let k39 = parse_api_versions(&body_of(&fixture(K39_BROKER_AV3), false)).unwrap();
+        assert_eq!(
+            k39.release_line().map(|r| r.1),
+            Some(Some("3.9")),
+            "{:?}",
+            k39.supported
+        );
+        let k39c = parse_api_versions(&body_of(&fixture(K39_CONTROLLER_AV3), false)).unwrap();
+        assert_eq!(k39c.release_line().map(|r| r.1), Some(Some("3.9")));
+        for f in ["broker-apiversions_v3", "controller-apiversions_v3"] {
+            let k40 = parse_api_versions(&body_of(&k40(f), false)).unwrap();
+            assert_eq!(
+                k40.release_line(),
+                Some((25, Some("4.0"))),
+                "{f}: {:?}",
+                k40.supported
+            );
+        }
+        let mut newer = k39.clone();
+        newer.supported = vec![("metadata.version".into(), 1, 40)];
+        assert_eq!(newer.release_line(), Some((40, None)));
+        newer.supported.clear();
+        assert_eq!(newer.release_line(), None);
     }
 }

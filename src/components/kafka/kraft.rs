@@ -134,6 +134,12 @@ impl Kafka {
         }
     }
 
+    /// The node.id `host` votes with: its controller id, or a combined node's broker id.
+    pub fn controller_node_id(cl: &Cluster, host: &Host) -> Option<u64> {
+        let p = Self::process_for_role(cl.inv, host, CONTROLLER).unwrap_or(Process::Controller);
+        Self::node_id(cl, host, p)
+    }
+
     /// The hosts that vote in the metadata quorum, in inventory order.
     pub fn controller_hosts(inv: &Inventory) -> Vec<&Host> {
         inv.hosts_with_role(CONTROLLER).collect()
@@ -145,9 +151,7 @@ impl Kafka {
         Self::controller_hosts(cl.inv)
             .into_iter()
             .map(|h| {
-                let p =
-                    Self::process_for_role(cl.inv, h, CONTROLLER).unwrap_or(Process::Controller);
-                let id = Self::node_id(cl, h, p)
+                let id = Self::controller_node_id(cl, h)
                     .map(|i| i.to_string())
                     .unwrap_or_else(|| "-1".into());
                 format!("{id}@{}:{port}", h.address)
@@ -501,7 +505,10 @@ impl Kafka {
             // format cut short (kill -9) finish the rest on the next run, while preflight has
             // refused any directory formatted with another cluster id or node id.
             init: Some(super::super::core::Init {
-                markers: dirs.iter().map(|d| format!("{d}/meta.properties")).collect(),
+                markers: dirs
+                    .iter()
+                    .map(|d| format!("{d}/meta.properties"))
+                    .collect(),
                 main_class: Some("kafka.tools.StorageTool"),
                 args: vec![
                     "format".into(),

@@ -24,9 +24,11 @@ impl Kafka {
         Self::controller_hosts(cl.inv)
             .into_iter()
             .map(|h| {
-                let p =
-                    Self::process_for_role(cl.inv, h, CONTROLLER).unwrap_or(Process::Controller);
-                (h, Self::node_id(cl, h, p), format!("{}:{port}", h.address))
+                (
+                    h,
+                    Self::controller_node_id(cl, h),
+                    format!("{}:{port}", h.address),
+                )
             })
             .collect()
     }
@@ -161,9 +163,7 @@ impl Kafka {
         let name = hosts
             .iter()
             .find(|h| {
-                let p =
-                    Self::process_for_role(cl.inv, h, CONTROLLER).unwrap_or(Process::Controller);
-                leader.is_some_and(|l| l >= 0 && Self::node_id(cl, h, p) == Some(l as u64))
+                leader.is_some_and(|l| l >= 0 && Self::controller_node_id(cl, h) == Some(l as u64))
             })
             .map(|h| h.name.clone());
         put_last(hosts, name.as_deref())
@@ -373,6 +373,40 @@ impl Kafka {
                 }
             }
         }
+        // The release each node runs, as it reports it: the highest metadata.version it
+        // supports names its release line (3.9.x supports up to 3.9-IV0, 4.0.x up to 4.0-IV3).
+        let want_line = format!("{}.{}", spec.version.major(), spec.version.minor());
+        let mut nodes: Vec<(&Host, &str, String)> = Vec::new();
+        for h in &inv.hosts {
+            for p in Self::processes(inv, h) {
+                let port = if p == Process::Controller {
+                    Self::controller_port(spec)
+                } else {
+                    Self::port(spec)
+                };
+                nodes.push((h, p.role(), format!("{}:{port}", h.address)));
+            }
+        }
+        for (h, role, addr) in nodes {
+            match wire::api_versions(&addr, PROBE_TIMEOUT) {
+                Err(e) => out.push(Check::fail(&h.name, role, "version", format!("{addr}: {e:#}"))),
+                Ok(a) => match a.release_line() {
+                    None => out.push(Check::warn(&h.name, role, "version", format!("{addr} reports no supported metadata.version: its release is not known"))),
+                    Some((m, None)) => out.push(Check::warn(&h.name, role, "version", format!("{addr} supports metadata.version up to level {m}, newer than stackctl knows (after 4.0-IV3): a release after 4.0; the inventory says {}", spec.version))),
+                    Some((m, Some(line))) => out.push(Check::pass_if(
+                        line == want_line,
+                        &h.name,
+                        role,
+                        "version",
+                        format!(
+                            "runs a Kafka {line} release (supports metadata.version up to level {m}){} the inventory says {}",
+                            if line == want_line { ";" } else { ", but" },
+                            spec.version
+                        ),
+                    )),
+                },
+            }
+        }
         // metadata.version: the feature level every node runs at.
         if let Some(addr) = metadata_version_from {
             match wire::api_versions(&addr, PROBE_TIMEOUT) {
@@ -408,14 +442,11 @@ impl Kafka {
         topic: &str,
         deadline: std::time::Instant,
     ) -> Result<u128, String> {
-        let t0 = std::time::Instant::now();
         let Some(spec) = cx.cl.inv.component(NAME) else {
             return Ok(0);
         };
-        let until = deadline.min(std::time::Instant::now() + std::time::Duration::from_secs(20));
-        loop {
-            let left: Vec<String> = cx
-                .cl
+        Self::wait_deleted(deadline, "the brokers' metadata", || {
+            cx.cl
                 .inv
                 .hosts_with_role(ROLE)
                 .filter(|h| cx.reachable(h))
@@ -429,18 +460,7 @@ impl Kafka {
                         Err(e) => Some(format!("{}: {e:#}", h.name)),
                     }
                 })
-                .collect();
-            if left.is_empty() {
-                return Ok(t0.elapsed().as_millis());
-            }
-            if std::time::Instant::now() >= until {
-                return Err(format!(
-                    "still in the metadata after {} ms: {}",
-                    t0.elapsed().as_millis(),
-                    left.join(", ")
-                ));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(250));
-        }
+                .collect()
+        })
     }
 }

@@ -916,7 +916,6 @@ impl Kafka {
         topic: &str,
         deadline: std::time::Instant,
     ) -> Result<u128, String> {
-        let t0 = std::time::Instant::now();
         let chroot = spec
             .scalar("chroot")
             .map(|c| c.trim_end_matches('/').to_string())
@@ -925,10 +924,8 @@ impl Kafka {
             format!("{chroot}/admin/delete_topics/{topic}"),
             format!("{chroot}/brokers/topics/{topic}"),
         ];
-        let until = deadline.min(std::time::Instant::now() + SMOKE_DELETION_WAIT);
-        let mut left;
-        loop {
-            left = match ZooKeeper::session(cx.cl.inv, PROBE_TIMEOUT) {
+        Self::wait_deleted(deadline, "ZooKeeper", || {
+            match ZooKeeper::session(cx.cl.inv, PROBE_TIMEOUT) {
                 Ok(mut s) => {
                     let there: Vec<String> = paths
                         .iter()
@@ -939,15 +936,29 @@ impl Kafka {
                     there
                 }
                 Err(e) => vec![format!("cannot read the registry: {e:#}")],
-            };
-            if left.is_empty() {
+            }
+        })
+    }
+
+    /// Polls `left` (what of a deleted topic is still in `place`) every SMOKE_RETRY until it
+    /// is empty (Ok: after so many ms) or SMOKE_DELETION_WAIT (or the deadline) is over.
+    pub(super) fn wait_deleted(
+        deadline: std::time::Instant,
+        place: &str,
+        mut left: impl FnMut() -> Vec<String>,
+    ) -> Result<u128, String> {
+        let t0 = std::time::Instant::now();
+        let until = deadline.min(t0 + SMOKE_DELETION_WAIT);
+        loop {
+            let there = left();
+            if there.is_empty() {
                 return Ok(t0.elapsed().as_millis());
             }
             if std::time::Instant::now() >= until {
                 return Err(format!(
-                    "still in ZooKeeper after {} ms: {}",
+                    "still in {place} after {} ms: {}",
                     t0.elapsed().as_millis(),
-                    left.join(", ")
+                    there.join(", ")
                 ));
             }
             std::thread::sleep(SMOKE_RETRY);
