@@ -265,3 +265,66 @@ fn snapshots_of_the_kraft_properties_of_every_line() {
         }
     }
 }
+
+/// Preflight: a formatted node whose running file names other voters than the inventory now
+/// gives (a controller added, removed or moved) is refused; an unformatted one, or the same
+/// voters, is not.
+#[test]
+fn preflight_refuses_changing_the_voters_of_a_formatted_static_quorum() {
+    use stackctl::components::{self, Component};
+    let (_d, path) = common::inventory(&inventory("3.9.0", false, 3));
+    plan_written(&path);
+    let load = |p: &std::path::Path| plan::load_and_plan(p, &PlanOptions::default()).unwrap();
+    let (inv, before) = load(&path);
+    let old_file = file(&before, "n1", "/controller.properties")
+        .unwrap()
+        .to_string();
+    // The inventory now has a fourth controller.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}  - {{ name: n4, address: 10.0.0.4, roles: [kafka-controller, kafka] }}\n"),
+    )
+    .unwrap();
+    plan_written(&path);
+    let (inv4, after) = load(&path);
+    let kafka = components::find("kafka").unwrap();
+    let facts = |formatted: bool, file: &str| {
+        let mut f = stackctl::remote::facts::HostFacts::default();
+        f.contents.insert(
+            "/opt/stack/etc/kafka/controller.properties".into(),
+            file.into(),
+        );
+        if formatted {
+            f.contents.insert(
+                "/data/stack/kafka-controller/meta.properties".into(),
+                "node.id=9001\ncluster.id=x\n".into(),
+            );
+        }
+        f
+    };
+    let ids4 = after.ids();
+    let cl4 = stackctl::components::Cluster::new(&inv4, &ids4);
+    let n1 = inv4.hosts.iter().find(|h| h.name == "n1").unwrap();
+    let formatted = facts(true, &old_file);
+    let problems = kafka.preflight(&cl4, &[(n1, &formatted)]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("n1: /opt/stack/etc/kafka/controller.properties has controller.quorum.voters=9001@10.0.0.1:9093,9002@10.0.0.2:9093,9003@10.0.0.3:9093")
+            && problems[0].contains("9004@10.0.0.4:9093")
+            && problems[0].contains("cannot change its voters"),
+        "{problems:?}"
+    );
+    let fresh = facts(false, &old_file);
+    assert!(
+        kafka.preflight(&cl4, &[(n1, &fresh)]).is_empty(),
+        "not formatted: nothing to protect"
+    );
+    let ids = before.ids();
+    let cl = stackctl::components::Cluster::new(&inv, &ids);
+    let n1 = inv.hosts.iter().find(|h| h.name == "n1").unwrap();
+    assert!(
+        kafka.preflight(&cl, &[(n1, &formatted)]).is_empty(),
+        "the same voters"
+    );
+}

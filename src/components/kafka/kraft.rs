@@ -559,6 +559,54 @@ impl Kafka {
     }
 }
 
+impl Kafka {
+    /// The files preflight reads on a KRaft host: each process's configuration as it is now.
+    pub fn kraft_fact_reads(inv: &Inventory, host: &Host) -> Vec<String> {
+        Self::processes(inv, host)
+            .into_iter()
+            .map(|p| format!("{}/{}", conf_dir(host, NAME), p.conf_file()))
+            .collect()
+    }
+
+    /// A static quorum (`controller.quorum.voters`) cannot change its voters by configuration:
+    /// a formatted node whose running file names other voters than the plan would join another
+    /// quorum, and a new empty voter could help elect a leader without the committed metadata.
+    /// Refused until membership changes are built (dynamic quorum, KIP-853).
+    pub fn kraft_preflight(
+        cl: &Cluster,
+        hosts: &[(&Host, &crate::remote::facts::HostFacts)],
+    ) -> Vec<String> {
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        let want = Self::voters(cl, spec);
+        let mut out = Vec::new();
+        for (h, facts) in hosts {
+            for p in Self::processes(cl.inv, h) {
+                let path = format!("{}/{}", conf_dir(h, NAME), p.conf_file());
+                let dirs = Self::process_dirs(cl.inv, spec, h, p);
+                let formatted = dirs
+                    .iter()
+                    .any(|d| facts.contents.contains_key(&format!("{d}/meta.properties")));
+                let Some(have) = facts
+                    .contents
+                    .get(&path)
+                    .and_then(|t| properties(t).get("controller.quorum.voters").cloned())
+                else {
+                    continue;
+                };
+                if formatted && have.trim() != want {
+                    out.push(format!(
+                        "{}: {path} has controller.quorum.voters={have}, the inventory now gives {want}: a static KRaft quorum cannot change its voters (adding, removing or moving controllers, or switching `combined`) by configuration; restore the controllers in the inventory",
+                        h.name
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -731,6 +731,24 @@ impl Component for Kafka {
             .collect()
     }
 
+    fn fact_reads(&self, cl: &Cluster, host: &Host) -> Vec<String> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_fact_reads(cl.inv, host);
+        }
+        vec![]
+    }
+
+    fn preflight(
+        &self,
+        cl: &Cluster,
+        hosts: &[(&Host, &crate::remote::facts::HostFacts)],
+    ) -> Vec<String> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_preflight(cl, hosts);
+        }
+        vec![]
+    }
+
     fn needs_id(&self, inv: &Inventory, role: &str, host: &Host) -> bool {
         // A combined node is one process, named by its broker id.
         !(role == CONTROLLER
