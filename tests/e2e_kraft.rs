@@ -316,9 +316,14 @@ fn life(version: &str, combined: bool) {
             t.contains("a static KRaft quorum cannot change its voters"),
             "{t}"
         );
-        // Back to the three controllers (the lock file gives host3 its retired id back):
-        // nothing changes.
-        assert_no_op(&stackctl(&["up", "--json"], &changed));
+        // Back to the three controllers (the same file: the lock file gives host3 its retired
+        // id back): nothing changes.
+        let back = kraft(cluster, version, combined)
+            .config("num.network.threads", "4")
+            .map("controller_config", "metadata.max.idle.interval.ms", "400")
+            .write(dir.path());
+        assert_eq!(back, changed);
+        assert_no_op(&stackctl(&["up", "--json"], &back));
     }
     let out = stackctl(&["down", "--purge", "--yes"], &changed);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
