@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Turns an inventory of hosts into a running ZooKeeper / Kafka / Hadoop / HBase cluster"
 )]
 #[command(
-    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached)."
+    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,6 +33,18 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Print the manual page (roff) generated from these definitions; `--dir` writes them all
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The page of one subcommand (stackctl-SUBCOMMAND(1)); without it, the main page
+    #[arg(value_name = "SUBCOMMAND", conflicts_with = "dir")]
+    pub command: Option<String>,
+    /// Write every page (stackctl.1 and one stackctl-SUBCOMMAND.1 each) into DIR instead
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// What every command that reads an inventory takes.
@@ -87,6 +99,10 @@ pub struct PlanArgs {
     /// not preflight errors (a throwaway cluster)
     #[arg(long, requires = "live")]
     pub allow_ephemeral: bool,
+    /// With --live, for CI: exit 0 when no host would change and the lock file stays as it is,
+    /// 10 when changes are present, the usual codes (1, 2, 3, ...) on errors
+    #[arg(long, requires = "live")]
+    pub detailed_exitcode: bool,
 }
 
 /// How to reach the hosts.

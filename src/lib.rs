@@ -42,6 +42,11 @@ pub mod exit {
     pub const PREFLIGHT: i32 = 3;
     /// Another `up`/`down` holds the cluster lock: nothing was changed.
     pub const LOCKED: i32 = 4;
+    /// `plan --live --detailed-exitcode`: the plan ran and `up` would change something (a host,
+    /// or the lock file). Terraform's 2 is taken by INVALID here; 10 stays clear of every other
+    /// code, of the room kept for new errors (5-9), of sysexits (64-78) and of the shell's
+    /// (126-165), so a CI script tells "changes" from any failure.
+    pub const CHANGES: i32 = 10;
     /// Interrupted (Ctrl-C, SIGTERM) and stopped at a safe point; `up` again resumes.
     pub const INTERRUPTED: i32 = 130;
 }

@@ -330,3 +330,56 @@ fn hostile_values_reach_the_plan_exactly_as_the_builder_was_given_them() {
     assert_eq!(props["stackctl.note"], note);
     assert_eq!(props["dataDir"], format!("{data}/zookeeper"));
 }
+
+#[test]
+fn detailed_exitcode_needs_live() {
+    let ran = Run::new(&["plan", "--detailed-exitcode"])
+        .inventory("inventories/seed-3node.yml")
+        .code(2);
+    let err = ran.stderr();
+    assert!(
+        err.contains("--detailed-exitcode") && err.contains("--live"),
+        "{err}"
+    );
+}
+
+#[test]
+fn detailed_exitcode_keeps_the_error_codes() {
+    // A compatibility error stops plan before it connects: exit 1, not "changes present".
+    let (_d, path) = common::inventory(
+        r#"
+cluster: t
+defaults: { java_home: /usr/lib/jvm/java-8, java_version: "1.8.0_231" }
+components:
+  zookeeper: { version: "3.4.14" }
+  kafka: { version: "3.6.0", scala: "2.13", mode: zookeeper }
+hosts:
+  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
+"#,
+    );
+    Run::new(&["plan", "--live", "--detailed-exitcode"])
+        .inventory(&path)
+        .code(1);
+    // Bad arguments stay 2.
+    Run::new(&["plan", "--live", "--detailed-exitcode", "--bogus"])
+        .inventory("inventories/seed-3node.yml")
+        .code(2);
+}
+
+#[test]
+fn the_changes_code_collides_with_no_other_exit_code() {
+    use stackctl::exit::*;
+    let others = [OK, FAILED, INVALID, PREFLIGHT, LOCKED, INTERRUPTED];
+    assert!(!others.contains(&CHANGES));
+    assert_eq!(CHANGES, 10);
+    // Clear of sysexits (64-78) and of the shell's own codes (126 and up).
+    const { assert!(CHANGES < 64) };
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    Run::new(&["--help"])
+        .ok()
+        .stdout_has("10 plan --live --detailed-exitcode: changes present")
+        .stdout_has("130 interrupted");
+}

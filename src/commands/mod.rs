@@ -2,6 +2,7 @@
 //! inventory once, calls one library operation and prints its result. Exit codes come from the
 //! error types and are mapped in one place (`Error::exit_code`).
 
+pub mod man;
 pub mod plan;
 pub mod up;
 pub mod verify;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Down(args) => up::down(args),
         Command::Verify(args) => verify::run(args),
         Command::Completions { shell } => completions(shell),
+        Command::Man(args) => man::run(args),
     };
     crate::remote::transport::cleanup();
     match result {

@@ -83,5 +83,21 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             + &output::plan::findings_text(&warnings, color)
     };
     print(out.as_bytes());
+    if args.detailed_exitcode && changes_present(&plan, &live) {
+        return Err(Error::Reported(crate::exit::CHANGES));
+    }
     Ok(())
+}
+
+/// `--detailed-exitcode`: whether `up` would change anything. A host changes exactly when
+/// `plan --live` lists something for it (`HostChanges::is_empty`, the same test as its "no
+/// changes" line); the lock file changes when ids are to be recorded or retired (an inventory
+/// from stdin has none). With `--write-lock` the lock file this run wrote counts as a change.
+pub fn changes_present(plan: &crate::plan::Plan, live: &[deploy::LiveHost]) -> bool {
+    let lock = !plan.lock.path.is_empty()
+        && matches!(
+            plan.lock.state,
+            crate::lock::LockState::Created | crate::lock::LockState::Updated
+        );
+    lock || live.iter().any(|h| !h.changes.is_empty())
 }
