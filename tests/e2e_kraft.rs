@@ -187,6 +187,32 @@ fn life(version: &str, combined: bool) {
     // A second up changes nothing.
     assert_no_op(&stackctl(&["up", "--json"], &inv));
 
+    // A daemon killed hard: verify fails on its host and role, `up` starts it again.
+    if !combined {
+        for role in ["kafka", "kafka-controller"] {
+            let pid = ssh_ok("host2", &format!("cat /data/stack/run/{role}.pid"));
+            ssh_ok("host2", &format!("kill -9 {}", pid.trim()));
+            let (code, report) = verify(&inv);
+            assert_eq!(code, Some(1), "{}", failures(&report));
+            let failed = failures(&report);
+            assert!(
+                failed.contains(&format!("\"host2\" \"{role}\"")),
+                "killed {role} on host2: {failed}"
+            );
+            println!("killed {role} on host2: verify fails with\n{failed}");
+            let out = stackctl(&["up", "--json"], &inv);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            let started = summary(&out)["summary"]["started"].clone();
+            assert_eq!(
+                started,
+                serde_json::json!([format!("{role} on host2")]),
+                "{started}"
+            );
+            let (code, report) = verify(&inv);
+            assert_eq!(code, Some(0), "{}", failures(&report));
+        }
+    }
+
     // A broker property rolled under acks=all load: nothing acknowledged is lost.
     let load = Load::install("host1", WORK, BOOTSTRAP);
     load.create(TOPIC, 6);

@@ -14,6 +14,33 @@ fn caught_up(q: &Quorum, leo: i64) -> bool {
     leo >= q.high_watermark
 }
 
+/// A follower or observer that has not fetched for this long is not following the metadata
+/// log (a follower fetches continuously; `controller.quorum.fetch.timeout.ms` is 2 s).
+const FETCH_STALE_MS: i64 = 5_000;
+
+/// How long ago (ms, on the leader's clock) replica `id` last fetched from the leader, measured
+/// against the freshest fetch of any replica (so this machine's clock does not matter); None
+/// for the leader itself, a v0 answer, or an unknown time.
+pub fn fetch_staleness_ms(q: &Quorum, id: i32) -> Option<i64> {
+    let all = || q.voters.iter().chain(q.observers.iter());
+    let ts = all().find(|r| r.id == id)?.last_fetch_timestamp;
+    let now = all().map(|r| r.last_fetch_timestamp).max()?;
+    (ts >= 0 && now >= 0).then(|| (now - ts).max(0))
+}
+
+/// Why a replica is not following, if it is not: behind by more than `max_lag` records past
+/// the high watermark, or silent for more than FETCH_STALE_MS.
+fn not_following(q: &Quorum, r: &wire::QuorumReplica, max_lag: i64) -> Option<String> {
+    if let Some(ms) = fetch_staleness_ms(q, r.id).filter(|ms| *ms > FETCH_STALE_MS) {
+        return Some(format!(
+            "has not fetched from the leader for {:.1} s",
+            ms as f64 / 1000.0
+        ));
+    }
+    let lag = (q.high_watermark - r.log_end_offset).max(0);
+    (lag > max_lag).then(|| format!("is {lag} records behind the high watermark"))
+}
+
 impl Kafka {
     /// Each controller's address, with its host and node id.
     fn controller_addrs<'h>(cl: &'h Cluster) -> Vec<(&'h Host, Option<u64>, String)> {
@@ -230,15 +257,19 @@ impl Kafka {
                         )),
                         Some(v) => {
                             let lag = (q.high_watermark - v.log_end_offset).max(0);
+                            let why = (v.id != q.leader)
+                                .then(|| not_following(&q, v, 2))
+                                .flatten();
                             out.push(Check::pass_if(
-                                caught_up(&q, v.log_end_offset) || lag <= 2,
+                                why.is_none(),
                                 &h.name,
                                 CONTROLLER,
                                 "voter",
                                 format!(
-                                    "node {id}{}: log end offset {}, lag {lag}",
+                                    "node {id}{}: log end offset {}, lag {lag}{}",
                                     if v.id == q.leader { " (leader)" } else { "" },
-                                    v.log_end_offset
+                                    v.log_end_offset,
+                                    why.map(|w| format!(": {w}")).unwrap_or_default()
                                 ),
                             ));
                         }
@@ -275,7 +306,11 @@ impl Kafka {
                         .chain(if combined { q.voters.iter() } else { [].iter() })
                         .find(|o| o.id as u64 == id);
                     match seen {
-                        Some(o) => out.push(Check::pass(&h.name, ROLE, "metadata log", format!("node {id} follows the metadata log at offset {} (lag {})", o.log_end_offset, (q.high_watermark - o.log_end_offset).max(0)))),
+                        Some(o) if o.id != q.leader => match not_following(&q, o, 1000) {
+                            None => out.push(Check::pass(&h.name, ROLE, "metadata log", format!("node {id} follows the metadata log at offset {} (lag {})", o.log_end_offset, (q.high_watermark - o.log_end_offset).max(0)))),
+                            Some(why) => out.push(Check::fail(&h.name, ROLE, "metadata log", format!("node {id} {why} (offset {})", o.log_end_offset))),
+                        },
+                        Some(o) => out.push(Check::pass(&h.name, ROLE, "metadata log", format!("node {id} leads the metadata log at offset {}", o.log_end_offset))),
                         None => out.push(Check::fail(&h.name, ROLE, "metadata log", format!("node {id} does not follow the metadata log (no observer {id} in DescribeQuorum)"))),
                     }
                 }
@@ -462,5 +497,53 @@ impl Kafka {
                 })
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::kafka_wire::QuorumReplica;
+
+    fn r(id: i32, leo: i64, fetched: i64) -> QuorumReplica {
+        QuorumReplica {
+            id,
+            log_end_offset: leo,
+            last_fetch_timestamp: fetched,
+            last_caught_up_timestamp: fetched,
+        }
+    }
+
+    #[test]
+    fn a_silent_or_lagging_voter_is_not_following() {
+        let q = Quorum {
+            leader: 1,
+            epoch: 3,
+            high_watermark: 100,
+            voters: vec![r(1, 101, -1), r(2, 100, 50_000), r(3, 100, 41_000)],
+            observers: vec![r(4, 99, 49_900)],
+            version: 1,
+        };
+        assert_eq!(fetch_staleness_ms(&q, 2), Some(0));
+        assert_eq!(fetch_staleness_ms(&q, 3), Some(9_000));
+        assert_eq!(fetch_staleness_ms(&q, 1), None, "the leader");
+        assert!(not_following(&q, &q.voters[1], 2).is_none());
+        assert_eq!(
+            not_following(&q, &q.voters[2], 2).as_deref(),
+            Some("has not fetched from the leader for 9.0 s")
+        );
+        assert!(not_following(&q, &q.observers[0], 2).is_none());
+        let behind = r(5, 90, 50_000);
+        assert_eq!(
+            not_following(&q, &behind, 2).as_deref(),
+            Some("is 10 records behind the high watermark")
+        );
+        // v0 answers carry no timestamps: only the lag counts.
+        let v0 = Quorum {
+            version: 0,
+            voters: vec![r(1, 100, -1), r(2, 100, -1)],
+            ..q.clone()
+        };
+        assert_eq!(fetch_staleness_ms(&v0, 2), None);
     }
 }
