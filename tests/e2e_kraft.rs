@@ -27,7 +27,14 @@ const TOPIC: &str = "kraft-rolling";
 const WORK: &str = "/tmp/e2e-kraft";
 
 fn kraft(cluster: &str, version: &str, combined: bool) -> Inventory {
-    Inventory::new(cluster)
+    kraft_on(cluster, version, combined, 3)
+}
+
+/// [`kraft`] with controllers on the first `controllers` hosts only (a broker on every host).
+fn kraft_on(cluster: &str, version: &str, combined: bool, controllers: usize) -> Inventory {
+    let both: &[&str] = &["kafka-controller", "kafka"];
+    let broker: &[&str] = &["kafka"];
+    let mut inv = Inventory::new(cluster)
         .ssh_user("root")
         .java_home(JDK17)
         .java_version("17")
@@ -38,8 +45,11 @@ fn kraft(cluster: &str, version: &str, combined: bool) -> Inventory {
         .setting("mode", "kraft")
         .setting("combined", if combined { "true" } else { "false" })
         .setting("controller_heap", "160m")
-        .setting("max_open_files", BED_MAX_OPEN_FILES)
-        .hosts(&HOSTS, &["kafka-controller", "kafka"])
+        .setting("max_open_files", BED_MAX_OPEN_FILES);
+    for (i, (h, a)) in HOSTS.iter().enumerate() {
+        inv = inv.host(h, a, if i < controllers { both } else { broker });
+    }
+    inv
 }
 
 fn lock_cluster_id(inv: &Path) -> String {
@@ -317,23 +327,9 @@ fn life(version: &str, combined: bool) {
     if !combined {
         refuses_a_directory_of_another_cluster(&changed, &cid);
         // A controller removed from the inventory: a static quorum cannot change its voters.
-        let fewer = Inventory::new(cluster)
-            .ssh_user("root")
-            .java_home(JDK17)
-            .java_version("17")
-            .component("kafka", version)
-            .scala("2.13")
-            .archive(cache().join(format!("kafka_2.13-{version}.tgz")))
-            .heap("256m")
-            .setting("mode", "kraft")
-            .setting("combined", "false")
-            .setting("controller_heap", "160m")
-            .setting("max_open_files", BED_MAX_OPEN_FILES)
+        let fewer = kraft_on(cluster, version, combined, 2)
             .config("num.network.threads", "4")
             .map("controller_config", "metadata.max.idle.interval.ms", "400")
-            .host(HOSTS[0].0, HOSTS[0].1, &["kafka-controller", "kafka"])
-            .host(HOSTS[1].0, HOSTS[1].1, &["kafka-controller", "kafka"])
-            .host(HOSTS[2].0, HOSTS[2].1, &["kafka"])
             .write(dir.path());
         let out = stackctl(&["up", "--json"], &fewer);
         let t = text(&out);
