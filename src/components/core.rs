@@ -452,8 +452,13 @@ pub fn validate_stop_timeout(inv: &Inventory, spec: &ComponentSpec, diags: &mut 
 
 /// The heap for a role: the component's `heap` setting, else `default`.
 pub fn heap_opts(spec: &ComponentSpec, default: &str) -> Vec<String> {
+    heap_opts_from(spec, "heap", default)
+}
+
+/// [`heap_opts`] with the heap read from setting `key` (Kafka's `controller_heap`).
+pub fn heap_opts_from(spec: &ComponentSpec, key: &str, default: &str) -> Vec<String> {
     let heap = spec
-        .scalar("heap")
+        .scalar(key)
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|| default.to_string());
     let heap = if heap.chars().all(|c| c.is_ascii_digit()) {

@@ -466,22 +466,12 @@ impl Kafka {
         let dirs = Self::process_dirs(cl.inv, spec, host, p);
         let mut owned_dirs = dirs.clone();
         owned_dirs.push(format!("{}/kafka", host.log_dir));
-        let mut jvm = match (p, spec.scalar("controller_heap")) {
-            (Process::Controller, Some(h)) => {
-                let h = h.trim();
-                let h = if h.chars().all(|c| c.is_ascii_digit()) {
-                    format!("{h}m")
-                } else {
-                    h.to_string()
-                };
-                let mut v = vec![format!("-Xms{h}"), format!("-Xmx{h}")];
-                if let Some(opts) = spec.scalar("jvm_opts") {
-                    v.extend(opts.split_whitespace().map(str::to_string));
-                }
-                v
-            }
-            _ => heap_opts(spec, "1g"),
+        let heap_key = if p == Process::Controller && spec.scalar("controller_heap").is_some() {
+            "controller_heap"
+        } else {
+            "heap"
         };
+        let mut jvm = super::super::core::heap_opts_from(spec, heap_key, "1g");
         jvm.push(format!("-Dkafka.logs.dir={}/kafka", host.log_dir));
         let file = format!("{conf}/{}", p.conf_file());
         let cluster_id = cl.cluster_id(NAME).unwrap_or("-").to_string();

@@ -329,17 +329,7 @@ impl Kafka {
             match wire::metadata(&addr, PROBE_TIMEOUT) {
                 Err(e) => out.push(Check::fail(&h.name, ROLE, "registered", format!("{e:#}"))),
                 Ok(m) => {
-                    let have: Vec<i32> = m.brokers.iter().map(|b| b.id).collect();
-                    let missing: Vec<String> = want
-                        .iter()
-                        .filter(|(i, _)| !have.contains(i))
-                        .map(|(i, n)| format!("{i} ({n})"))
-                        .collect();
-                    let list = have
-                        .iter()
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let (list, missing) = Self::brokers_listed(&m, &want);
                     out.push(if missing.is_empty() {
                         Check::pass(
                             &h.name,

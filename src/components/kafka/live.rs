@@ -378,32 +378,15 @@ impl Kafka {
             }
         }
         // Each broker's own view: a Metadata request lists every broker.
-        let want_ids: Vec<i32> = brokers
+        let want: Vec<(i32, &str)> = brokers
             .iter()
-            .filter_map(|h| id_of(h).map(|i| i as i32))
+            .filter_map(|h| id_of(h).map(|i| (i as i32, h.name.as_str())))
             .collect();
         for h in &brokers {
             let addr = format!("{}:{}", h.address, Self::port(spec));
             match crate::remote::kafka_wire::metadata(&addr, t) {
                 Ok(m) => {
-                    let have: Vec<i32> = m.brokers.iter().map(|b| b.id).collect();
-                    let missing: Vec<String> = want_ids
-                        .iter()
-                        .filter(|i| !have.contains(i))
-                        .map(|i| {
-                            let name = brokers
-                                .iter()
-                                .find(|b| id_of(b) == Some(*i as u64))
-                                .map(|b| b.name.as_str())
-                                .unwrap_or("?");
-                            format!("{i} ({name})")
-                        })
-                        .collect();
-                    let list = have
-                        .iter()
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let (list, missing) = Self::brokers_listed(&m, &want);
                     if m.controller < 0 {
                         out.push(Check::fail(
                             &h.name,
@@ -482,6 +465,26 @@ impl Kafka {
             }
         }
         out
+    }
+
+    /// The broker ids a Metadata answer lists ("1, 2, 3"), and those of `want` (id, host) it
+    /// does not list ("2 (host2)").
+    pub(super) fn brokers_listed(
+        m: &crate::remote::kafka_wire::Metadata,
+        want: &[(i32, &str)],
+    ) -> (String, Vec<String>) {
+        let have: Vec<i32> = m.brokers.iter().map(|b| b.id).collect();
+        let missing = want
+            .iter()
+            .filter(|(i, _)| !have.contains(i))
+            .map(|(i, n)| format!("{i} ({n})"))
+            .collect();
+        let list = have
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        (list, missing)
     }
 
     /// The broker id in `<chroot>/controller`, if there is one.
