@@ -374,19 +374,14 @@ impl Kafka {
                 );
             }
         }
-        for prop in spec
-            .map("config")
+        let sections = ["config", "controller_config"];
+        for (section, prop) in sections
             .iter()
-            .chain(spec.map("controller_config"))
+            .flat_map(|sec| spec.map(sec).iter().map(move |p| (*sec, p)))
         {
             let owned = Self::KRAFT_OWNED.contains(&prop.key.as_str());
             let zk = prop.key.starts_with("zookeeper.");
             if owned || zk {
-                let section = if spec.map("config").iter().any(|p| std::ptr::eq(p, prop)) {
-                    "config"
-                } else {
-                    "controller_config"
-                };
                 let (msg, help) = if zk {
                     (format!("`{}` is a ZooKeeper-mode setting; in KRaft mode Kafka uses no ZooKeeper", prop.key), "remove it".to_string())
                 } else {
