@@ -28,6 +28,13 @@ pub enum Command {
     Down(DownArgs),
     /// Check the live cluster: quorum, membership, liveness and versions (reads only)
     Verify(VerifyArgs),
+    /// One line per service instance: host, role, id, version, up/down/degraded and its role
+    /// in the cluster (leader, controller, active), uptime, data size (reads only, quick)
+    Status(StatusArgs),
+    /// Try stackctl on this machine: N local hosts (namespaces with their own sshd; root,
+    /// Linux) and the inventory deployed onto them with the real `up`
+    #[command(subcommand)]
+    Playground(PlaygroundCommand),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -188,6 +195,81 @@ pub struct VerifyArgs {
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Only these hosts' instances (comma-separated names)
+    #[arg(long, value_delimiter = ',', value_name = "HOST[,HOST]")]
+    pub limit: Option<Vec<String>>,
+    /// The bound of each probe that asks a service its role (a leader, a JMX bean)
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub probe_timeout_ms: u64,
+    /// The table as one JSON document (with `schema_version`)
+    #[arg(long)]
+    pub json: bool,
+    /// Colour: auto (when stdout is a terminal), always or never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlaygroundCommand {
+    /// Bring up the hosts and deploy the inventory onto them (`stackctl up`); prints how to
+    /// reach each service
+    Up(PlaygroundUpArgs),
+    /// Stop everything the playground started and delete its hosts, keys and data
+    Down(PlaygroundDirArgs),
+    /// Open a shell (or run COMMAND) on one playground host, by its inventory name
+    Ssh {
+        /// The host's name in the inventory
+        host: String,
+        /// A command to run instead of a shell
+        #[arg(trailing_var_arg = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        dir: PlaygroundDirArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlaygroundDirArgs {
+    /// The playground's state directory (hosts, keys, its copy of the inventory)
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/tmp/stackctl-playground"
+    )]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaygroundUpArgs {
+    /// The inventory to deploy (its hosts are mapped, in order, onto the playground's)
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+    /// How many hosts (default: as many as the inventory has)
+    #[arg(long, value_name = "N")]
+    pub hosts: Option<usize>,
+    /// The first three octets of the playground's network (host i is NET.(10+i))
+    #[arg(long, value_name = "NET", default_value = "10.231.78")]
+    pub net: String,
+    /// The JDK the services run on, in place of the inventory's java_home (the hosts see this
+    /// machine's /usr)
+    #[arg(long, value_name = "DIR")]
+    pub java_home: Option<String>,
+    /// The Java version of --java-home, for the compatibility checks
+    #[arg(long, value_name = "N", requires = "java_home")]
+    pub java_version: Option<String>,
+    /// Bring up the hosts and write the inventory, but do not run `up`
+    #[arg(long)]
+    pub no_deploy: bool,
+    #[command(flatten)]
+    pub dir: PlaygroundDirArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

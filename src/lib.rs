@@ -25,6 +25,8 @@ pub mod plan;
 pub mod versions;
 // the engine
 pub mod deploy;
+pub mod playground;
+pub mod status;
 pub mod verify;
 // the user interface
 pub mod commands;

@@ -72,6 +72,8 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((7, 5), &["deploy"]),
     // 8: checking a running cluster.
     ((8, 0), &["verify"]),
+    ((8, 0), &["status"]),
+    ((8, 0), &["playground"]),
     // 9: turning results into text.
     ((9, 0), &["output", "output::*"]),
     // 10: one module per CLI command.

@@ -4,6 +4,8 @@
 
 pub mod man;
 pub mod plan;
+pub mod playground;
+pub mod status;
 pub mod up;
 pub mod verify;
 
@@ -75,6 +77,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Up(args) => up::up(args),
         Command::Down(args) => up::down(args),
         Command::Verify(args) => verify::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Playground(cmd) => playground::run(cmd),
         Command::Completions { shell } => completions(shell),
         Command::Man(args) => man::run(args),
     };

@@ -686,6 +686,48 @@ pub trait Live {
     fn smoke(&self, _cx: &SmokeCx) -> Vec<Check> {
         Vec::new()
     }
+    /// `status`: what each instance of this component is in its cluster right now (ZooKeeper's
+    /// leader or follower, Kafka's controller, the active NameNode or HBase master), asked
+    /// from this machine with probes bounded by `timeout`. Only instances with something to
+    /// say are listed; `status` itself knows whether a process runs and its port listens.
+    /// Default: nothing beyond that.
+    fn states(&self, _cl: &Cluster, _timeout: std::time::Duration) -> Vec<RoleState> {
+        Vec::new()
+    }
+}
+
+/// One instance's role in its cluster, for `status`: `state` is a short word ("leader",
+/// "follower", "controller", "active", "backup"); `healthy` false makes the instance
+/// degraded, with `note` saying why (a server that does not serve, a broker missing from
+/// the metadata).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleState {
+    pub host: String,
+    pub role: &'static str,
+    pub state: String,
+    pub healthy: bool,
+    pub note: String,
+}
+
+impl RoleState {
+    pub fn ok(host: &str, role: &'static str, state: impl Into<String>) -> Self {
+        RoleState {
+            host: host.to_string(),
+            role,
+            state: state.into(),
+            healthy: true,
+            note: String::new(),
+        }
+    }
+    pub fn degraded(host: &str, role: &'static str, note: impl Into<String>) -> Self {
+        RoleState {
+            host: host.to_string(),
+            role,
+            state: String::new(),
+            healthy: false,
+            note: note.into(),
+        }
+    }
 }
 
 /// Runs a script on a cluster host over its SSH connection (as the session's user, or root

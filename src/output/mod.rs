@@ -2,5 +2,6 @@
 //! summaries. JSON is the serde form of the same data and needs no code here.
 
 pub mod plan;
+pub mod status;
 pub mod summary;
 pub mod verify;

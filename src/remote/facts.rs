@@ -41,6 +41,11 @@ pub struct FactRequest {
     // --- supervision (issue 12): whether systemd is the init, and our units' states.
     /// role -> systemd unit name, whose state is read where systemd is the init.
     pub units: Vec<(String, String)>,
+    // --- status (issue 15): how long each service has run, and how much its data takes.
+    /// For `status`: the seconds each running service has run (`ps -o etimes`).
+    pub since: bool,
+    /// For `status`: directories whose size is read (`du -sk`, bounded to 2 s each).
+    pub du: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -102,6 +107,13 @@ pub struct HostFacts {
     pub systemd: bool,
     /// role -> its unit's state, on a systemd host.
     pub units: BTreeMap<String, UnitState>,
+    // --- status (issue 15)
+    /// role -> seconds its running process has run, when asked.
+    pub since: BTreeMap<String, u64>,
+    /// dir -> KiB it holds (`du -sk`), when asked and answered in time.
+    pub du_kb: BTreeMap<String, u64>,
+    /// dir -> (size, used) KiB of the filesystem it is on, from the same `df` line as free_kb.
+    pub disk_kb: BTreeMap<String, (u64, u64)>,
 }
 
 /// What `systemctl show` says about one unit.
@@ -227,9 +239,23 @@ pub fn script(req: &FactRequest) -> String {
             s.push_str(&format!(
                 "if [ -x {q} ]; then o=$({q} status 2>/dev/null); echo \"{role} $o\"; set -- $o; if [ \"${{2:-}}\" = running ]; then e=$(readlink -f /proc/$3/exe); v=$(sed -n 's/^JAVA_VERSION=\"\\(.*\\)\"/\\1/p' \"${{e%/bin/java}}/release\" \"${{e%/jre/bin/java}}/release\" 2>/dev/null | head -n 1); echo \"{role} jvm $e ${{v:-?}}\"; fi; fi\n"
             ));
+        } else if req.since {
+            // "<role> since <seconds>" after the status line of a running service.
+            s.push_str(&format!(
+                "if [ -x {q} ]; then o=$({q} status 2>/dev/null); echo \"{role} $o\"; set -- $o; if [ \"${{2:-}}\" = running ]; then echo \"{role} since $(ps -o etimes= -p $3 2>/dev/null | tr -d ' ')\"; fi; fi\n"
+            ));
         } else {
             s.push_str(&format!(
                 "[ -x {q} ] && {q} status 2>/dev/null | sed 's/^/{role} /'\n"
+            ));
+        }
+    }
+    if !req.du.is_empty() {
+        s.push_str(&format!("echo '{mark} du'\n"));
+        for d in &req.du {
+            let q = shell_quote(d);
+            s.push_str(&format!(
+                "[ -d {q} ] && printf '%s\\t%s\\n' {q} \"$(timeout 2 du -sk {q} 2>/dev/null | cut -f1)\"\n"
             ));
         }
     }
@@ -437,6 +463,10 @@ pub fn parse(out: &str) -> HostFacts {
                         f.jvm
                             .insert(w[0].to_string(), (exe.to_string(), ver.to_string()));
                     }
+                } else if w.len() == 3 && w[1] == "since" {
+                    if let Ok(secs) = w[2].parse() {
+                        f.since.insert(w[0].to_string(), secs);
+                    }
                 } else if w.len() >= 4 && w[2] == "running" {
                     if let Ok(pid) = w[3].parse() {
                         f.running.insert(w[0].to_string(), pid);
@@ -445,6 +475,9 @@ pub fn parse(out: &str) -> HostFacts {
             }
             "df" => {
                 if let Some((dir, df)) = line.split_once('\t') {
+                    if let Some(sizes) = df_size_used_kb(df) {
+                        f.disk_kb.insert(dir.to_string(), sizes);
+                    }
                     match df_available_kb(df) {
                         Some(kb) => {
                             f.free_kb.insert(dir.to_string(), kb);
@@ -452,6 +485,13 @@ pub fn parse(out: &str) -> HostFacts {
                         None => {
                             f.free_kb_unread.insert(dir.to_string(), df.to_string());
                         }
+                    }
+                }
+            }
+            "du" => {
+                if let Some((dir, kb)) = line.split_once('\t') {
+                    if let Ok(kb) = kb.trim().parse() {
+                        f.du_kb.insert(dir.to_string(), kb);
                     }
                 }
             }
@@ -534,6 +574,23 @@ pub fn parse(out: &str) -> HostFacts {
     flush(&mut f, &mut file, &mut buf);
     f.java = JavaVersion::from_java_version_output(&f.java_output);
     f
+}
+
+/// The filesystem's size and used KiB in one line of `df -Pk` (found like the available KiB).
+pub fn df_size_used_kb(line: &str) -> Option<(u64, u64)> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let num = |s: &str| s.parse::<u64>().ok();
+    (4..w.len()).find_map(|i| {
+        let cap = w[i];
+        let is_cap = cap == "-"
+            || cap
+                .strip_suffix('%')
+                .is_some_and(|n| n.parse::<u64>().is_ok());
+        if !is_cap {
+            return None;
+        }
+        Some((num(w[i - 3])?, num(w[i - 2])?)).filter(|_| num(w[i - 1]).is_some())
+    })
 }
 
 /// The available KiB in one line of `df -Pk`: `<filesystem> <blocks> <used> <available>
@@ -774,6 +831,8 @@ mod tests {
             owned_dirs: vec![("/d x".into(), "k a".into(), "$(id)".into())],
             fs_dirs: vec!["/data/x".into()],
             units: vec![("zookeeper".into(), "stackctl-a b-zookeeper.service".into())],
+            since: false,
+            du: vec!["/d x/$(id)".into()],
         };
         let s = script(&req);
         assert!(s.contains("'/opt/a b/$(id)'"));
@@ -863,6 +922,72 @@ mod tests {
         assert!(f.free_kb.contains_key(&s(&odd)), "{f:?}");
         assert!(f.free_kb.contains_key(&s(&odd.join("not yet"))), "{f:?}");
         assert!(f.free_kb_unread.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn status_facts_read_uptime_data_size_and_filesystem_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let launcher = d.join("zk.sh");
+        std::fs::write(
+            &launcher,
+            format!(
+                "#!/bin/sh\necho \"zookeeper running {}\"\n",
+                std::process::id()
+            ),
+        )
+        .unwrap();
+        let stopped = d.join("kafka.sh");
+        std::fs::write(&stopped, "#!/bin/sh\necho \"kafka stopped\"\n").unwrap();
+        for l in [&launcher, &stopped] {
+            std::process::Command::new("chmod")
+                .args(["+x", l.to_str().unwrap()])
+                .status()
+                .unwrap();
+        }
+        let data = d.join("data dir");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("blob"), vec![7u8; 300 * 1024]).unwrap();
+        let data = data.to_string_lossy().into_owned();
+        let req = FactRequest {
+            java_home: "/no/such/jdk".into(),
+            launchers: vec![
+                ("zookeeper".into(), launcher.to_string_lossy().into_owned()),
+                ("kafka".into(), stopped.to_string_lossy().into_owned()),
+            ],
+            since: true,
+            du: vec![data.clone(), "/no/such/dir".into()],
+            dirs: vec![data.clone()],
+            ..Default::default()
+        };
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script(&req))
+            .output()
+            .unwrap();
+        let f = parse(&String::from_utf8_lossy(&out.stdout));
+        assert!(f.complete, "{}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(f.running.get("zookeeper"), Some(&std::process::id()));
+        // This test process has run for a few seconds at most (ps rounds down).
+        assert!(f.since["zookeeper"] < 600, "{:?}", f.since);
+        assert!(!f.since.contains_key("kafka") && !f.running.contains_key("kafka"));
+        assert!(f.du_kb[&data] >= 300, "{:?}", f.du_kb);
+        assert!(!f.du_kb.contains_key("/no/such/dir"));
+        let (size, used) = f.disk_kb[&data];
+        assert!(size > 0 && used <= size, "{size} {used}");
+    }
+
+    #[test]
+    fn df_lines_give_size_and_used_around_the_capacity() {
+        assert_eq!(
+            df_size_used_kb("/dev/vda 1000 10 123456 1% /"),
+            Some((1000, 10))
+        );
+        assert_eq!(
+            df_size_used_kb("my disk 2000 500 1500 25% /mnt/a b"),
+            Some((2000, 500))
+        );
+        assert_eq!(df_size_used_kb("df: /x: No such file"), None);
     }
 
     #[test]

@@ -22,7 +22,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 export STACKCTL_TESTBED_DIR="${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}"
 NHOSTS="${STACKCTL_E2E_HOSTS:-3}"
-TESTS="${STACKCTL_E2E_TESTS:---test e2e_testbed --test e2e_deploy --test e2e_verify --test e2e_bounded --test e2e_engine --test e2e_rolling --test e2e_network --test e2e_preflight --test e2e_systemd --test e2e_users --test e2e_classpath --test e2e_smoke --test e2e_smoke_hadoop --test e2e_kraft --test e2e_detailed_exitcode}"
+TESTS="${STACKCTL_E2E_TESTS:---test e2e_testbed --test e2e_deploy --test e2e_verify --test e2e_bounded --test e2e_engine --test e2e_rolling --test e2e_network --test e2e_preflight --test e2e_systemd --test e2e_users --test e2e_classpath --test e2e_smoke --test e2e_smoke_hadoop --test e2e_kraft --test e2e_detailed_exitcode --test e2e_status --test e2e_playground}"
 TB="$HERE/testbed.sh"
 
 [[ $(id -u) == 0 ]] || { echo "run-e2e.sh: needs root (network namespaces)" >&2; exit 1; }

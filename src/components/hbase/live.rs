@@ -43,6 +43,13 @@ impl Live for HBase {
         }
         Err(last)
     }
+    fn states(
+        &self,
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        Self::master_states(cl, timeout)
+    }
     fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
         self.smoke_canary(cx)
     }
@@ -500,5 +507,34 @@ mod tests {
             .status()
             .unwrap();
         assert!(st.success(), "{script}");
+    }
+}
+
+impl HBase {
+    /// `status`: each master is "active" or "backup" (the Master bean's `tag.isActiveMaster`);
+    /// one that does not answer is degraded.
+    fn master_states(
+        cl: &Cluster,
+        t: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        use crate::components::core::RoleState;
+        let inv = cl.inv;
+        inv.hosts_with_role(MASTER)
+            .map(|m| {
+                let ep = endpoint(&HBase, inv, m, MASTER, "web UI").unwrap_or_default();
+                match crate::remote::probe::jmx_bean(
+                    &ep,
+                    "Hadoop:service=HBase,name=Master,sub=Server",
+                    t,
+                ) {
+                    Ok(b) => {
+                        let active = b["tag.isActiveMaster"].as_str() == Some("true")
+                            || b["tag.isActiveMaster"].as_bool() == Some(true);
+                        RoleState::ok(&m.name, MASTER, if active { "active" } else { "backup" })
+                    }
+                    Err(e) => RoleState::degraded(&m.name, MASTER, format!("{e:#}")),
+                }
+            })
+            .collect()
     }
 }

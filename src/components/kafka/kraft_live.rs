@@ -537,3 +537,62 @@ mod tests {
         assert_eq!(fetch_staleness_ms(&v0, 2), None);
     }
 }
+
+impl Kafka {
+    /// `status`: who leads the metadata quorum (every controller is "leader" or "voter"; one
+    /// that is not a voter or has gone silent is degraded) and which brokers are unfenced
+    /// (a KRaft broker's Metadata answer lists only unfenced brokers). A combined node is a
+    /// voter and a broker at once: its state names both.
+    pub(super) fn kraft_states(
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        use crate::components::core::RoleState;
+        if cl.inv.component(NAME).is_none() {
+            return vec![];
+        }
+        let quorum = Self::quorum(cl);
+        let listed = Self::listed_brokers(cl, timeout);
+        let mut out = Vec::new();
+        for h in &cl.inv.hosts {
+            for p in Self::processes(cl.inv, h) {
+                let id = Self::node_id(cl, h, p).map(|i| i as i32);
+                let mut words: Vec<&str> = Vec::new();
+                let mut why: Vec<String> = Vec::new();
+                if p != Process::Broker {
+                    match (&quorum, id) {
+                        (Ok((q, _)), Some(id)) if q.leader == id => words.push("leader"),
+                        (Ok((q, _)), Some(id)) => match q.voters.iter().find(|r| r.id == id) {
+                            Some(r) => match not_following(q, r, 2) {
+                                None => words.push("voter"),
+                                Some(w) => why.push(format!("voter {id} {w}")),
+                            },
+                            None => why.push(format!("node {id} is not a voter of the quorum")),
+                        },
+                        (Err(e), _) => why.push(format!("{e:#}")),
+                        (_, None) => why.push("no node id in the lock file".into()),
+                    }
+                }
+                if p != Process::Controller {
+                    match (&listed, id) {
+                        (Ok(ids), Some(id)) if ids.contains(&id) => words.push("broker"),
+                        (Ok(_), Some(id)) => {
+                            why.push(format!("broker {id} is not registered and unfenced"))
+                        }
+                        (Err(e), _) => why.push(format!("{e:#}")),
+                        (_, None) => why.push("no broker id in the lock file".into()),
+                    }
+                }
+                out.push(if why.is_empty() {
+                    RoleState::ok(&h.name, p.role(), words.join("+"))
+                } else {
+                    RoleState {
+                        state: words.join("+"),
+                        ..RoleState::degraded(&h.name, p.role(), why.join("; "))
+                    }
+                });
+            }
+        }
+        out
+    }
+}

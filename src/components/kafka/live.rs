@@ -52,6 +52,17 @@ impl Live for Kafka {
         self.zk_verify(cx)
     }
 
+    fn states(
+        &self,
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        if Self::kraft(cl.inv) {
+            return Self::kraft_states(cl, timeout);
+        }
+        Self::zk_states(cl, timeout)
+    }
+
     fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
         Self::smoke_round_trips(cx)
     }
@@ -764,8 +775,14 @@ impl Kafka {
         let n = brokers.len();
         let p = i as i32;
         let me = &brokers[i];
-        // The leader, as another broker sees it (itself only in a one-broker cluster).
-        let others: Vec<&SmokeBroker> = (1..=n).map(|k| &brokers[(i + k) % n]).collect();
+        // The leader, as another broker sees it (itself only in a one-broker cluster): a broker
+        // that has not learnt of the new topic yet is asked again until the deadline, never
+        // replaced by the broker under test.
+        let others: Vec<&SmokeBroker> = if n == 1 {
+            vec![me]
+        } else {
+            (1..n).map(|k| &brokers[(i + k) % n]).collect()
+        };
         let mut last = anyhow::anyhow!("no broker answered");
         let (via, part) = 'found: loop {
             for b in &others {
@@ -983,3 +1000,61 @@ impl Kafka {
 
 /// The least time a smoke step gets, however little of its round trip's bound is left.
 const SMOKE_STEP: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Kafka {
+    /// The broker ids the first broker that answers Metadata lists (in KRaft mode only the
+    /// unfenced ones).
+    pub(super) fn listed_brokers(
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Vec<i32>> {
+        let spec = cl
+            .inv
+            .component(NAME)
+            .ok_or_else(|| anyhow::anyhow!("no kafka"))?;
+        let mut errors = Vec::new();
+        for h in cl.inv.hosts_with_role(ROLE) {
+            let addr = format!("{}:{}", h.address, Self::port(spec));
+            match crate::remote::kafka_wire::metadata(&addr, timeout) {
+                Ok(m) => return Ok(m.brokers.iter().map(|b| b.id).collect()),
+                Err(e) => errors.push(format!("{} ({addr}): {e:#}", h.name)),
+            }
+        }
+        anyhow::bail!("no broker answered Metadata: {}", errors.join("; "))
+    }
+
+    /// `status` in ZooKeeper mode: the controller (from `<chroot>/controller`) and every broker
+    /// the metadata lists; a broker missing from it is degraded.
+    fn zk_states(
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        use crate::components::core::RoleState;
+        let controller = Self::controller(cl);
+        let listed = Self::listed_brokers(cl, timeout);
+        cl.inv
+            .hosts_with_role(ROLE)
+            .map(|h| {
+                let id = cl.id("broker_id", h);
+                match (&listed, id) {
+                    (Ok(ids), Some(id)) if ids.contains(&(id as i32)) => {
+                        let word = match &controller {
+                            Ok(Some(c)) if *c == id => "controller",
+                            _ => "broker",
+                        };
+                        RoleState::ok(&h.name, ROLE, word)
+                    }
+                    (Ok(ids), Some(id)) => RoleState::degraded(
+                        &h.name,
+                        ROLE,
+                        format!("broker {id} is not registered (the metadata lists {ids:?})"),
+                    ),
+                    (Err(e), _) => RoleState::degraded(&h.name, ROLE, format!("{e:#}")),
+                    (_, None) => {
+                        RoleState::degraded(&h.name, ROLE, "no broker id in the lock file")
+                    }
+                }
+            })
+            .collect()
+    }
+}

@@ -333,6 +333,13 @@ impl Live for ZooKeeper {
         }
         out
     }
+    fn states(
+        &self,
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        Self::server_states(cl, timeout)
+    }
     fn smoke(&self, cx: &SmokeCx) -> Vec<Check> {
         Self::smoke_round_trip(cx)
     }
@@ -481,3 +488,42 @@ impl ZooKeeper {
 
 /// The least time a smoke step gets, however little of the round trip's bound is left.
 const MIN_STEP: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl ZooKeeper {
+    /// `status`: each server's mode as `srvr` reports it; one that does not answer, or answers
+    /// "This ZooKeeper instance is not currently serving requests", is degraded.
+    pub(super) fn server_states(
+        cl: &Cluster,
+        timeout: std::time::Duration,
+    ) -> Vec<crate::components::core::RoleState> {
+        use crate::components::core::RoleState;
+        let Some(spec) = cl.inv.component(NAME) else {
+            return vec![];
+        };
+        let servers: Vec<&Host> = cl.inv.hosts_with_role(ROLE).collect();
+        std::thread::scope(|s| {
+            let asks: Vec<_> = servers
+                .iter()
+                .map(|h| {
+                    s.spawn(move || {
+                        let addr = format!("{}:{}", h.address, Self::client_port(spec, h));
+                        match crate::remote::zk::four_letter(&addr, "srvr", timeout)
+                            .and_then(|a| crate::remote::zk::parse_srvr(&a))
+                        {
+                            Ok(srvr) => RoleState::ok(&h.name, ROLE, srvr.mode),
+                            Err(e) => RoleState::degraded(&h.name, ROLE, format!("{e:#}")),
+                        }
+                    })
+                })
+                .collect();
+            asks.into_iter()
+                .zip(&servers)
+                .map(|(a, h)| {
+                    a.join().unwrap_or_else(|_| {
+                        RoleState::degraded(&h.name, ROLE, "the srvr probe panicked")
+                    })
+                })
+                .collect()
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! `stackctl status` on the test bed: ZooKeeper and Kafka on three hosts. Healthy: every
+//! instance up with its id, version, uptime and data size, one ZooKeeper leader and one Kafka
+//! controller; a stopped broker is down (exit 1); two ZooKeeper servers stopped leave the third
+//! running but not serving: degraded, saying why; `up` heals and status is all up again. It
+//! also prints status's median time over 5 runs. Needs a running bed
+//! (`tests/testbed/testbed.sh up 3`); run by tests/testbed/run-e2e.sh.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::bed::*;
+
+const ROLES: [&str; 2] = ["zookeeper", "kafka"];
+
+fn status(inv: &Path) -> (Option<i32>, serde_json::Value, f64) {
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["status", "--json", "-i"])
+        .arg(inv)
+        .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
+        .output()
+        .expect("run stackctl status");
+    let secs = t0.elapsed().as_secs_f64();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
+    assert_eq!(v["schema_version"], "1.0", "{v}");
+    (out.status.code(), v, secs)
+}
+
+/// `status` as text (with `extra` arguments): the raw output.
+fn status_text(inv: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .arg("status")
+        .args(extra)
+        .arg("-i")
+        .arg(inv)
+        .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
+        .output()
+        .expect("run stackctl status")
+}
+
+fn instance<'a>(v: &'a serde_json::Value, host: &str, role: &str) -> &'a serde_json::Value {
+    v["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["host"] == host && i["role"] == role)
+        .unwrap_or_else(|| panic!("no {host} {role} in {v:#}"))
+}
+
+fn stop(host: &str, role: &str) {
+    ssh_ok(host, &format!("/opt/stack/etc/launch/{role}.sh stop"));
+}
+
+/// Polls `status` (at most 40 times, half a second apart) until `done` holds.
+fn status_until(
+    inv: &Path,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = status(inv).1;
+    for _ in 0..40 {
+        if done(&last) {
+            return last;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        last = status(inv).1;
+    }
+    panic!("status never showed {what}: {last:#}");
+}
+
+#[test]
+#[ignore]
+fn status_shows_every_instance_healthy_then_down_and_degraded_and_up_heals() {
+    clean_hosts();
+    let _clean = CleanHosts;
+    let dir = tempfile::tempdir().unwrap();
+    let inv = zk_kafka("status").hosts(&HOSTS, &ROLES).write(dir.path());
+    let out = stackctl(&["up"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all_up = |v: &serde_json::Value| {
+        v["instances"]
+            .as_array()
+            .is_some_and(|a| a.len() == 6 && a.iter().all(|i| i["status"] == "up"))
+            && v["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["role_state"] == "controller")
+    };
+    let v = status_until(&inv, "all six instances up with a controller", all_up);
+    let leaders = v["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["role"] == "zookeeper" && i["role_state"] == "leader")
+        .count();
+    assert_eq!(leaders, 1, "{v:#}");
+    for (h, _) in HOSTS {
+        let id = &h[4..];
+        let zk = instance(&v, h, "zookeeper");
+        assert_eq!(zk["id"], format!("myid={id}"), "{zk}");
+        assert_eq!(zk["version"], "3.5.6", "{zk}");
+        assert_eq!(zk["port"], 2181, "{zk}");
+        assert!(zk["uptime_seconds"].as_u64().is_some(), "{zk}");
+        assert!(zk["pid"].as_u64().is_some(), "{zk}");
+        let b = instance(&v, h, "kafka");
+        assert_eq!(b["id"], format!("broker.id={id}"), "{b}");
+        assert_eq!(b["version"], "2.4.0", "{b}");
+        let d = &b["data_dirs"][0];
+        assert_eq!(d["path"], "/data/stack/kafka", "{b}");
+        assert!(d["kib"].as_u64().is_some_and(|k| k > 0), "{b}");
+        assert!(d["fs_used_percent"].as_u64().is_some(), "{b}");
+    }
+    assert_eq!(status(&inv).0, Some(0));
+    // The text table: one line per instance, within 100 columns.
+    let out = status_text(&inv, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        table.contains("up|leader") && table.contains("up|controller"),
+        "{table}"
+    );
+    assert!(table.lines().all(|l| l.chars().count() <= 100), "{table}");
+    // Speed: the median of five runs.
+    let mut secs: Vec<f64> = (0..5).map(|_| status(&inv).2).collect();
+    secs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "BENCH status (3 hosts, 6 instances): median {:.3} s, min {:.3} s, max {:.3} s",
+        secs[2], secs[0], secs[4]
+    );
+
+    // A stopped broker: down, exit 1, the others up.
+    stop("host3", "kafka");
+    let (code, v, _) = status(&inv);
+    assert_eq!(code, Some(1), "{v:#}");
+    let b3 = instance(&v, "host3", "kafka");
+    assert_eq!(b3["status"], "down", "{b3}");
+    assert!(b3["note"].as_str().unwrap().contains("not running"), "{b3}");
+    assert_eq!(instance(&v, "host1", "kafka")["status"], "up", "{v:#}");
+
+    // Two ZooKeeper servers stopped: the third runs, listens, but serves nothing.
+    stop("host1", "zookeeper");
+    stop("host2", "zookeeper");
+    let v = status_until(&inv, "host3's ZooKeeper degraded", |v| {
+        instance(v, "host3", "zookeeper")["status"] == "degraded"
+    });
+    let z3 = instance(&v, "host3", "zookeeper");
+    assert!(
+        z3["note"].as_str().unwrap_or("").contains("not serving"),
+        "{z3}"
+    );
+    assert_eq!(
+        instance(&v, "host1", "zookeeper")["status"],
+        "down",
+        "{v:#}"
+    );
+    let out = status_text(&inv, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(table.contains("host3 zookeeper: degraded:"), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 100), "{table}");
+
+    // `up` starts what is stopped; status is all up again.
+    let out = stackctl(&["up"], &inv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    status_until(&inv, "all six instances up again", all_up);
+    // --limit: one host's instances only; an unknown host is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["status", "--json", "--limit", "host2", "-i"])
+        .arg(&inv)
+        .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["host"] == "host2"),
+        "{v:#}"
+    );
+    let out = status_text(&inv, &["--limit", "host9"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("host9"), "{}", text(&out));
+}
