@@ -41,21 +41,43 @@ fn status_cell(i: &Instance) -> String {
     }
 }
 
+/// "40K fs 29% /data/stack/zookeeper": the size first, so a path cut to fit stays readable.
 fn data_cell(i: &Instance) -> String {
+    data_cells(i).join(", ")
+}
+
+fn data_cells(i: &Instance) -> Vec<String> {
     i.data_dirs
         .iter()
         .map(|d| {
-            let mut s = d.path.clone();
-            match (d.kib, d.fs_used_percent) {
-                (Some(k), Some(p)) => s.push_str(&format!(" {} (fs {p}%)", size(k))),
-                (Some(k), None) => s.push_str(&format!(" {}", size(k))),
-                (None, Some(p)) => s.push_str(&format!(" - (fs {p}%)")),
-                (None, None) => {}
+            let size = d.kib.map(size).unwrap_or_else(|| "-".into());
+            match d.fs_used_percent {
+                Some(p) => format!("{size} fs {p}% {}", d.path),
+                None => format!("{size} {}", d.path),
             }
-            s
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
+}
+
+/// A one-directory data cell cut to `width` columns: the size stays whole and the path loses
+/// its start, at a `/` when one is near ("44K fs 29% …/stack/zookeeper").
+fn elide(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    let Some(at) = s.find(" /") else {
+        return s.to_string();
+    };
+    let (head, path) = s.split_at(at + 1);
+    let room = width.saturating_sub(head.chars().count() + 1);
+    if n <= width || room < 8 {
+        return s.to_string();
+    }
+    let chars: Vec<char> = path.chars().collect();
+    let tail: String = chars[chars.len() - room..].iter().collect();
+    let tail = match tail.find('/') {
+        Some(k) if k > 0 && tail.len() - k >= 8 => tail[k..].to_string(),
+        _ => tail,
+    };
+    format!("{head}…{tail}")
 }
 
 /// Words of `text` on lines of at most `width` columns, every line after the first indented
@@ -156,10 +178,15 @@ pub fn text(r: &StatusReport, color: bool) -> String {
             let _ = writeln!(o, "{}", line.trim_end());
         } else if lead + data.chars().count() <= COLUMNS {
             let _ = writeln!(o, "{line}{data}");
+        } else if i.data_dirs.len() == 1 && COLUMNS.saturating_sub(lead) >= 24 {
+            // One directory: cut in the middle to fit (`--json` has the whole path).
+            let _ = writeln!(o, "{line}{}", elide(&data, COLUMNS - lead));
         } else {
-            // The data column on its own line(s), under the table's first column.
+            // One line per directory under the instance, each cut to fit.
             let _ = writeln!(o, "{}", line.trim_end());
-            let _ = writeln!(o, "  {}", wrap(&data, COLUMNS - 2, 4));
+            for d in data_cells(i) {
+                let _ = writeln!(o, "    {}", elide(&d, COLUMNS - 4));
+            }
         }
     }
     let notes: Vec<&Instance> = r
@@ -246,14 +273,43 @@ mod tests {
             assert!(line.chars().count() <= COLUMNS, "{line:?} in\n{t}");
         }
         assert!(t.contains("up|controller"), "{t}");
-        assert!(t.contains("/data/stack/kafka 2.0M (fs 43%)"), "{t}");
+        assert!(t.contains("2.0M fs 43% /data/stack/kafka"), "{t}");
         assert!(t.contains("1h02m"), "{t}");
         assert!(
             t.contains("host2 kafka: degraded: no broker answered"),
             "{t}"
         );
-        assert!(t.contains("number-3 10K (fs 1%)"), "{t}");
+        assert!(
+            t.contains("10K fs 1% /srv/very/long/path/to/a/kafka/log/directory/number-3"),
+            "{t}"
+        );
         assert!(t.starts_with("Cluster seed: 3 instances, 2 up"), "{t}");
+    }
+
+    #[test]
+    fn one_long_data_dir_is_cut_in_the_middle_to_fit() {
+        let mut i = inst("host1", State::Up, None);
+        i.data_dirs[0].path = format!("/data/{}/kafka-logs", "x".repeat(80));
+        let r = StatusReport {
+            cluster: "c".into(),
+            instances: vec![i],
+            seconds: 0.1,
+        };
+        let t = text(&r, false);
+        let line = t.lines().find(|l| l.starts_with("host1")).unwrap();
+        assert!(line.chars().count() <= COLUMNS, "{t}");
+        assert!(
+            line.contains("2.0M fs 43% …/") && line.ends_with("/kafka-logs"),
+            "{t}"
+        );
+        assert_eq!(
+            elide("44K fs 29% /data/stack/zookeeper", 31),
+            "44K fs 29% …/stack/zookeeper"
+        );
+        assert_eq!(
+            elide("8K fs 29% /data/stack/kafka", 31),
+            "8K fs 29% /data/stack/kafka"
+        );
     }
 
     #[test]
