@@ -144,6 +144,34 @@ fn life(version: &str, combined: bool) {
     // verify: the quorum, the brokers, the cluster id, the format, metadata.version.
     let (code, report) = verify(&inv);
     assert_eq!(code, Some(0), "{}", failures(&report));
+    // status: every process up; one quorum leader, the other controllers voters; every
+    // broker unfenced (a combined node is both: "leader+broker", "voter+broker").
+    let (code, st) = status_until_up(&inv);
+    assert_eq!(code, Some(0), "{st:#}");
+    let ctl = role_states(&st, "kafka-controller");
+    assert_eq!(ctl.len(), 3, "{st:#}");
+    let suffix = if combined { "+broker" } else { "" };
+    assert_eq!(
+        ctl.iter()
+            .filter(|(_, s)| *s == format!("leader{suffix}"))
+            .count(),
+        1,
+        "{st:#}"
+    );
+    assert_eq!(
+        ctl.iter()
+            .filter(|(_, s)| *s == format!("voter{suffix}"))
+            .count(),
+        2,
+        "{st:#}"
+    );
+    if !combined {
+        let b = role_states(&st, "kafka");
+        assert!(
+            b.len() == 3 && b.iter().all(|(_, s)| s == "broker"),
+            "{st:#}"
+        );
+    }
     let (st, ev) = check(&report, "cluster", "kafka-controller", "quorum");
     assert!(
         st == "pass" && ev.contains("3 voters (tolerates 1 failure)"),

@@ -100,6 +100,19 @@ fn a_healthy_whole_stack_passes_the_smoke_through_every_datanode_nodemanager_and
     let _clean = CleanHosts;
     let dir = tempfile::tempdir().unwrap();
     let inv = up_whole_stack(dir.path());
+    // status: every instance of the whole stack up, the NameNode and the HBase master active.
+    let (code, st) = status_until_up(&inv);
+    assert_eq!(code, Some(0), "{st:#}");
+    assert_eq!(
+        role_states(&st, "namenode"),
+        vec![("host1".to_string(), "active".to_string())],
+        "{st:#}"
+    );
+    assert_eq!(
+        role_states(&st, "hbase-master"),
+        vec![("host1".to_string(), "active".to_string())],
+        "{st:#}"
+    );
 
     let (code, report, secs) = smoke(&inv, "120");
     eprintln!("verify --smoke: {secs:.1}s");

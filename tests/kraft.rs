@@ -271,7 +271,7 @@ fn snapshots_of_the_kraft_properties_of_every_line() {
 /// voters, is not.
 #[test]
 fn preflight_refuses_changing_the_voters_of_a_formatted_static_quorum() {
-    use stackctl::components::{self, Component};
+    use stackctl::components;
     let (_d, path) = common::inventory(&inventory("3.9.0", false, 3));
     plan_written(&path);
     let load = |p: &std::path::Path| plan::load_and_plan(p, &PlanOptions::default()).unwrap();

@@ -420,3 +420,48 @@ pub fn kafka_controller() -> u64 {
     zk.close();
     id
 }
+
+/// `stackctl status --json` against the bed: exit code and the document.
+#[allow(dead_code)]
+pub fn status_json(inv: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .args(["status", "--json", "-i"])
+        .arg(inv)
+        .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
+        .output()
+        .expect("run stackctl status");
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
+    (out.status.code(), v)
+}
+
+/// The `role_state` of every instance of `role` in a status document, by host.
+#[allow(dead_code)]
+pub fn role_states(v: &serde_json::Value, role: &str) -> Vec<(String, String)> {
+    v["instances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["role"] == role)
+        .map(|i| {
+            (
+                i["host"].as_str().unwrap_or("").to_string(),
+                i["role_state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// [`status_json`] until it exits 0 (at most 40 tries, half a second apart): what it said last.
+#[allow(dead_code)]
+pub fn status_until_up(inv: &Path) -> (Option<i32>, serde_json::Value) {
+    let mut last = status_json(inv);
+    for _ in 0..40 {
+        if last.0 == Some(0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        last = status_json(inv);
+    }
+    last
+}
