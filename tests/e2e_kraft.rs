@@ -246,8 +246,20 @@ fn life(version: &str, combined: bool) {
                 serde_json::json!([format!("{role} on host2")]),
                 "{started}"
             );
-            let (code, report) = verify(&inv);
+            // A restarted voter can cost one election under a loaded machine (the leader's
+            // fetch timeout is 2 s): verify passes within a bounded number of tries.
+            let (mut code, mut report) = verify(&inv);
+            let mut tries = 1;
+            while code != Some(0) && tries < 20 {
+                std::thread::sleep(Duration::from_millis(500));
+                (code, report) = verify(&inv);
+                tries += 1;
+            }
             assert_eq!(code, Some(0), "{}", failures(&report));
+            println!(
+                "{role} on host2 back: verify passed after {tries} tr{}",
+                if tries == 1 { "y" } else { "ies" }
+            );
         }
     }
 
