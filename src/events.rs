@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// The `schema_version` of every `--json` document and JSON line stackctl prints:
+/// `MAJOR.MINOR`, where a minor bump only adds (keys, event names) and a major bump breaks.
+/// The schemas are under `docs/schemas/`.
+pub const SCHEMA_VERSION: &str = "1.0";
+
 #[derive(Clone)]
 pub struct Events {
     sink: Sink,
@@ -136,7 +141,7 @@ impl Events {
                 if j.failed.load(Ordering::Relaxed) {
                     return;
                 }
-                let v = serde_json::json!({ "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
+                let v = serde_json::json!({ "schema_version": SCHEMA_VERSION, "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
                 let mut out = j.out.lock().unwrap_or_else(|e| e.into_inner());
                 if writeln!(out, "{v}").and_then(|()| out.flush()).is_err() {
                     j.failed.store(true, Ordering::Relaxed);

@@ -121,7 +121,8 @@ pub fn eprint(text: &str) {
 /// A plan that could not be made: with `--json` its JSON form goes to stdout first.
 pub fn plan_failed(e: PlanError, json: bool) -> Error {
     if json {
-        print((serde_json::to_string_pretty(&e.to_json()).unwrap_or_default() + "\n").as_bytes());
+        let doc = crate::output::json::stamp(e.to_json());
+        print((serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n").as_bytes());
     }
     Error::Plan(e)
 }

@@ -26,7 +26,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     }
     let color = color_on(args.color);
     let out = if args.json {
-        serde_json::to_string_pretty(&plan).expect("plan serialises") + "\n"
+        output::json::versioned(&plan)
     } else {
         output::plan::text(
             &plan,
@@ -75,7 +75,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             }
         };
     let out = if args.json {
-        let mut doc = output::plan::live_json(&plan, &live);
+        let mut doc = output::json::stamp(output::plan::live_json(&plan, &live));
         doc["preflight"] = serde_json::to_value(&warnings).expect("findings serialise");
         serde_json::to_string_pretty(&doc).expect("json") + "\n"
     } else {

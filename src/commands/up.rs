@@ -57,7 +57,9 @@ pub fn down(args: DownArgs) -> Result<(), Error> {
             print(
                 format!(
                     "{}\n",
-                    serde_json::json!({ "event": "purge-plan", "purge": purge })
+                    crate::output::json::stamp(
+                        serde_json::json!({ "event": "purge-plan", "purge": purge })
+                    )
                 )
                 .as_bytes(),
             );

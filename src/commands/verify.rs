@@ -25,7 +25,7 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
     };
     let report = verify::verify(&opts).map_err(|e| plan_failed(e, args.json))?;
     let out = if args.json {
-        serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
+        output::json::versioned(&report)
     } else {
         output::verify::text(&report, color_on(args.color))
     };
