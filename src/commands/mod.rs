@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, ColorChoice, Command, InventoryArgs, Shell, SshArgs};
+use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, InventoryArgs, Shell, SshArgs};
 use crate::compat::Level;
 use crate::deploy::{DeployError, UpOptions};
 use crate::inventory::Inventory;
@@ -70,6 +70,10 @@ impl From<DeployError> for Error {
 
 /// Runs one command and returns its exit code.
 pub fn run(cli: Cli) -> i32 {
+    if let Err(e) = start_log(&cli.global) {
+        eprint(&format!("{e}\n"));
+        return e.exit_code();
+    }
     let result = match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Up(args) => up::up(args),
@@ -90,6 +94,24 @@ pub fn run(cli: Cli) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// `-q`/`-v`/`-vv` and `--log FILE`, before anything connects.
+fn start_log(g: &GlobalArgs) -> Result<(), Error> {
+    use crate::runlog::Verbosity;
+    let verbosity = match (g.quiet, g.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, 1) => Verbosity::Phases,
+        (false, _) => Verbosity::Commands,
+    };
+    let line: Vec<String> = std::env::args().map(|a| crate::shell::shell_quote(&a)).collect();
+    crate::runlog::init(verbosity, g.log.as_deref(), &line.join(" ")).map_err(|e| {
+        Error::Usage(format!(
+            "--log {}: cannot open it for appending: {e}",
+            g.log.as_deref().unwrap_or(std::path::Path::new("")).display()
+        ))
+    })
 }
 
 fn completions(shell: Shell) -> Result<(), Error> {
@@ -186,6 +208,7 @@ pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
 /// [`prepare`]; `read_only` plans without recording ids in the lock file (`down` records
 /// nothing: ids are `up`'s to record).
 pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan), DeployError> {
+    let phase = crate::runlog::phase("load and plan");
     let (inv, plan) = planning::load_and_plan(
         &opts.inventory,
         &PlanOptions {
@@ -195,6 +218,8 @@ pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan)
         },
     )
     .map_err(DeployError::Invalid)?;
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
     ready(&inv, &plan, &opts.limit)?;
     Ok((inv, plan))
 }

@@ -13,11 +13,14 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
         ));
     }
     // A preview: the lock file is written only with --write-lock (`up` records ids).
+    let phase = crate::runlog::phase("load and plan");
     let (inv, plan) = plan::load_and_plan(
         &args.inv.inventory,
         &plan_options(&args.inv, !args.write_lock),
     )
     .map_err(|e| plan_failed(e, args.json))?;
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
     if let Some(dir) = &args.out {
         let n = plan::write_out(&plan, dir).map_err(Error::Failed)?;
         if !args.json {
@@ -64,7 +67,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     // --live: the same plan, then what it would change on the hosts (read only).
     let opts = crate::deploy::UpOptions {
         allow_ephemeral: args.allow_ephemeral,
-        ..remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), false, 120)
+        ..remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), args.json, 120)
     };
     let (live, warnings) =
         match ready(&inv, &plan, &opts.limit).and_then(|()| deploy::live(&inv, &plan, &opts)) {

@@ -22,6 +22,8 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
         smoke: args
             .smoke
             .then(|| Duration::from_secs(args.smoke_timeout.max(1))),
+        limit: args.limit.clone(),
+        progress: !args.json,
     };
     let report = verify::verify(&opts).map_err(|e| plan_failed(e, args.json))?;
     let out = if args.json {
