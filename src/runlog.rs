@@ -262,3 +262,66 @@ impl Drop for Phase {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The log is process-wide: this is the one test that sets it (at the normal verbosity, so
+    // no other test of this binary sees a difference).
+    #[test]
+    fn every_record_is_written_with_its_numbers_and_no_secret() {
+        let dir = tempfile_dir();
+        let path = dir.join("run.log");
+        init(Verbosity::Normal, Some(&path), "stackctl test").unwrap();
+        mask(&["s3cret-Value".to_string()]);
+        connect("a", "root@10.0.0.1:22", Duration::from_millis(12), Ok(()));
+        command(&CommandRecord {
+            host: "a",
+            what: "writing /opt/x.properties",
+            script: "printf '%s' 'ssl.key.password=s3cret-Value' > /opt/x.properties",
+            become_sudo: true,
+            took: Duration::from_millis(34),
+            sent: 2 << 20,
+            result: Ok((Some(0), 5, 7)),
+        });
+        command(&CommandRecord {
+            host: "b",
+            what: "facts",
+            script: "uname -a",
+            become_sudo: false,
+            took: Duration::from_millis(120_000),
+            sent: 0,
+            result: Err("b: facts timed out after 120 s".into()),
+        });
+        drop(phase("checks"));
+        event(Some("a"), "start", "started zookeeper");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# stackctl "), "{text}");
+        assert!(!text.contains("s3cret-Value"), "{text}");
+        for want in [
+            "connect a root@10.0.0.1:22 ok (12 ms)",
+            "run     a exit=0 out=5B err=7B in=2097152B 34 ms sudo: writing /opt/x.properties",
+            "    | printf '%s' 'ssl.key.password=<secret>' > /opt/x.properties",
+            "upload  a 2097152 bytes in 34 ms",
+            "run     b failed: b: facts timed out after 120 s 120000 ms: facts",
+            "phase   checks: done (",
+            "event   a start: started zookeeper",
+        ] {
+            assert!(text.contains(want), "no {want:?} in:\n{text}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("stackctl-runlog-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -140,6 +140,19 @@ pub fn eprint(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// A next-step hint: one line on stderr after a command's text output (never with `--json`,
+/// never with `-q`).
+pub fn hint(json: bool, text: &str) {
+    if !json && crate::runlog::verbosity() != crate::runlog::Verbosity::Quiet {
+        eprint(&format!("next: {text}\n"));
+    }
+}
+
+/// `-i INVENTORY` as the operator would type it again.
+pub fn inventory_arg(path: &std::path::Path) -> String {
+    format!("-i {}", crate::shell::shell_quote(&path.to_string_lossy()))
+}
+
 /// A plan that could not be made: with `--json` its JSON form goes to stdout first.
 pub fn plan_failed(e: PlanError, json: bool) -> Error {
     if json {

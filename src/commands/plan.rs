@@ -58,6 +58,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             }
             super::eprint(&text);
         }
+        plan_hint(&args, &plan, None);
         return if plan.has_errors() {
             Err(Error::Reported(crate::exit::FAILED))
         } else {
@@ -86,10 +87,36 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             + &output::plan::findings_text(&warnings, color)
     };
     print(out.as_bytes());
+    plan_hint(&args, &plan, Some(changes_present(&plan, &live)));
     if args.detailed_exitcode && changes_present(&plan, &live) {
         return Err(Error::Reported(crate::exit::CHANGES));
     }
     Ok(())
+}
+
+/// The one line after the text report: what to run next, or what to fix. `changes` is what
+/// `--live` found (None: offline).
+fn plan_hint(args: &PlanArgs, plan: &crate::plan::Plan, changes: Option<bool>) {
+    let inv = &args.inv.inventory;
+    if inv.as_os_str() == "-" {
+        let what = if plan.has_errors() {
+            "fix the errors above, then save the inventory to a file for stackctl up -i FILE"
+        } else {
+            "save the inventory to a file, then stackctl up -i FILE"
+        };
+        return super::hint(args.json, what);
+    }
+    let i = super::inventory_arg(inv);
+    let text = if plan.has_errors() {
+        format!("fix the errors above, then stackctl plan {i}")
+    } else {
+        match changes {
+            None => format!("stackctl up {i} (plan --live previews its changes)"),
+            Some(true) => format!("stackctl up {i}"),
+            Some(false) => format!("nothing to change; stackctl verify {i} checks the cluster"),
+        }
+    };
+    super::hint(args.json, &text);
 }
 
 /// `--detailed-exitcode`: whether `up` would change anything. A host changes exactly when

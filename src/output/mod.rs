@@ -5,3 +5,4 @@ pub mod json;
 pub mod plan;
 pub mod summary;
 pub mod verify;
+pub mod wrap;
