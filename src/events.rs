@@ -79,7 +79,8 @@ fn spinner(msg: &str) -> ProgressBar {
 }
 
 impl Events {
-    /// JSON lines when asked, bars when stderr is a terminal, plain lines otherwise.
+    /// JSON lines when asked, nothing with `-q`, bars when stderr is a terminal (and no `-v`),
+    /// plain lines otherwise.
     pub fn new(json: bool) -> Self {
         let sink = if json {
             Sink::Json(Arc::new(JsonOut {
@@ -88,7 +89,11 @@ impl Events {
             }))
         } else if crate::runlog::verbosity() == crate::runlog::Verbosity::Quiet {
             Sink::Quiet
-        } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        } else if std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            // -v/-vv print their own lines: plain lines around them, not bars they would tear.
+            && crate::runlog::verbosity() == crate::runlog::Verbosity::Normal
+        {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let main = multi.add(spinner("starting"));
             main.set_prefix("stackctl");

@@ -186,12 +186,7 @@ pub fn command(r: &CommandRecord) {
         let sudo = if r.become_sudo { " sudo" } else { "" };
         l.write(
             "run",
-            &format!(
-                "{} {how}{sent} {} ms{sudo}: {}",
-                r.host,
-                ms(r.took),
-                r.what
-            ),
+            &format!("{} {how}{sent} {} ms{sudo}: {}", r.host, ms(r.took), r.what),
             Some(r.script),
         );
         if r.sent > 0 {
@@ -210,11 +205,20 @@ pub fn command(r: &CommandRecord) {
             );
         }
         if l.verbosity >= Verbosity::Commands {
-            let first = r.script.lines().find(|s| !s.trim().is_empty()).unwrap_or("");
+            let first = r
+                .script
+                .lines()
+                .find(|s| !s.trim().is_empty())
+                .unwrap_or("");
             let first: String = first.trim().chars().take(80).collect();
             l.stderr(
                 Verbosity::Commands,
-                &format!("[{}] {}: {first} ({how}, {} ms)", r.host, r.what, ms(r.took)),
+                &format!(
+                    "[{}] {}: {first} ({how}, {} ms)",
+                    r.host,
+                    r.what,
+                    ms(r.took)
+                ),
             );
         }
     })

@@ -114,7 +114,11 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     drop(phase);
     crate::runlog::mask(&plan.secret_values);
     check_limit(&inv, &opts.limit)?;
-    let limited = |name: &str| opts.limit.as_ref().is_none_or(|l| l.iter().any(|n| n == name));
+    let limited = |name: &str| {
+        opts.limit
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|n| n == name))
+    };
     let ids = plan.ids();
     let cl = Cluster::new(&inv, &ids);
     let services: BTreeMap<String, Vec<Service>> = inv

@@ -66,7 +66,10 @@ fn the_log_file_has_each_attempt_and_phase_and_never_a_secret() {
         assert!(text.contains(want), "no {want:?} in the log:\n{text}");
     }
     assert_eq!(text.matches("connect ghost").count(), 2, "{text}");
-    assert!(!text.contains("zk-ks-pw-4"), "the log shows a secret:\n{text}");
+    assert!(
+        !text.contains("zk-ks-pw-4"),
+        "the log shows a secret:\n{text}"
+    );
 }
 
 #[test]
@@ -83,7 +86,8 @@ fn v_prints_phase_timings_and_vv_every_connection_and_command() {
     assert!(!quiet.contains("stackctl: load and plan"), "{quiet}");
     let v = err(&["-v"]);
     assert!(
-        v.contains("stackctl: load and plan: ") && v.contains("stackctl: connect and gather facts: "),
+        v.contains("stackctl: load and plan: ")
+            && v.contains("stackctl: connect and gather facts: "),
         "{v}"
     );
     assert!(!v.contains("[ghost] connect"), "{v}");
@@ -97,10 +101,19 @@ fn v_prints_phase_timings_and_vv_every_connection_and_command() {
 #[test]
 fn a_log_file_that_cannot_be_opened_is_an_argument_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&["plan", "--log", s(dir.path()), "-i", "inventories/seed-3node.yml"]);
+    let out = run(&[
+        "plan",
+        "--log",
+        s(dir.path()),
+        "-i",
+        "inventories/seed-3node.yml",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
-    assert!(err.contains(&format!("--log {}", dir.path().display())), "{err}");
+    assert!(
+        err.contains(&format!("--log {}", dir.path().display())),
+        "{err}"
+    );
     assert!(common::stdout(&out).is_empty());
 }
 
@@ -111,7 +124,14 @@ fn verify_limit_reads_and_reports_only_those_hosts() {
     let dir = tempfile::tempdir().unwrap();
     let (inv, cfg) = three_unreachable(dir.path());
     let out = run(&[
-        "verify", "--json", "--limit", "n1,n3", "-i", s(&inv), "--ssh-config", s(&cfg),
+        "verify",
+        "--json",
+        "--limit",
+        "n1,n3",
+        "-i",
+        s(&inv),
+        "--ssh-config",
+        s(&cfg),
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -138,7 +158,13 @@ fn verify_limit_with_an_unknown_host_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let (inv, cfg) = three_unreachable(dir.path());
     let out = run(&[
-        "verify", "--limit", "n1,node9", "-i", s(&inv), "--ssh-config", s(&cfg),
+        "verify",
+        "--limit",
+        "n1,node9",
+        "-i",
+        s(&inv),
+        "--ssh-config",
+        s(&cfg),
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
@@ -163,7 +189,10 @@ fn plan_and_up_end_with_a_one_line_hint_in_text_only() {
         last,
         "next: stackctl up -i inventories/kafka-3node.yml (plan --live previews its changes)"
     );
-    assert!(!common::stdout(&out).contains("next:"), "the hint is not part of the report");
+    assert!(
+        !common::stdout(&out).contains("next:"),
+        "the hint is not part of the report"
+    );
     // Never with --json, never with -q.
     for extra in ["--json", "-q"] {
         let out = run(&["plan", extra, "-i", "inventories/kafka-3node.yml"]);
@@ -187,7 +216,10 @@ hosts:
     let err = common::stderr(&out);
     assert_eq!(
         err.lines().last().unwrap(),
-        format!("next: fix the errors above, then stackctl plan -i {}", path.display())
+        format!(
+            "next: fix the errors above, then stackctl plan -i {}",
+            path.display()
+        )
     );
     // up's hint comes after a success only: a failed up ends with its error.
     let dir = tempfile::tempdir().unwrap();
@@ -253,9 +285,15 @@ fn verify_text_wraps_long_evidence_under_its_column() {
     // Nothing is lost: the words read back in order.
     let words: Vec<&str> = text.split_whitespace().collect();
     let joined = words.join(" ");
-    assert!(joined.contains("Fatal error during KafkaServer startup."), "{text}");
     assert!(
-        text.lines().map(str::trim).collect::<String>().contains(&unbroken),
+        joined.contains("Fatal error during KafkaServer startup."),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .map(str::trim)
+            .collect::<String>()
+            .contains(&unbroken),
         "{text}"
     );
 }

@@ -70,7 +70,10 @@ fn the_plans_and_errors_of_every_fixture_match_their_schemas() {
     yml_files(&common::root().join("tests/fixtures"), &mut files);
     let kinds: Vec<&str> = files.iter().map(|f| plan_matches_its_schema(f)).collect();
     // Both documents were seen: the fixtures are plans and broken inventories.
-    assert!(kinds.contains(&"plan") && kinds.contains(&"error"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"plan") && kinds.contains(&"error"),
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -231,17 +234,38 @@ fn the_schemas_reject_what_the_output_must_not_be() {
         d
     };
     let bad = [
-        ("no schema_version", broken(&|d| {
-            d.as_object_mut().unwrap().remove("schema_version");
-        })),
-        ("schema_version 2.0", broken(&|d| d["schema_version"] = json!("2.0"))),
-        ("a required key missing", broken(&|d| {
-            d["hosts"][0].as_object_mut().unwrap().remove("address");
-        })),
-        ("a wrong type", broken(&|d| d["hosts"][0]["files"][0]["size"] = json!("453"))),
-        ("an unknown key", broken(&|d| d["stages"][0]["colour"] = json!("red"))),
-        ("a value outside its enum", broken(&|d| d["lock"]["state"] = json!("maybe"))),
-        ("a malformed checksum", broken(&|d| d["hosts"][0]["files"][0]["sha256"] = json!("xyz"))),
+        (
+            "no schema_version",
+            broken(&|d| {
+                d.as_object_mut().unwrap().remove("schema_version");
+            }),
+        ),
+        (
+            "schema_version 2.0",
+            broken(&|d| d["schema_version"] = json!("2.0")),
+        ),
+        (
+            "a required key missing",
+            broken(&|d| {
+                d["hosts"][0].as_object_mut().unwrap().remove("address");
+            }),
+        ),
+        (
+            "a wrong type",
+            broken(&|d| d["hosts"][0]["files"][0]["size"] = json!("453")),
+        ),
+        (
+            "an unknown key",
+            broken(&|d| d["stages"][0]["colour"] = json!("red")),
+        ),
+        (
+            "a value outside its enum",
+            broken(&|d| d["lock"]["state"] = json!("maybe")),
+        ),
+        (
+            "a malformed checksum",
+            broken(&|d| d["hosts"][0]["files"][0]["sha256"] = json!("xyz")),
+        ),
     ];
     for (what, d) in bad {
         assert!(check(&d, "plan").is_err(), "the plan schema accepts {what}");
@@ -250,7 +274,8 @@ fn the_schemas_reject_what_the_output_must_not_be() {
     let report = json!({ "schema_version": "1.0", "ok": true, "checks": [], "unreachable": [], "seconds": 0.1 });
     assert_valid(&report, "verify");
     let mut r = report.clone();
-    r["checks"] = json!([{ "host": "a", "service": "zk", "check": "up", "status": "maybe", "evidence": "" }]);
+    r["checks"] =
+        json!([{ "host": "a", "service": "zk", "check": "up", "status": "maybe", "evidence": "" }]);
     assert!(check(&r, "verify").is_err());
     let mut r = report.clone();
     r["unreachable"] = json!([["a"]]);
@@ -261,7 +286,8 @@ fn the_schemas_reject_what_the_output_must_not_be() {
     let e = json!({ "schema_version": "1.0", "event": "done", "ok": true });
     assert!(check(&e, "events").is_err());
     // error: a kind's own key missing.
-    let e = json!({ "schema_version": "1.0", "ok": false, "kind": "lock_outdated", "lock": "x.lock" });
+    let e =
+        json!({ "schema_version": "1.0", "ok": false, "kind": "lock_outdated", "lock": "x.lock" });
     assert!(check(&e, "error").is_err());
     // ... and a diagnostic that is not one (the reference into plan.schema.json is followed).
     let e = json!({ "schema_version": "1.0", "ok": false, "kind": "invalid", "diagnostics": [{ "line": "x" }] });

@@ -105,11 +105,16 @@ fn start_log(g: &GlobalArgs) -> Result<(), Error> {
         (false, 1) => Verbosity::Phases,
         (false, _) => Verbosity::Commands,
     };
-    let line: Vec<String> = std::env::args().map(|a| crate::shell::shell_quote(&a)).collect();
+    let line: Vec<String> = std::env::args()
+        .map(|a| crate::shell::shell_quote(&a))
+        .collect();
     crate::runlog::init(verbosity, g.log.as_deref(), &line.join(" ")).map_err(|e| {
         Error::Usage(format!(
             "--log {}: cannot open it for appending: {e}",
-            g.log.as_deref().unwrap_or(std::path::Path::new("")).display()
+            g.log
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
         ))
     })
 }

@@ -89,3 +89,9 @@ hosts:
     std::fs::write(&cfg, "").expect("write ssh_config");
     (inv, cfg)
 }
+
+/// `text` with every run of whitespace (line breaks of a wrapped report included) as one
+/// space: what a report says, wherever it wrapped at 100 columns.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
