@@ -16,6 +16,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// What every command takes: how much to say, and where to log.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More on stderr: -v each phase and its timing, -vv also every remote command
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less on stderr: no progress and no next-step hints (errors and results still print)
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Append a log of the run to FILE: every connection and remote command (host, command,
+    /// exit status, duration in ms, bytes out/err), uploads with sizes and rates, each phase
+    /// and progress event, secrets masked
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +213,10 @@ pub struct VerifyArgs {
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Only these hosts (comma-separated names): only they are read over SSH and reported on,
+    /// with the checks of the cluster as a whole
+    #[arg(long, value_delimiter = ',', value_name = "HOST[,HOST]")]
+    pub limit: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// The `schema_version` of every `--json` document and JSON line stackctl prints:
+/// `MAJOR.MINOR`, where a minor bump only adds (keys, event names) and a major bump breaks.
+/// The schemas are under `docs/schemas/`.
+pub const SCHEMA_VERSION: &str = "1.0";
+
 #[derive(Clone)]
 pub struct Events {
     sink: Sink,
@@ -23,6 +28,17 @@ enum Sink {
     Json(Arc<JsonOut>),
     Plain,
     Bars(Arc<Bars>),
+    /// A read-only command's one bar (`verify`, `plan --live`): hosts done of the total and
+    /// the current step; the events themselves are not shown.
+    Count(Arc<Counter>),
+}
+
+struct Counter(ProgressBar);
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// Where JSON lines go (stdout, or any writer in tests). A write that fails (a closed pipe:
@@ -63,14 +79,21 @@ fn spinner(msg: &str) -> ProgressBar {
 }
 
 impl Events {
-    /// JSON lines when asked, bars when stderr is a terminal, plain lines otherwise.
+    /// JSON lines when asked, nothing with `-q`, bars when stderr is a terminal (and no `-v`),
+    /// plain lines otherwise.
     pub fn new(json: bool) -> Self {
         let sink = if json {
             Sink::Json(Arc::new(JsonOut {
                 out: Mutex::new(Box::new(std::io::stdout())),
                 failed: AtomicBool::new(false),
             }))
-        } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        } else if crate::runlog::verbosity() == crate::runlog::Verbosity::Quiet {
+            Sink::Quiet
+        } else if std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            // -v/-vv print their own lines: plain lines around them, not bars they would tear.
+            && crate::runlog::verbosity() == crate::runlog::Verbosity::Normal
+        {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let main = multi.add(spinner("starting"));
             main.set_prefix("stackctl");
@@ -124,19 +147,55 @@ impl Events {
         }
     }
 
+    /// One bar counting `total` hosts, on a terminal only: nothing when stderr is not one,
+    /// under CI, when `hidden` (`--json`), with `-q`, or with `-v`/`-vv` (their lines would
+    /// tear it).
+    pub fn counting(total: usize, hidden: bool) -> Self {
+        let shown = !hidden
+            && total > 0
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            && crate::runlog::verbosity() == crate::runlog::Verbosity::Normal;
+        if !shown {
+            return Events::quiet();
+        }
+        let pb = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner:.cyan} {elapsed:>4} [{bar:20.cyan/blue}] {pos}/{len} hosts  {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Events {
+            sink: Sink::Count(Arc::new(Counter(pb))),
+            start: Instant::now(),
+            secrets: Arc::default(),
+        }
+    }
+
+    /// One more host is done (its facts are in): counted on the bar of [`Events::counting`].
+    pub fn host_done(&self, _host: &str) {
+        if let Sink::Count(c) = &self.sink {
+            c.0.inc(1);
+        }
+    }
+
     /// Something happened: logged for good.
     pub fn emit(&self, host: Option<&str>, event: &str, detail: &str) {
         let detail = &crate::secrets::redact(detail, &self.secrets);
+        crate::runlog::event(host, event, detail);
         // Details may quote a host (launcher output, a remote error): JSON escapes it, a
         // terminal must not interpret it.
         let shown = || crate::diag::terminal_safe(detail);
         match &self.sink {
-            Sink::Quiet => {}
+            Sink::Quiet | Sink::Count(_) => {}
             Sink::Json(j) => {
                 if j.failed.load(Ordering::Relaxed) {
                     return;
                 }
-                let v = serde_json::json!({ "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
+                let v = serde_json::json!({ "schema_version": SCHEMA_VERSION, "t": (self.start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0, "event": event, "host": host, "detail": detail });
                 let mut out = j.out.lock().unwrap_or_else(|e| e.into_inner());
                 if writeln!(out, "{v}").and_then(|()| out.flush()).is_err() {
                     j.failed.store(true, Ordering::Relaxed);
@@ -165,13 +224,17 @@ impl Events {
     /// What is going on now (a stage waiting at its gate, a host busy uploading): shown on the
     /// live lines of a terminal only.
     pub fn status(&self, host: Option<&str>, msg: &str) {
-        if let Sink::Bars(b) = &self.sink {
+        let shown = || {
             let msg = crate::secrets::redact(msg, &self.secrets);
-            let msg = crate::diag::terminal_safe(&msg).into_owned();
-            match host {
-                Some(h) => b.host_bar(h).set_message(msg),
-                None => b.main.set_message(msg),
-            }
+            crate::diag::terminal_safe(&msg).into_owned()
+        };
+        match &self.sink {
+            Sink::Bars(b) => match host {
+                Some(h) => b.host_bar(h).set_message(shown()),
+                None => b.main.set_message(shown()),
+            },
+            Sink::Count(c) if host.is_none() => c.0.set_message(shown()),
+            _ => {}
         }
     }
 }

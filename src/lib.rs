@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod diag;
 pub mod events;
+pub mod runlog;
 pub mod secrets;
 pub mod shell;
 pub mod version;

@@ -36,6 +36,45 @@ pub struct VerifyOptions {
     pub forks: usize,
     /// `--smoke`: also run each component's functional round trips (they write, then clean up).
     pub smoke: Option<Duration>,
+    /// `--limit`: only these hosts are read over SSH and reported on (with the checks of the
+    /// cluster as a whole, which the components' probes still make of every host).
+    pub limit: Option<Vec<String>>,
+    /// A progress bar on stderr when it is a terminal (off with `--json`).
+    pub progress: bool,
+}
+
+/// `--limit` names hosts of the inventory, or it is an inventory error naming them.
+fn check_limit(inv: &Inventory, limit: &Option<Vec<String>>) -> Result<(), PlanError> {
+    let Some(limit) = limit else { return Ok(()) };
+    let unknown: Vec<&str> = limit
+        .iter()
+        .filter(|n| inv.host(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let d = crate::diag::Diagnostic::error(
+        &inv.path,
+        crate::diag::Pos::default(),
+        "hosts",
+        format!(
+            "--limit names hosts that are not in the inventory: {}",
+            unknown.join(", ")
+        ),
+    )
+    .with_help(format!(
+        "the inventory's hosts are {}",
+        inv.hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Err(PlanError::Invalid(crate::diag::InvalidInput {
+        diagnostics: crate::diag::Diagnostics(vec![d]),
+        source: None,
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +102,7 @@ impl Report {
 pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     let started = Instant::now();
     // Ids as `up` would assign them, without writing the lock file: verify changes nothing.
+    let phase = crate::runlog::phase("load and plan");
     let (inv, plan) = plan::load_and_plan(
         &opts.inventory,
         &PlanOptions {
@@ -71,6 +111,14 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             read_only: true,
         },
     )?;
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
+    check_limit(&inv, &opts.limit)?;
+    let limited = |name: &str| {
+        opts.limit
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|n| n == name))
+    };
     let ids = plan.ids();
     let cl = Cluster::new(&inv, &ids);
     let services: BTreeMap<String, Vec<Service>> = inv
@@ -90,6 +138,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         .hosts
         .iter()
         .zip(&plan.hosts)
+        .filter(|(h, _)| limited(&h.name))
         .map(|(h, hp)| {
             let svcs = &services[&h.name];
             let mut req = FactRequest {
@@ -127,6 +176,10 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         .collect();
     let rt = session::runtime().map_err(PlanError::Other)?;
     let forks = opts.forks.max(1);
+    let progress = crate::events::Events::counting(requests.len(), !opts.progress);
+    progress.status(None, "connecting and reading facts");
+    let phase = crate::runlog::phase("connect and gather facts");
+    let progress = &progress;
     // The connections stay open until the components' probes are done: behind a bastion the
     // probes go through them.
     let (gathered, remotes) = rt.block_on(async {
@@ -138,9 +191,14 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             .zip(remotes)
             .map(|((h, script), r)| async move {
                 match r {
-                    Err(e) => ((h.name.clone(), Err(format!("{e:#}"))), None),
+                    Err(e) => {
+                        progress.host_done(&h.name);
+                        ((h.name.clone(), Err(format!("{e:#}"))), None)
+                    }
                     Ok(remote) => {
-                        let f = session::facts_of(&remote, script).await.map_err(|e| {
+                        let f = session::facts_of(&remote, script).await;
+                        progress.host_done(&h.name);
+                        let f = f.map_err(|e| {
                             let text = format!("{e:#}");
                             if text.ends_with("the answer was cut short") {
                                 "its answer to the facts script was cut short".to_string()
@@ -157,6 +215,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             done.into_iter().unzip();
         (gathered, remotes.into_iter().flatten().collect::<Vec<_>>())
     });
+    drop(phase);
     let mut host_facts = BTreeMap::new();
     let mut unreachable = Vec::new();
     for (name, r) in gathered {
@@ -227,9 +286,13 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
         .iter()
         .filter(|c| inv.component(c.name()).is_some())
     {
+        progress.status(None, &format!("probing {}", c.name()));
+        let _phase = crate::runlog::phase(&format!("probe {}", c.name()));
         checks.extend(c.verify(&cx));
     }
     if let Some(timeout) = opts.smoke {
+        progress.status(None, "smoke round trips");
+        let _phase = crate::runlog::phase("smoke round trips");
         checks.extend(smoke(&rt, &cl, &host_facts, &remotes, timeout));
     }
     rt.block_on(futures_util::future::join_all(
@@ -259,6 +322,10 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
             rank.get(c.service.as_str()).copied().unwrap_or(usize::MAX),
         )
     });
+    // --limit: the other hosts' own checks are not this report's (the cluster's stay).
+    if opts.limit.is_some() {
+        checks.retain(|c| inv.host(&c.host).is_none() || limited(&c.host));
+    }
     let ok = unreachable.is_empty() && checks.iter().all(|c| c.status != Status::Fail);
     // What hosts answered is shown as evidence: never a secret value it may quote.
     let mask = |s: &str| crate::secrets::redact(s, &plan.secret_values);

@@ -96,7 +96,7 @@ fn a_declared_version_that_disagrees_with_the_archive_is_an_error() {
     let out = common::stackctl(&["plan", "-i", inv.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let text = common::stdout(&out);
-    assert!(text.contains("error: version 2.4.0 disagrees with the archive, which holds kafka 2.3.1 (kafka_2.12-2.3.1/libs/kafka_2.12-2.3.1.jar)"), "{text}");
+    assert!(common::flat(&text).contains("error: version 2.4.0 disagrees with the archive, which holds kafka 2.3.1 (kafka_2.12-2.3.1/libs/kafka_2.12-2.3.1.jar)"), "{text}");
     let version_line = line_of(
         &std::fs::read_to_string(&inv).unwrap(),
         "version: \"2.4.0\"",

@@ -183,7 +183,7 @@ fn the_old_mixed_hbase_is_found_in_text_too() {
     assert_eq!(out.status.code(), Some(1));
     let text = common::stdout(&out);
     assert!(
-        text.contains("the classpath of HBase master, HBase RegionServer holds 2 versions of netty-transport-native-epoll: hbase-2.5.10-hadoop3/lib/netty-transport-native-epoll-4.1.105.Final.jar and hbase-2.5.10-hadoop3/lib/netty-transport-native-epoll-4.1.89.Final-linux-aarch_64.jar"),
+        common::flat(&text).contains("the classpath of HBase master, HBase RegionServer holds 2 versions of netty-transport-native-epoll: hbase-2.5.10-hadoop3/lib/netty-transport-native-epoll-4.1.105.Final.jar and hbase-2.5.10-hadoop3/lib/netty-transport-native-epoll-4.1.89.Final-linux-aarch_64.jar"),
         "{text}"
     );
 }

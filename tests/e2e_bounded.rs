@@ -175,6 +175,7 @@ fn verify_reports_a_hung_host_within_its_timeout_and_checks_the_others() {
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("verify --json is not JSON ({e}): {}", text(&out)));
+    common::schema::assert_valid(&report, "verify");
     let (status, evidence) = common::bed::check(&report, "host2", "ssh", "reachable");
     assert_eq!(status, "fail", "{evidence}");
     assert!(

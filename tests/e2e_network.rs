@@ -86,6 +86,7 @@ fn behind_a_bastion_the_whole_stack_comes_up_reruns_as_a_no_op_and_verifies() {
         .expect("run stackctl verify --smoke");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("verify --smoke --json is not JSON ({e}): {}", text(&out)));
+    common::schema::assert_valid(&r, "verify");
     assert_eq!(out.status.code(), Some(0), "{}", failures(&r));
     let smoke: Vec<(String, String)> = r["checks"]
         .as_array()

@@ -102,6 +102,8 @@ fn a_zookeeper_data_dir_under_tmp_is_refused_in_preflight_unless_allow_ephemeral
     let json = stackctl_plan_live(&path, &["--allow-ephemeral", "--json"]);
     let doc: serde_json::Value =
         serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&json)));
+    // `live` and `preflight` of a real host hold to docs/schemas/plan.schema.json.
+    common::schema::assert_valid(&doc, "plan");
     let found = doc["preflight"].as_array().expect("a preflight list");
     let eph: Vec<&serde_json::Value> = found
         .iter()

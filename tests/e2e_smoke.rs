@@ -37,6 +37,7 @@ fn verify_smoke_via(cfg: &Path, inv: &Path, smoke: bool) -> (Option<i32>, serde_
     let secs = t0.elapsed().as_secs_f64();
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("verify --json is not JSON ({e}): {}", text(&out)));
+    common::schema::assert_valid(&report, "verify");
     (out.status.code(), report, secs)
 }
 

@@ -43,7 +43,7 @@ type Rank = (u32, u32);
 #[rustfmt::skip]
 const LAYERS: &[(Rank, &[&str])] = &[
     // 0: leaves — they know nothing of stacks, hosts or components.
-    ((0, 0), &["diag", "version", "shell", "events", "cli", "exit", "secrets"]),
+    ((0, 0), &["diag", "version", "shell", "events", "cli", "exit", "secrets", "runlog"]),
     // 1: the inventory as written, and the template renderer.
     ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::shape", "inventory::load", "inventory::text", "render"]),
     // 2: talking to hosts.

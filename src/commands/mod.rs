@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, ColorChoice, Command, InventoryArgs, Shell, SshArgs};
+use crate::cli::{Cli, ColorChoice, Command, GlobalArgs, InventoryArgs, Shell, SshArgs};
 use crate::compat::Level;
 use crate::deploy::{DeployError, UpOptions};
 use crate::inventory::Inventory;
@@ -72,6 +72,10 @@ impl From<DeployError> for Error {
 
 /// Runs one command and returns its exit code.
 pub fn run(cli: Cli) -> i32 {
+    if let Err(e) = start_log(&cli.global) {
+        eprint(&format!("{e}\n"));
+        return e.exit_code();
+    }
     let result = match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Up(args) => up::up(args),
@@ -94,6 +98,29 @@ pub fn run(cli: Cli) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// `-q`/`-v`/`-vv` and `--log FILE`, before anything connects.
+fn start_log(g: &GlobalArgs) -> Result<(), Error> {
+    use crate::runlog::Verbosity;
+    let verbosity = match (g.quiet, g.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, 1) => Verbosity::Phases,
+        (false, _) => Verbosity::Commands,
+    };
+    let line: Vec<String> = std::env::args()
+        .map(|a| crate::shell::shell_quote(&a))
+        .collect();
+    crate::runlog::init(verbosity, g.log.as_deref(), &line.join(" ")).map_err(|e| {
+        Error::Usage(format!(
+            "--log {}: cannot open it for appending: {e}",
+            g.log
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        ))
+    })
 }
 
 fn completions(shell: Shell) -> Result<(), Error> {
@@ -122,10 +149,24 @@ pub fn eprint(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// A next-step hint: one line on stderr after a command's text output (never with `--json`,
+/// never with `-q`).
+pub fn hint(json: bool, text: &str) {
+    if !json && crate::runlog::verbosity() != crate::runlog::Verbosity::Quiet {
+        eprint(&format!("next: {text}\n"));
+    }
+}
+
+/// `-i INVENTORY` as the operator would type it again.
+pub fn inventory_arg(path: &std::path::Path) -> String {
+    format!("-i {}", crate::shell::shell_quote(&path.to_string_lossy()))
+}
+
 /// A plan that could not be made: with `--json` its JSON form goes to stdout first.
 pub fn plan_failed(e: PlanError, json: bool) -> Error {
     if json {
-        print((serde_json::to_string_pretty(&e.to_json()).unwrap_or_default() + "\n").as_bytes());
+        let doc = crate::output::json::stamp(e.to_json());
+        print((serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n").as_bytes());
     }
     Error::Plan(e)
 }
@@ -189,6 +230,7 @@ pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
 /// [`prepare`]; `read_only` plans without recording ids in the lock file (`down` records
 /// nothing: ids are `up`'s to record).
 pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan), DeployError> {
+    let phase = crate::runlog::phase("load and plan");
     let (inv, plan) = planning::load_and_plan(
         &opts.inventory,
         &PlanOptions {
@@ -198,6 +240,8 @@ pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan)
         },
     )
     .map_err(DeployError::Invalid)?;
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
     ready(&inv, &plan, &opts.limit)?;
     Ok((inv, plan))
 }

@@ -13,11 +13,14 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
         ));
     }
     // A preview: the lock file is written only with --write-lock (`up` records ids).
+    let phase = crate::runlog::phase("load and plan");
     let (inv, plan) = plan::load_and_plan(
         &args.inv.inventory,
         &plan_options(&args.inv, !args.write_lock),
     )
     .map_err(|e| plan_failed(e, args.json))?;
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
     if let Some(dir) = &args.out {
         let n = plan::write_out(&plan, dir).map_err(Error::Failed)?;
         if !args.json {
@@ -26,7 +29,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     }
     let color = color_on(args.color);
     let out = if args.json {
-        serde_json::to_string_pretty(&plan).expect("plan serialises") + "\n"
+        output::json::versioned(&plan)
     } else {
         output::plan::text(
             &plan,
@@ -55,6 +58,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             }
             super::eprint(&text);
         }
+        plan_hint(&args, &plan, None);
         return if plan.has_errors() {
             Err(Error::Reported(crate::exit::FAILED))
         } else {
@@ -64,7 +68,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     // --live: the same plan, then what it would change on the hosts (read only).
     let opts = crate::deploy::UpOptions {
         allow_ephemeral: args.allow_ephemeral,
-        ..remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), false, 120)
+        ..remote_options(&args.inv, &args.ssh, 8, args.limit.clone(), args.json, 120)
     };
     let (live, warnings) =
         match ready(&inv, &plan, &opts.limit).and_then(|()| deploy::live(&inv, &plan, &opts)) {
@@ -75,7 +79,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             }
         };
     let out = if args.json {
-        let mut doc = output::plan::live_json(&plan, &live);
+        let mut doc = output::json::stamp(output::plan::live_json(&plan, &live));
         doc["preflight"] = serde_json::to_value(&warnings).expect("findings serialise");
         serde_json::to_string_pretty(&doc).expect("json") + "\n"
     } else {
@@ -83,10 +87,36 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
             + &output::plan::findings_text(&warnings, color)
     };
     print(out.as_bytes());
+    plan_hint(&args, &plan, Some(changes_present(&plan, &live)));
     if args.detailed_exitcode && changes_present(&plan, &live) {
         return Err(Error::Reported(crate::exit::CHANGES));
     }
     Ok(())
+}
+
+/// The one line after the text report: what to run next, or what to fix. `changes` is what
+/// `--live` found (None: offline).
+fn plan_hint(args: &PlanArgs, plan: &crate::plan::Plan, changes: Option<bool>) {
+    let inv = &args.inv.inventory;
+    if inv.as_os_str() == "-" {
+        let what = if plan.has_errors() {
+            "fix the errors above, then save the inventory to a file for stackctl up -i FILE"
+        } else {
+            "save the inventory to a file, then stackctl up -i FILE"
+        };
+        return super::hint(args.json, what);
+    }
+    let i = super::inventory_arg(inv);
+    let text = if plan.has_errors() {
+        format!("fix the errors above, then stackctl plan {i}")
+    } else {
+        match changes {
+            None => format!("stackctl up {i} (plan --live previews its changes)"),
+            Some(true) => format!("stackctl up {i}"),
+            Some(false) => format!("nothing to change; stackctl verify {i} checks the cluster"),
+        }
+    };
+    super::hint(args.json, &text);
 }
 
 /// `--detailed-exitcode`: whether `up` would change anything. A host changes exactly when

@@ -36,7 +36,13 @@ pub fn up(args: UpArgs) -> Result<(), Error> {
         ..options(&args.remote)
     };
     let result = prepare(&opts).and_then(|(inv, plan)| deploy::up(&inv, &plan, &opts));
-    finish(result, opts.json, "up")
+    finish(result, opts.json, "up")?;
+    let i = super::inventory_arg(&opts.inventory);
+    super::hint(
+        opts.json,
+        &format!("stackctl verify {i} checks it; stackctl status shows what runs where"),
+    );
+    Ok(())
 }
 
 pub fn down(args: DownArgs) -> Result<(), Error> {
@@ -57,7 +63,9 @@ pub fn down(args: DownArgs) -> Result<(), Error> {
             print(
                 format!(
                     "{}\n",
-                    serde_json::json!({ "event": "purge-plan", "purge": purge })
+                    crate::output::json::stamp(
+                        serde_json::json!({ "event": "purge-plan", "purge": purge })
+                    )
                 )
                 .as_bytes(),
             );

@@ -22,10 +22,12 @@ pub fn run(args: VerifyArgs) -> Result<(), Error> {
         smoke: args
             .smoke
             .then(|| Duration::from_secs(args.smoke_timeout.max(1))),
+        limit: args.limit.clone(),
+        progress: !args.json,
     };
     let report = verify::verify(&opts).map_err(|e| plan_failed(e, args.json))?;
     let out = if args.json {
-        serde_json::to_string_pretty(&report).expect("report serialises") + "\n"
+        output::json::versioned(&report)
     } else {
         output::verify::text(&report, color_on(args.color))
     };

@@ -63,8 +63,10 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     let cl = Cluster::new(inv, &ids);
     ev.status(None, "connecting and gathering facts");
     let me = guard::Holder::me("up");
+    let phase = crate::runlog::phase("connect, lock and gather facts");
     let (targets, archives, _warnings) =
         session::gather(&cl, plan, opts, &ev, false, Some(&me)).await?;
+    drop(phase);
     ev.emit(None, "preflight", "preflight passed");
     let changes: Vec<HostChanges> = targets
         .iter()
@@ -78,6 +80,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
     // roles it needs are healthy.
     ev.status(None, "installing, configuring and starting");
     let (stop, listener) = session::Interrupt::listen(&ev);
+    let phase = crate::runlog::phase("install, configure and start");
     let walked = walk::walk(
         inv,
         plan,
@@ -90,6 +93,7 @@ async fn up_async(inv: &Inventory, plan: &Plan, opts: &UpOptions) -> Result<Summ
         &stop,
     )
     .await;
+    drop(phase);
     listener.abort();
     session::release_all(&targets, &inv.cluster, &me).await;
     session::close_all(targets).await;
@@ -124,9 +128,14 @@ pub fn live(
     rt.block_on(async {
         let ids = plan.ids();
         let cl = Cluster::new(inv, &ids);
-        // Read only: no lock.
+        // Read only: no lock. A bar of hosts done on a terminal (not with --json).
+        let _phase = crate::runlog::phase("connect and gather facts");
+        let n = session::selected(inv, plan, &opts.limit).len();
+        let ev = Events::counting(n, opts.json);
+        ev.status(None, "connecting and reading facts");
         let (targets, archives, warnings) =
-            session::gather(&cl, plan, opts, &Events::quiet(), true, None).await?;
+            session::gather(&cl, plan, opts, &ev, true, None).await?;
+        drop(ev);
         let out = targets
             .iter()
             .map(|t| {

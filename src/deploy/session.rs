@@ -437,7 +437,9 @@ pub async fn gather<'a>(
         None => {
             let runs = asked.iter().map(|(_, _, _, r, script)| async move {
                 let sent = facts::controller_clock_ns();
-                let mut f = facts_of(r, script).await?;
+                let f = facts_of(r, script).await;
+                ev.host_done(&r.name);
+                let mut f = f?;
                 f.round_trip_ns = Some((sent, facts::controller_clock_ns()));
                 Ok(f)
             });

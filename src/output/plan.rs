@@ -162,7 +162,7 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
             Level::Warning => paint(c, "33", "warning"),
             Level::Error => paint(c, "31", "error  "),
         };
-        let _ = writeln!(o, "  {tag} {}", v.message);
+        o.push_str(&super::wrap::line(&format!("  {tag} {}", v.message), 10));
         let mut cite = Vec::new();
         if let Some(r) = &v.rule {
             cite.push(format!("rule {r}"));
@@ -177,7 +177,11 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
             cite.push(format!("hosts: {}", v.hosts.join(", ")));
         }
         if !cite.is_empty() && v.level != Level::Ok {
-            let _ = writeln!(o, "          {}", paint(c, "2", &cite.join("; ")));
+            let cite = format!("          {}", cite.join("; "));
+            let cite = super::wrap::line(&cite, 12);
+            for l in cite.lines() {
+                let _ = writeln!(o, "{}", paint(c, "2", l));
+            }
         }
     }
 
@@ -199,19 +203,25 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         let _ = writeln!(o, "     wait for: {}", s.gate);
     }
 
-    // Files.
-    let _ = writeln!(o, "\n{}", paint(c, "1", "Files"));
+    // Files: the path last, so the table fits 100 columns for paths of up to 66 characters;
+    // a longer one is printed whole all the same (a path is copied, never wrapped), and so is
+    // each file's content.
+    let before = std::mem::take(&mut o);
+    let _ = writeln!(
+        o,
+        "\n{} (size, mode, sha256 prefix, path)",
+        paint(c, "1", "Files")
+    );
     for h in &plan.hosts {
         let _ = writeln!(o, "  {}", h.name);
-        let w = h.files.iter().map(|f| f.path.len()).max().unwrap_or(0);
         for f in &h.files {
             let _ = writeln!(
                 o,
-                "    {:w$}  {:>6} B  {:04o}  sha256:{}",
-                f.path,
+                "    {:>6} B  {:04o}  {}  {}",
                 f.size,
                 f.mode,
-                &f.sha256[..16]
+                &f.sha256[..12],
+                f.path
             );
             if opts.show_files {
                 let shown = if f.secret {
@@ -225,6 +235,8 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
             }
         }
     }
+
+    let file_table = std::mem::take(&mut o);
 
     // Supervision: what the units are and where the logs go, once.
     if plan
@@ -276,7 +288,8 @@ pub fn text(plan: &Plan, opts: &TextOptions) -> String {
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" },
     );
-    o
+    // Everything but the file table fits 100 columns.
+    super::wrap::block(&before) + &file_table + &super::wrap::block(&o)
 }
 
 /// `plan --live`: per host, what `up` would change, with a unified diff per changed file.
@@ -294,7 +307,10 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
             format!(" (every service runs as the login user {u}: the session is not root and has no become)")
         });
         if ch.is_empty() {
-            let _ = writeln!(o, "  {}: no changes{}", ch.host, login.unwrap_or_default());
+            o.push_str(&super::wrap::line(
+                &format!("  {}: no changes{}", ch.host, login.unwrap_or_default()),
+                4,
+            ));
             continue;
         }
         let mut what = Vec::new();
@@ -330,13 +346,15 @@ pub fn live_text(plan: &Plan, hosts: &[crate::deploy::LiveHost], color: bool) ->
         if !ch.restart.is_empty() {
             what.push(format!("restart {}", ch.restart.join(", ")));
         }
-        let _ = writeln!(
-            o,
-            "  {}: {}{}",
-            paint(c, "1", &ch.host),
-            what.join("; "),
-            login.unwrap_or_default()
-        );
+        o.push_str(&super::wrap::line(
+            &format!(
+                "  {}: {}{}",
+                paint(c, "1", &ch.host),
+                what.join("; "),
+                login.unwrap_or_default()
+            ),
+            4,
+        ));
         let planned = plan.hosts.iter().find(|h| h.name == ch.host);
         for path in &ch.files {
             let new = planned
@@ -409,12 +427,14 @@ pub fn findings_text(findings: &[crate::deploy::preflight::Finding], color: bool
     }
     let _ = writeln!(o, "\n{}", paint(color, "1", "Preflight warnings"));
     for f in findings {
-        let _ = writeln!(
-            o,
-            "  {} {}",
-            paint(color, "33", "warning:"),
-            crate::diag::terminal_safe(&f.message)
-        );
+        o.push_str(&super::wrap::line(
+            &format!(
+                "  {} {}",
+                paint(color, "33", "warning:"),
+                crate::diag::terminal_safe(&f.message)
+            ),
+            4,
+        ));
     }
     o
 }

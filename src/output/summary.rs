@@ -40,10 +40,10 @@ pub fn text(s: &Summary, what: &str) -> String {
 
 /// The `--json` event a run ends with.
 pub fn done_json(result: Result<&Summary, String>) -> serde_json::Value {
-    match result {
+    super::json::stamp(match result {
         Ok(s) => serde_json::json!({ "event": "done", "ok": true, "summary": s }),
         Err(e) => serde_json::json!({ "event": "done", "ok": false, "error": e }),
-    }
+    })
 }
 
 /// What `down --purge` deletes, host by host, printed before anything happens.

@@ -34,25 +34,35 @@ pub fn text(r: &Report, color: bool) -> String {
             )
         )
     );
+    // Long evidence wraps under the evidence column (or 8 columns in when that is far right).
+    let evidence_at = hw + sw + cw + 6 + 8;
+    let hang = if evidence_at <= 60 { evidence_at } else { 8 };
     for c in &r.checks {
         let st = match c.status {
             Status::Pass => paint("32", "pass  "),
             Status::Warn => paint("33", "warn  "),
             Status::Fail => paint("31", "FAIL  "),
         };
-        let _ = writeln!(
-            o,
+        let evidence = crate::diag::terminal_safe(&c.evidence);
+        let mut lines = evidence.lines();
+        let first = format!(
             "{:hw$}  {:sw$}  {:cw$}  {st}  {}",
             c.host,
             c.service,
             c.check,
-            crate::diag::terminal_safe(&c.evidence)
+            lines.next().unwrap_or("")
         );
+        o.push_str(&super::wrap::line(&first, hang));
+        for more in lines {
+            o.push_str(&super::wrap::line(
+                &format!("{}{more}", " ".repeat(hang)),
+                hang,
+            ));
+        }
     }
     let count = |s: Status| r.checks.iter().filter(|c| c.status == s).count();
-    let _ = writeln!(
-        o,
-        "\nverify: {} checks: {} pass, {} warn, {} fail{} ({:.2}s)",
+    let summary = format!(
+        "verify: {} checks: {} pass, {} warn, {} fail{} ({:.2}s)",
         r.checks.len(),
         count(Status::Pass),
         count(Status::Warn),
@@ -71,5 +81,7 @@ pub fn text(r: &Report, color: bool) -> String {
         },
         r.seconds
     );
+    o.push('\n');
+    o.push_str(&super::wrap::line(&summary, 8));
     o
 }

@@ -183,6 +183,25 @@ fn fresh_private_dir(dir: &Path) -> std::result::Result<(), String> {
 
 impl Remote {
     pub async fn connect(host: &Host, opts: &SshOptions) -> Result<Remote> {
+        let started = std::time::Instant::now();
+        let result = Self::connect_untimed(host, opts).await;
+        let target = match &result {
+            Ok(r) => r.route.target(),
+            Err(_) => match host.ssh_port {
+                Some(p) => format!("{}:{p}", host.address),
+                None => host.address.clone(),
+            },
+        };
+        crate::runlog::connect(
+            &host.name,
+            &target,
+            started.elapsed(),
+            result.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")),
+        );
+        result
+    }
+
+    async fn connect_untimed(host: &Host, opts: &SshOptions) -> Result<Remote> {
         let plain = plain_config(opts).await?;
         let route = sshcfg::resolve(host, opts.config.as_deref(), &plain, opts.connect_timeout)
             .await
@@ -244,6 +263,7 @@ impl Remote {
         self.exec(
             script,
             None::<&mut tokio::io::Empty>,
+            0,
             self.command_timeout,
             what,
         )
@@ -257,7 +277,7 @@ impl Remote {
         what: &str,
         timeout: Duration,
     ) -> Result<RunOutput> {
-        self.exec(script, None::<&mut tokio::io::Empty>, timeout, what)
+        self.exec(script, None::<&mut tokio::io::Empty>, 0, timeout, what)
             .await
     }
 
@@ -268,6 +288,7 @@ impl Remote {
             .exec(
                 script,
                 None::<&mut tokio::io::Empty>,
+                0,
                 self.command_timeout + extra,
                 what,
             )
@@ -301,8 +322,9 @@ impl Remote {
     /// Runs `script` with `data` on its stdin; fails with its stderr unless it exits 0.
     pub async fn run_with_input(&self, script: &str, data: &[u8], what: &str) -> Result<String> {
         let mut data = data;
-        let timeout = self.transfer_timeout(data.len() as u64);
-        self.run_with_reader(script, &mut data, timeout, what).await
+        let (timeout, sent) = (self.transfer_timeout(data.len() as u64), data.len() as u64);
+        self.run_with_reader(script, &mut data, sent, timeout, what)
+            .await
     }
 
     /// Streams a local file to `dest` atomically.
@@ -318,6 +340,7 @@ impl Remote {
         self.run_with_reader(
             &atomic_write_script(dest, mode),
             &mut file,
+            size,
             self.transfer_timeout(size),
             &format!("uploading {} to {dest}", local.display()),
         )
@@ -343,6 +366,7 @@ impl Remote {
         self.run_with_reader(
             &verified_write_script(dest, mode, size, sha256),
             &mut file,
+            size,
             self.transfer_timeout(size),
             &format!("uploading {} to {dest}", local.display()),
         )
@@ -360,20 +384,48 @@ impl Remote {
         &self,
         script: &str,
         input: &mut R,
+        sent: u64,
         timeout: Duration,
         what: &str,
     ) -> Result<String> {
-        let out = self.exec(script, Some(input), timeout, what).await?;
+        let out = self.exec(script, Some(input), sent, timeout, what).await?;
         if !out.success() {
             return Err(out.error(&format!("{}: {what}", self.name)));
         }
         Ok(out.stdout)
     }
 
-    /// Every remote command goes through here: spawned under the host's `timeout` guard, its
-    /// stdin fed and its stdout/stderr read concurrently, all of it before one deadline.
-    /// Returning early (deadline, cap) drops the child, which closes its channel.
+    /// Every remote command goes through here, so here it is logged (`runlog`: host, text,
+    /// exit status, duration, bytes; `sent` is what its stdin carries).
     async fn exec<R: AsyncRead + Unpin>(
+        &self,
+        script: &str,
+        input: Option<&mut R>,
+        sent: u64,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<RunOutput> {
+        let started = std::time::Instant::now();
+        let result = self.exec_bounded(script, input, timeout, what).await;
+        crate::runlog::command(&crate::runlog::CommandRecord {
+            host: &self.name,
+            what,
+            script,
+            become_sudo: self.become_sudo,
+            took: started.elapsed(),
+            sent,
+            result: match &result {
+                Ok(o) => Ok((o.status, o.stdout.len(), o.stderr.len())),
+                Err(e) => Err(format!("{e:#}")),
+            },
+        });
+        result
+    }
+
+    /// Spawned under the host's `timeout` guard, its stdin fed and its stdout/stderr read
+    /// concurrently, all of it before one deadline. Returning early (deadline, cap) drops the
+    /// child, which closes its channel.
+    async fn exec_bounded<R: AsyncRead + Unpin>(
         &self,
         script: &str,
         input: Option<&mut R>,

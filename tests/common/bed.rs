@@ -318,6 +318,8 @@ pub fn assert_no_op(out: &Output) {
 
 pub fn summary(o: &Output) -> serde_json::Value {
     let out = String::from_utf8_lossy(&o.stdout);
+    // Every line of `up`/`down --json` holds to docs/schemas/events.schema.json.
+    super::schema::assert_valid_lines(&out);
     let last = out
         .lines()
         .rev()
@@ -364,6 +366,14 @@ pub fn verify_via(cfg: &Path, inv: &Path) -> (Option<i32>, serde_json::Value) {
         .expect("run stackctl verify");
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("verify --json is not JSON ({e}): {}", text(&out)));
+    // The report holds to docs/schemas/verify.schema.json (an inventory that cannot be
+    // planned, exit 2, to error.schema.json).
+    let schema = if out.status.code() == Some(2) {
+        "error"
+    } else {
+        "verify"
+    };
+    super::schema::assert_valid(&report, schema);
     (out.status.code(), report)
 }
 

@@ -5,6 +5,7 @@
 pub mod bed;
 pub mod inv;
 pub mod load;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -54,3 +55,43 @@ hosts:
   - { name: b, address: 10.0.0.2, roles: [zookeeper, kafka] }
   - { name: c, address: 10.0.0.3, roles: [zookeeper, kafka] }
 "#;
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released): SSH to it is refused at
+/// once, so commands that connect fail fast and offline.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    l.local_addr().expect("its address").port()
+}
+
+/// `DIR/inventory.yml`: one ZooKeeper host at 127.0.0.1 on a closed SSH port, whose config
+/// holds the secret `zk-ks-pw-4`, and an empty `DIR/ssh_config` (the operator's own must not
+/// matter). Returns (inventory, ssh_config).
+pub fn unreachable_local(dir: &Path) -> (PathBuf, PathBuf) {
+    let inv = dir.join("inventory.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            r#"
+cluster: gone
+defaults: {{ java_home: /usr/lib/jvm/java-11, java_version: "11" }}
+components:
+  zookeeper:
+    version: "3.5.6"
+    config: {{ ssl.keyStore.password: zk-ks-pw-4 }}
+hosts:
+  - {{ name: ghost, address: 127.0.0.1, ssh_port: {}, roles: [zookeeper] }}
+"#,
+            closed_port()
+        ),
+    )
+    .expect("write inventory");
+    let cfg = dir.join("ssh_config");
+    std::fs::write(&cfg, "").expect("write ssh_config");
+    (inv, cfg)
+}
+
+/// `text` with every run of whitespace (line breaks of a wrapped report included) as one
+/// space: what a report says, wherever it wrapped at 100 columns.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
