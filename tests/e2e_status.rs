@@ -27,6 +27,7 @@ fn status(inv: &Path) -> (Option<i32>, serde_json::Value, f64) {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
     assert_eq!(v["schema_version"], "1.0", "{v}");
+    common::schema::assert_valid(&v, "status");
     (out.status.code(), v, secs)
 }
 

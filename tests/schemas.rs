@@ -147,6 +147,21 @@ fn verify_and_plan_live_of_an_unreachable_host_match_their_schemas() {
         .any(|c| c["status"] == "fail"));
     assert_valid(&report, "verify");
 
+    // status: every instance of the unreachable host, unreachable, saying why.
+    let out = run(&["status", "--json", "-i", inv, "--ssh-config", cfg]);
+    assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
+    let st = doc(&out);
+    let all = st["instances"].as_array().unwrap();
+    assert!(
+        !all.is_empty()
+            && all
+                .iter()
+                .all(|i| i["status"] == "unreachable" && i["note"].is_string()),
+        "{st}"
+    );
+    assert_eq!(st["exit_code"], 3, "{st}");
+    assert_valid(&st, "status");
+
     // plan --live prints the plan, then fails in preflight.
     let out = run(&["plan", "--live", "--json", "-i", inv, "--ssh-config", cfg]);
     assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
@@ -280,6 +295,22 @@ fn the_schemas_reject_what_the_output_must_not_be() {
     let mut r = report.clone();
     r["unreachable"] = json!([["a"]]);
     assert!(check(&r, "verify").is_err());
+    // status: a state that does not exist, a percent over 100, a missing key.
+    let inst = json!({ "host": "a", "address": "10.0.0.1", "component": "kafka", "role": "kafka",
+        "id": "broker.id=1", "port": 9092, "version": "2.4.0", "status": "up", "role_state": "broker",
+        "note": null, "pid": 42, "uptime_seconds": 7,
+        "data_dirs": [{ "path": "/d", "kib": 8, "fs_used_percent": 29 }] });
+    let st = json!({ "schema_version": "1.0", "cluster": "c", "instances": [inst], "seconds": 0.2, "exit_code": 0 });
+    assert_valid(&st, "status");
+    let mut s2 = st.clone();
+    s2["instances"][0]["status"] = json!("sleeping");
+    assert!(check(&s2, "status").is_err());
+    let mut s2 = st.clone();
+    s2["instances"][0]["data_dirs"][0]["fs_used_percent"] = json!(101);
+    assert!(check(&s2, "status").is_err());
+    let mut s2 = st.clone();
+    s2["instances"][0].as_object_mut().unwrap().remove("pid");
+    assert!(check(&s2, "status").is_err());
     // events: an event nobody emits, and a done line without its summary.
     let e = json!({ "schema_version": "1.0", "t": 0.5, "event": "teleported", "host": null, "detail": "" });
     assert!(check(&e, "events").is_err());

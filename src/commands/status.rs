@@ -7,9 +7,6 @@ use crate::cli::StatusArgs;
 use crate::output;
 use crate::status::{self, StatusOptions};
 
-/// The document's version (minor: additions, major: changes that break readers).
-pub const SCHEMA_VERSION: &str = "1.0";
-
 pub fn run(args: StatusArgs) -> Result<(), Error> {
     if args.inv.inventory.as_os_str() == "-" {
         return Err(Error::Usage(
@@ -29,12 +26,16 @@ pub fn run(args: StatusArgs) -> Result<(), Error> {
         status::StatusError::Limit(m) => Error::Usage(m),
     })?;
     let out = if args.json {
-        let mut v = serde_json::to_value(&report).expect("report serialises");
-        if let Some(m) = v.as_object_mut() {
-            m.insert("schema_version".into(), SCHEMA_VERSION.into());
-            m.insert("exit_code".into(), report.exit_code().into());
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            #[serde(flatten)]
+            report: &'a status::StatusReport,
+            exit_code: i32,
         }
-        serde_json::to_string_pretty(&v).expect("json") + "\n"
+        output::json::versioned(&Doc {
+            report: &report,
+            exit_code: report.exit_code(),
+        })
     } else {
         output::status::text(&report, color_on(args.color))
     };

@@ -4,7 +4,7 @@
 use crate::status::{Instance, State, StatusReport};
 
 /// The width text output keeps to.
-const COLUMNS: usize = 100;
+const COLUMNS: usize = super::wrap::WIDTH;
 
 /// "45 s", "12m05s", "3h07m", "5d04h".
 pub fn uptime(secs: u64) -> String {
@@ -78,35 +78,6 @@ fn elide(s: &str, width: usize) -> String {
         _ => tail,
     };
     format!("{head}…{tail}")
-}
-
-/// Words of `text` on lines of at most `width` columns, every line after the first indented
-/// by `indent` spaces. A word longer than a line stays whole on its own line.
-pub fn wrap(text: &str, width: usize, indent: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for w in text.split_whitespace() {
-        let lead = if out.is_empty() { 0 } else { indent };
-        if !line.is_empty() && lead + line.chars().count() + 1 + w.chars().count() > width {
-            if !out.is_empty() {
-                out.push_str(&" ".repeat(indent));
-            }
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(w);
-    }
-    if !line.is_empty() {
-        if !out.is_empty() {
-            out.push_str(&" ".repeat(indent));
-        }
-        out.push_str(&line);
-    }
-    out
 }
 
 pub fn text(r: &StatusReport, color: bool) -> String {
@@ -204,7 +175,7 @@ pub fn text(r: &StatusReport, color: bool) -> String {
                 i.status.word(),
                 i.note.as_deref().unwrap_or("")
             );
-            let _ = writeln!(o, "{}", wrap(&text, COLUMNS, 4));
+            o.push_str(&super::wrap::line(&text, 4));
         }
     }
     o
@@ -309,16 +280,6 @@ mod tests {
         assert_eq!(
             elide("8K fs 29% /data/stack/kafka", 31),
             "8K fs 29% /data/stack/kafka"
-        );
-    }
-
-    #[test]
-    fn wrapping_keeps_every_word_and_indents_continuations() {
-        let w = wrap("a bb ccc dddd eeeee", 8, 2);
-        assert_eq!(w, "a bb ccc\n  dddd\n  eeeee");
-        assert_eq!(
-            wrap("averyveryverylongword x", 5, 1),
-            "averyveryverylongword\n x"
         );
     }
 }

@@ -442,6 +442,7 @@ pub fn status_json(inv: &Path) -> (Option<i32>, serde_json::Value) {
         .expect("run stackctl status");
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
+    super::schema::assert_valid(&v, "status");
     (out.status.code(), v)
 }
 
