@@ -45,12 +45,14 @@ pub fn parse(text: &str) -> Effective {
     out
 }
 
-/// Whether the ssh_config has an entry for `name`: `named` is `ssh -G name`, `plain` is
-/// `ssh -G SENTINEL`.
-pub fn has_entry(name: &str, named: &Effective, plain: &Effective) -> bool {
+/// Whether the ssh_config has an entry for `name`: `named` is `ssh -G name` (with the
+/// inventory's `-l`/`-p`), `plain` is `ssh -G SENTINEL` (without them). `given` are the keys
+/// the inventory itself set for this host (`user`, `port`): they differ from `plain` because
+/// stackctl passed them, not because the ssh_config has an entry, so they are not compared.
+pub fn has_entry(name: &str, named: &Effective, plain: &Effective, given: &[&str]) -> bool {
     let norm = |e: &Effective, who: &str| -> BTreeMap<String, Vec<String>> {
         e.iter()
-            .filter(|(k, _)| !DERIVED.contains(&k.as_str()))
+            .filter(|(k, _)| !DERIVED.contains(&k.as_str()) && !given.contains(&k.as_str()))
             .map(|(k, vs)| (k.clone(), vs.iter().map(|v| v.replace(who, "%h")).collect()))
             .collect()
     };
@@ -113,8 +115,15 @@ pub fn route(host: &Host, named: Option<&Effective>, plain: &Effective) -> Strin
     if let Some(h) = &host.ssh_host {
         return h.clone();
     }
+    let mut given = Vec::new();
+    if host.ssh_user.is_some() {
+        given.push("user");
+    }
+    if host.ssh_port.is_some() {
+        given.push("port");
+    }
     match named {
-        Some(n) if has_entry(&host.name, n, plain) => host.name.clone(),
+        Some(n) if has_entry(&host.name, n, plain, &given) => host.name.clone(),
         _ => host.address.clone(),
     }
 }
@@ -216,10 +225,40 @@ mod tests {
     #[test]
     fn a_host_entry_by_name_is_found_and_one_by_address_is_not_mistaken_for_it() {
         let plain = parse(PLAIN);
-        assert!(has_entry("node2", &parse(NODE2), &plain), "ProxyJump block");
-        assert!(has_entry("node4", &parse(NODE4), &plain), "HostName block");
-        assert!(!has_entry("node3", &parse(NODE3), &plain), "only Host *");
-        assert!(has_entry("10.0.1.5", &parse(ADDR), &plain), "Host 10.0.1.*");
+        assert!(
+            has_entry("node2", &parse(NODE2), &plain, &[]),
+            "ProxyJump block"
+        );
+        assert!(
+            has_entry("node4", &parse(NODE4), &plain, &[]),
+            "HostName block"
+        );
+        assert!(
+            !has_entry("node3", &parse(NODE3), &plain, &[]),
+            "only Host *"
+        );
+        assert!(
+            has_entry("10.0.1.5", &parse(ADDR), &plain, &[]),
+            "Host 10.0.1.*"
+        );
+    }
+
+    #[test]
+    fn the_inventorys_own_user_and_port_are_not_an_entry_of_the_ssh_config() {
+        // `ssh -G -l ops -p 2200 node3` with only `Host *` in the ssh_config: the user and port
+        // differ from the plain answer because stackctl passed them.
+        let plain = parse(PLAIN);
+        let named = NODE3
+            .replace("user root", "user ops")
+            .replace("port 22", "port 2200");
+        let mut n3 = host("node3", "10.0.1.3");
+        n3.ssh_user = Some("ops".into());
+        n3.ssh_port = Some(2200);
+        assert_eq!(route(&n3, Some(&parse(&named)), &plain), "10.0.1.3");
+        // A port the inventory did not set, that differs: the ssh_config has an entry.
+        let mut n3 = host("node3", "10.0.1.3");
+        n3.ssh_user = Some("ops".into());
+        assert_eq!(route(&n3, Some(&parse(&named)), &plain), "node3");
     }
 
     #[test]
