@@ -14,6 +14,7 @@ pub mod version;
 pub mod inventory;
 pub mod render;
 // hosts
+pub mod dist;
 pub mod remote;
 // rules and ids
 pub mod compat;

@@ -49,6 +49,9 @@ const LAYERS: &[(Rank, &[&str])] = &[
     // 2: talking to hosts.
     ((2, 0), &["remote", "remote::transport", "remote::facts", "remote::probe", "remote::zk",
                "remote::kafka_wire", "remote::sshcfg"]),
+    //    and to mirrors: release archives fetched, verified and cached (generic: the paths
+    //    come from the components, through `archives`).
+    ((2, 0), &["dist", "dist::*"]),
     // 3: compatibility rules and the lock file.
     ((3, 0), &["compat", "compat::detect", "compat::classpath", "lock"]),
     // 4: components — the shared core lowest, then every component (each may use another
