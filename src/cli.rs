@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Turns an inventory of hosts into a running ZooKeeper / Kafka / Hadoop / HBase cluster"
 )]
 #[command(
-    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted."
+    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed; fetch: an archive not fetched or verified), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,6 +28,9 @@ pub enum Command {
     Down(DownArgs),
     /// Check the live cluster: quorum, membership, liveness and versions (reads only)
     Verify(VerifyArgs),
+    /// Download, verify (SHA-512, and the signature when gpgv is there) and cache every
+    /// release archive the inventory needs; prints where each is
+    Fetch(FetchArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -188,6 +191,16 @@ pub struct VerifyArgs {
     /// Colour: auto (when stdout is a terminal), always or never
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The inventory file (YAML); `-` reads it from stdin
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+    /// Print the result as one JSON document (no progress bar)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -22,6 +22,7 @@ pub mod lock;
 // product knowledge
 pub mod components;
 // planning
+pub mod archives;
 pub mod plan;
 pub mod versions;
 // the engine

@@ -2,6 +2,7 @@
 //! inventory once, calls one library operation and prints its result. Exit codes come from the
 //! error types and are mapped in one place (`Error::exit_code`).
 
+pub mod fetch;
 pub mod man;
 pub mod plan;
 pub mod up;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Up(args) => up::up(args),
         Command::Down(args) => up::down(args),
         Command::Verify(args) => verify::run(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man(args) => man::run(args),
     };
@@ -179,13 +181,15 @@ pub fn remote_options(
 /// Loads and plans for a command that changes hosts: compatibility errors stop it before it
 /// connects, and `--limit` must name inventory hosts.
 pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
+    // Every archive fetched and verified into the cache before any host is touched.
+    fetch::before_up(&opts.inventory, opts.json)?;
     prepare_as(opts, false)
 }
 
 /// [`prepare`]; `read_only` plans without recording ids in the lock file (`down` records
 /// nothing: ids are `up`'s to record).
 pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan), DeployError> {
-    let (inv, plan) = planning::load_and_plan(
+    let (inv, plan) = planning::load_and_plan_cached(
         &opts.inventory,
         &PlanOptions {
             templates: opts.templates.clone(),
