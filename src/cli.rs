@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Turns an inventory of hosts into a running ZooKeeper / Kafka / Hadoop / HBase cluster"
 )]
 #[command(
-    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed; fetch: an archive not fetched or verified), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted."
+    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted. fetch (and up's fetch) exits 1 when an archive cannot be fetched or verified."
 )]
 pub struct Cli {
     #[command(subcommand)]
