@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Turns an inventory of hosts into a running ZooKeeper / Kafka / Hadoop / HBase cluster"
 )]
 #[command(
-    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted."
+    after_help = "Exit codes: 0 success, 1 a step failed (plan: a compatibility error; verify: a check failed), 2 bad inventory or arguments, 3 preflight failed (verify: a host could not be reached), 4 another up/down holds the cluster lock, 10 plan --live --detailed-exitcode: changes present, 130 interrupted. fetch (and up's fetch) exits 1 when an archive cannot be fetched or verified."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -53,6 +53,9 @@ pub enum Command {
     /// Linux) and the inventory deployed onto them with the real `up`
     #[command(subcommand)]
     Playground(PlaygroundCommand),
+    /// Download, verify (SHA-512, and the signature when gpgv is there) and cache every
+    /// release archive the inventory needs; prints where each is
+    Fetch(FetchArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -292,6 +295,16 @@ pub struct PlaygroundUpArgs {
     pub no_deploy: bool,
     #[command(flatten)]
     pub dir: PlaygroundDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The inventory file (YAML); `-` reads it from stdin
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+    /// Print the result as one JSON document (no progress bar)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

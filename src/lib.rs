@@ -15,6 +15,7 @@ pub mod version;
 pub mod inventory;
 pub mod render;
 // hosts
+pub mod dist;
 pub mod remote;
 // rules and ids
 pub mod compat;
@@ -22,6 +23,7 @@ pub mod lock;
 // product knowledge
 pub mod components;
 // planning
+pub mod archives;
 pub mod plan;
 pub mod versions;
 // the engine

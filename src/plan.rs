@@ -198,6 +198,21 @@ pub fn load_and_plan(path: &Path, opts: &PlanOptions) -> Result<(Inventory, Plan
     Ok((inv, plan))
 }
 
+/// [`load_and_plan`], with each archive not written as a path taken from the download cache
+/// when `stackctl fetch` (or `up`) put it there; a missing one is a warning saying how to get
+/// it. Nothing is downloaded.
+pub fn load_and_plan_cached(
+    path: &Path,
+    opts: &PlanOptions,
+) -> Result<(Inventory, Plan), PlanError> {
+    let (mut inv, mut warnings) =
+        inventory::load(path, components::catalog()).map_err(PlanError::Invalid)?;
+    warnings.extend(crate::archives::use_cached(&mut inv));
+    let renderer = Renderer::new(opts.templates.as_deref()).map_err(PlanError::Other)?;
+    let plan = plan_inventory(&inv, warnings, &renderer, opts)?;
+    Ok((inv, plan))
+}
+
 pub fn plan_inventory(
     inv: &Inventory,
     warnings: Diagnostics,

@@ -153,7 +153,7 @@ hosts:
         warnings.replace(p, "inventory.yml")
     );
     // The host's own data_dir under /var/tmp holds nothing here (dataDir is set): no warning.
-    assert_eq!(warnings.matches("warning:").count(), 1, "{warnings}");
+    assert_eq!(warnings.matches("data is under").count(), 1, "{warnings}");
     let out = common::stackctl(&["plan", "-i", p, "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
     let d = doc["diagnostics"]

@@ -44,6 +44,9 @@ type Rank = (u32, u32);
 const LAYERS: &[(Rank, &[&str])] = &[
     // 0: leaves — they know nothing of stacks, hosts or components.
     ((0, 0), &["diag", "version", "shell", "events", "cli", "exit", "secrets", "runlog"]),
+    //    and release archives fetched from a mirror, verified and cached: generic, the paths
+    //    below the mirror come from the components (through `archives`).
+    ((0, 0), &["dist", "dist::*"]),
     // 1: the inventory as written, and the template renderer.
     ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::shape", "inventory::load", "inventory::text", "render"]),
     // 2: talking to hosts.
@@ -60,6 +63,8 @@ const LAYERS: &[(Rank, &[&str])] = &[
     // 5: the versions in effect and their verdicts: the rules evaluated with what the
     //    components say of their distributions.
     ((5, 0), &["versions"]),
+    //    and each component's archive: as written, or fetched from the mirror into the cache.
+    ((5, 1), &["archives"]),
     // 6: the plan: what every host should look like.
     ((6, 0), &["plan"]),
     // 7: deploying a plan: the pure core lowest, then connecting, applying, walking.

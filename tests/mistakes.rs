@@ -89,7 +89,8 @@ fn previewing_a_host_removal_retires_nothing() {
 #[test]
 fn up_is_the_command_that_records_ids() {
     let (_d, path) = common::inventory(common::THREE_NODES);
-    // What `up` does before it connects anywhere: plan with the lock file writable.
+    // What `up` does before it connects anywhere (after fetching the archives, which
+    // `prepare` does first): plan with the lock file writable.
     let opts = stackctl::deploy::UpOptions {
         inventory: path.clone(),
         templates: None,
@@ -102,7 +103,8 @@ fn up_is_the_command_that_records_ids() {
         force_unlock: false,
         allow_ephemeral: false,
     };
-    let (_inv, plan) = stackctl::commands::prepare(&opts).unwrap_or_else(|e| panic!("{e}"));
+    let (_inv, plan) =
+        stackctl::commands::prepare_as(&opts, false).unwrap_or_else(|e| panic!("{e}"));
     assert!(plan.lock.written);
     let lock = std::fs::read_to_string(lock_path(&path)).unwrap();
     assert!(

@@ -2,6 +2,7 @@
 //! inventory once, calls one library operation and prints its result. Exit codes come from the
 //! error types and are mapped in one place (`Error::exit_code`).
 
+pub mod fetch;
 pub mod man;
 pub mod plan;
 pub mod playground;
@@ -83,6 +84,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Verify(args) => verify::run(args),
         Command::Status(args) => status::run(args),
         Command::Playground(cmd) => playground::run(cmd),
+        Command::Fetch(args) => fetch::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man(args) => man::run(args),
     };
@@ -224,6 +226,8 @@ pub fn remote_options(
 /// Loads and plans for a command that changes hosts: compatibility errors stop it before it
 /// connects, and `--limit` must name inventory hosts.
 pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
+    // Every archive fetched and verified into the cache before any host is touched.
+    fetch::before_up(&opts.inventory, opts.json)?;
     prepare_as(opts, false)
 }
 
@@ -231,7 +235,7 @@ pub fn prepare(opts: &UpOptions) -> Result<(Inventory, Plan), DeployError> {
 /// nothing: ids are `up`'s to record).
 pub fn prepare_as(opts: &UpOptions, read_only: bool) -> Result<(Inventory, Plan), DeployError> {
     let phase = crate::runlog::phase("load and plan");
-    let (inv, plan) = planning::load_and_plan(
+    let (inv, plan) = planning::load_and_plan_cached(
         &opts.inventory,
         &PlanOptions {
             templates: opts.templates.clone(),

@@ -14,7 +14,7 @@ pub fn run(args: PlanArgs) -> Result<(), Error> {
     }
     // A preview: the lock file is written only with --write-lock (`up` records ids).
     let phase = crate::runlog::phase("load and plan");
-    let (inv, plan) = plan::load_and_plan(
+    let (inv, plan) = plan::load_and_plan_cached(
         &args.inv.inventory,
         &plan_options(&args.inv, !args.write_lock),
     )

@@ -526,6 +526,12 @@ pub trait Component: Live + Sync {
     fn detect(&self, listing: &Listing) -> Option<Detected>;
     /// The directory name the distribution unpacks to (`kafka_2.12-2.4.0`).
     fn dist_dir(&self, spec: &ComponentSpec) -> String;
+    /// Where the official release archive sits below an Apache-archive base
+    /// (`https://archive.apache.org/dist/`), fetched when `archive:` is not set; `None`: the
+    /// component has no official archive and needs `archive:`.
+    fn dist_archive(&self, _spec: &ComponentSpec) -> Option<DistArchive> {
+        None
+    }
     /// The JVMs this component runs on `host`, one per role the host has.
     fn services(&self, _cl: &Cluster, _host: &Host) -> Vec<Service> {
         Vec::new()
@@ -624,6 +630,16 @@ pub trait Component: Live + Sync {
     fn clock_limit(&self, _cl: &Cluster) -> Option<ClockLimit> {
         None
     }
+}
+
+/// A release archive's place on an Apache-archive mirror.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistArchive {
+    /// Paths below the base, in order: the first that exists is fetched (the others are the
+    /// layouts older releases used, tried on a 404).
+    pub paths: Vec<String>,
+    /// The project's KEYS file below the base (`kafka/KEYS`), for the `.asc` signature.
+    pub keys: String,
 }
 
 /// What a component's daemons need of the open-file limit, and where the number comes from.

@@ -597,7 +597,21 @@ fn resolve(
             );
         }
     }
+    let mirror = raw.mirror.and_then(|m| {
+        let base = path.parent().unwrap_or(Path::new("."));
+        match crate::dist::Mirror::parse(&m.value, base) {
+            Ok(mirror) => Some((mirror, pos(&m))),
+            Err(e) => {
+                cx.error(pos(&m), "mirror", e).help = Some(format!(
+                    "write a base laid out like the Apache archive: `mirror: {}`, `mirror: file:///srv/apache` or a directory",
+                    crate::dist::DEFAULT_MIRROR
+                ));
+                None
+            }
+        }
+    });
     Inventory {
+        mirror,
         secret_keys,
         path: path.to_path_buf(),
         source: text.to_string(),
@@ -666,6 +680,7 @@ fn resolve_components(
         };
         let mut version = None;
         let mut archive = None;
+        let mut archive_url = None;
         let mut settings = BTreeMap::new();
         for (k, v) in entries {
             let kfield = format!("{field}.{}", k.value);
@@ -704,9 +719,16 @@ fn resolve_components(
                     }
                 },
                 "archive" => match &v.value {
-                    Node::Scalar(s) if !s.trim().is_empty() => {
-                        archive = Some((resolve_archive(cx.path, s), pos(&v)));
-                    }
+                    Node::Scalar(s) if !s.trim().is_empty() => match archive_url_of(s) {
+                        Ok(Some(url)) => archive_url = Some((url, pos(&v))),
+                        Ok(None) => archive = Some((resolve_archive(cx.path, s), pos(&v))),
+                        Err(e) => {
+                            cx.error(pos(&v), kfield, e).help = Some(
+                                "write a path to the tarball (or its unpacked directory), an http(s) URL, or leave `archive:` out to fetch the official release"
+                                    .into(),
+                            );
+                        }
+                    },
                     other => {
                         cx.error(
                             pos(&v),
@@ -808,6 +830,7 @@ fn resolve_components(
                 version,
                 version_pos,
                 archive,
+                archive_url,
                 settings,
             },
         );
@@ -815,9 +838,34 @@ fn resolve_components(
     out
 }
 
+/// `archive:` as a URL: `Some` for http(s) (fetched), `None` for a path (`file://` is one);
+/// any other scheme is an error.
+fn archive_url_of(s: &str) -> Result<Option<String>, String> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        let host = s.split_once("://").map_or("", |(_, r)| r);
+        if host.split('/').next().unwrap_or("").is_empty() || s.contains(char::is_whitespace) {
+            return Err(format!("`{s}` is not a usable URL"));
+        }
+        if host.split('/').next_back().unwrap_or("").is_empty() {
+            return Err(format!("`{s}` names a directory, not an archive"));
+        }
+        return Ok(Some(s.to_string()));
+    }
+    match s.split_once("://") {
+        Some(("file", _)) => Ok(None),
+        Some((scheme, _)) if !scheme.contains('/') => Err(format!(
+            "unsupported scheme `{scheme}://` in `{s}`: an archive is a path or an http(s) URL"
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// Relative archive paths are relative to the inventory file, like Cargo's `path =`.
 fn resolve_archive(inventory: &Path, archive: &str) -> PathBuf {
-    let p = PathBuf::from(archive.trim());
+    let archive = archive.trim();
+    let p = PathBuf::from(archive.strip_prefix("file://").unwrap_or(archive));
     if p.is_absolute() {
         p
     } else {

@@ -41,6 +41,9 @@ pub struct Inventory {
     pub by_role: BTreeMap<&'static str, Vec<usize>>,
     /// `secret_keys:`: the inventory's additions to the secrets policy (globs over keys).
     pub secret_keys: Vec<String>,
+    /// `mirror:`: where release archives without `archive:` come from (`STACKCTL_MIRROR`
+    /// wins over it).
+    pub mirror: Option<(crate::dist::Mirror, Pos)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -138,7 +141,11 @@ pub struct ComponentSpec {
     pub pos: Pos,
     pub version: Version,
     pub version_pos: Pos,
+    /// A local archive: `archive:` as a path, or the cached copy of a fetched one (set once
+    /// the archive is resolved; `None` until then, or when it is not fetched yet).
     pub archive: Option<(PathBuf, Pos)>,
+    /// `archive:` as an http(s) URL: fetched into the cache, its checksum at URL + `.sha512`.
+    pub archive_url: Option<(String, Pos)>,
     /// Every other key, as written (`config`, `scala`, `hdfs-site`, ...); the component checked
     /// that it knows each one.
     pub settings: BTreeMap<String, Setting>,

@@ -29,6 +29,10 @@ pub struct RawInventory {
     /// More configuration keys (globs) whose values are secret, beyond stackctl's own list.
     #[serde(default)]
     pub secret_keys: Option<S<Vec<S<String>>>>,
+    /// The base release archives are fetched from (a URL or a directory laid out like
+    /// `https://archive.apache.org/dist/`).
+    #[serde(default)]
+    pub mirror: Option<S<String>>,
     pub hosts: S<Vec<S<RawHost>>>,
     /// The position in `hosts:` of each host above, when some were left out because their
     /// shape is wrong (`shape.rs`); empty when every host is there.

@@ -14,7 +14,14 @@ use serde_saphyr::{Location, Spanned};
 use super::raw::{pos, Node, Pairs, RawHost, RawInventory, RawSettings, Scalar, S};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
 
-pub const TOP_KEYS: &[&str] = &["cluster", "defaults", "components", "secret_keys", "hosts"];
+pub const TOP_KEYS: &[&str] = &[
+    "cluster",
+    "defaults",
+    "components",
+    "secret_keys",
+    "mirror",
+    "hosts",
+];
 pub const SETTING_KEYS: &[&str] = &[
     "ssh_user",
     "ssh_port",
@@ -101,6 +108,7 @@ pub fn convert(path: &Path, text: &str, root: S<Node>, diags: &mut Diagnostics) 
     let mut hosts: Option<S<Vec<S<RawHost>>>> = None;
     let mut host_index = Vec::new();
     let mut secret_keys = None;
+    let mut mirror = None;
     let mut unknown: Vec<(S<String>, S<Node>)> = Vec::new();
     for (k, v) in entries {
         match k.value.as_str() {
@@ -213,6 +221,7 @@ pub fn convert(path: &Path, text: &str, root: S<Node>, diags: &mut Diagnostics) 
                     ),
                 }
             }
+            "mirror" => mirror = string(&mut cx, "mirror", v),
             _ => unknown.push((k, v)),
         }
     }
@@ -277,6 +286,7 @@ pub fn convert(path: &Path, text: &str, root: S<Node>, diags: &mut Diagnostics) 
             hosts: hosts.unwrap_or_else(|| blank(Vec::new())),
             host_index,
             secret_keys,
+            mirror,
         },
         poisoned,
     })

@@ -476,3 +476,22 @@ pub fn status_until_up(inv: &Path) -> (Option<i32>, serde_json::Value) {
     }
     last
 }
+
+/// [`verify`] until it passes (at most 20 tries, half a second apart): for a check right after
+/// a restart, when one KRaft election or a broker's first metadata may still be under way on a
+/// loaded machine. Prints how many tries it took; returns the last answer.
+#[allow(dead_code)]
+pub fn verify_settled(inv: &Path) -> (Option<i32>, serde_json::Value) {
+    let mut last = verify(inv);
+    let mut tries = 1;
+    while last.0 != Some(0) && tries < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        last = verify(inv);
+        tries += 1;
+    }
+    println!(
+        "verify settled after {tries} tr{}",
+        if tries == 1 { "y" } else { "ies" }
+    );
+    last
+}

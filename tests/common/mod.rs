@@ -5,6 +5,7 @@
 pub mod bed;
 pub mod inv;
 pub mod load;
+pub mod mirror;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,10 @@ pub fn stackctl(args: &[&str]) -> Output {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        // No download cache and the default mirror: plan's output does not depend on what
+        // this machine fetched before.
+        .env("STACKCTL_CACHE_DIR", root().join("target/no-such-cache"))
+        .env_remove("STACKCTL_MIRROR")
         .output()
         .expect("run stackctl")
 }

@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, int_prop, is_host, port_of, port_probe,
-    Check, Cluster, Component, ComponentDef, FileSpec, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
-    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
+    Check, Cluster, Component, ComponentDef, DistArchive, FileSpec, PortUse, Props, Restart,
+    RoleDef, Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP,
+    HYGIENE_SETTINGS, PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -1061,6 +1061,14 @@ impl Component for Hadoop {
         } else {
             Restart::Together
         }
+    }
+
+    fn dist_archive(&self, spec: &ComponentSpec) -> Option<DistArchive> {
+        let v = &spec.version;
+        Some(DistArchive {
+            paths: vec![format!("hadoop/common/hadoop-{v}/hadoop-{v}.tar.gz")],
+            keys: "hadoop/common/KEYS".into(),
+        })
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

@@ -9,9 +9,9 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, endpoint, heap_opts, home_dir, is_host, port_of, Check, Cluster,
-    Component, ComponentDef, FileSpec, Link, Logging, PortUse, Props, Restart, RoleDef, Service,
-    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
-    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
+    Component, ComponentDef, DistArchive, FileSpec, Link, Logging, PortUse, Props, Restart,
+    RoleDef, Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP,
+    HYGIENE_SETTINGS, PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use super::hadoop::{self, Hadoop};
 use super::zookeeper::{self, ZooKeeper};
@@ -573,6 +573,20 @@ impl Component for HBase {
             }
         }
         dirs
+    }
+
+    fn dist_archive(&self, spec: &ComponentSpec) -> Option<DistArchive> {
+        // `hbase/X/` since 1.1; some 1.2.x and every 1.0 and older release sit under
+        // `hbase/hbase-X/` (the 2018 downloads page linked hbase-1.2.9 there).
+        let v = &spec.version;
+        let file = format!("{}-bin.tar.gz", self.dist_dir(spec));
+        Some(DistArchive {
+            paths: vec![
+                format!("hbase/{v}/{file}"),
+                format!("hbase/hbase-{v}/{file}"),
+            ],
+            keys: "hbase/KEYS".into(),
+        })
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

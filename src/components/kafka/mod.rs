@@ -14,9 +14,9 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, port_of, Check, Cluster, Component,
-    ComponentDef, FileSpec, IdDef, IdentityFile, Link, PortUse, PropEntry, Props, Restart, RoleDef,
-    Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
-    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
+    ComponentDef, DistArchive, FileSpec, IdDef, IdentityFile, Link, PortUse, PropEntry, Props,
+    Restart, RoleDef, Service, SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP,
+    HYGIENE_SETTINGS, PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use super::zookeeper::{self, ZooKeeper};
 use crate::compat::detect::{Detected, Listing};
@@ -791,6 +791,17 @@ impl Component for Kafka {
 
     fn restart(&self, _role: &str) -> Restart {
         Restart::Rolling
+    }
+
+    fn dist_archive(&self, spec: &ComponentSpec) -> Option<DistArchive> {
+        Some(DistArchive {
+            paths: vec![format!(
+                "kafka/{}/{}.tgz",
+                spec.version,
+                self.dist_dir(spec)
+            )],
+            keys: "kafka/KEYS".into(),
+        })
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {

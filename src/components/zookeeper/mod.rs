@@ -10,9 +10,9 @@ use serde_json::json;
 
 use super::core::{
     base_context, conf_dir, heap_opts, home_dir, int_prop, Check, Cluster, Component, ComponentDef,
-    FileSpec, IdDef, IdentityFile, Logging, PortUse, Props, Restart, RoleDef, Service, SettingDef,
-    SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS, PROBE_TIMEOUT,
-    STOP_TIMEOUT, USER,
+    DistArchive, FileSpec, IdDef, IdentityFile, Logging, PortUse, Props, Restart, RoleDef, Service,
+    SettingDef, SettingKind, Supervision, VerifyCx, CLUSTER, GROUP, HYGIENE_SETTINGS,
+    PROBE_TIMEOUT, STOP_TIMEOUT, USER,
 };
 use crate::compat::detect::{Detected, Listing};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -495,6 +495,19 @@ impl Component for ZooKeeper {
             if gone.len() == 1 { "s" } else { "" },
             kept.join(", ")
         )]
+    }
+
+    fn dist_archive(&self, spec: &ComponentSpec) -> Option<DistArchive> {
+        // 3.5.5+ publishes `apache-zookeeper-X-bin.tar.gz` (and a source tarball), older
+        // releases `zookeeper-X.tar.gz`: the directory they unpack to names them.
+        let v = &spec.version;
+        Some(DistArchive {
+            paths: vec![format!(
+                "zookeeper/zookeeper-{v}/{}.tar.gz",
+                self.dist_dir(spec)
+            )],
+            keys: "zookeeper/KEYS".into(),
+        })
     }
 
     fn dist_dir(&self, spec: &ComponentSpec) -> String {
