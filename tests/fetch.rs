@@ -611,7 +611,8 @@ fn fetch_then_plan_reads_the_cached_archive_and_plan_alone_says_how_to_get_it() 
     let f = run(&["fetch", "-i", &inv_s, "--json"], &env_m);
     assert!(f.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&f.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], "1.0");
+    common::schema::assert_valid(&doc, "fetch");
     assert_eq!(doc["archives"][0]["component"], "zookeeper");
     assert_eq!(doc["archives"][0]["fetched"]["reused"], true);
     assert_eq!(doc["archives"][0]["path"], cached.display().to_string());
@@ -650,6 +651,19 @@ fn fetch_fails_with_exit_1_on_a_corrupted_archive() {
         "{err}"
     );
     assert!(!cache.path().join("dist").join(ZK_REL).exists());
+    // --json: the failure as a document of its own shape, exit 1 too.
+    let f = run(
+        &["fetch", "--json", "-i", &inv.display().to_string()],
+        &[(dist::CACHE_ENV, &cache.path().display().to_string())],
+    );
+    assert_eq!(f.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&f.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert!(
+        doc["error"].as_str().unwrap().contains("checksum mismatch"),
+        "{doc}"
+    );
+    common::schema::assert_valid(&doc, "fetch");
 }
 
 #[test]

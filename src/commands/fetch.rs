@@ -35,14 +35,18 @@ pub fn run(args: FetchArgs) -> Result<(), Error> {
     match result {
         Ok(ready) => {
             if json {
-                let doc = serde_json::json!({ "schema_version": 1, "ok": true, "archives": ready });
+                let doc = crate::output::json::stamp(
+                    serde_json::json!({ "ok": true, "archives": ready }),
+                );
                 print((serde_json::to_string_pretty(&doc).expect("json") + "\n").as_bytes());
             }
             Ok(())
         }
         Err(e) => {
             if json {
-                let doc = serde_json::json!({ "schema_version": 1, "ok": false, "error": format!("{e:#}") });
+                let doc = crate::output::json::stamp(
+                    serde_json::json!({ "ok": false, "error": format!("{e:#}") }),
+                );
                 print((serde_json::to_string_pretty(&doc).expect("json") + "\n").as_bytes());
             }
             Err(Error::Failed(e))
