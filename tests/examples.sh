@@ -27,7 +27,7 @@ if [[ ${#names[@]} == 0 ]]; then
 fi
 work="${STACKCTL_EXAMPLES_DIR:-/var/tmp/stackctl-examples}"
 mkdir -p "$work"
-cargo build --release --locked 2>&1 | tail -n 1
+cargo build --release --locked -q
 bin="$PWD/target/release/stackctl"
 
 # Each inventory's versions: the dists.sh arguments that assemble them, and its Java major.
