@@ -291,43 +291,9 @@ pub fn instances(
     out
 }
 
-/// Unknown names in `--limit`, with the hosts there are.
-pub fn unknown_limit(inv: &Inventory, limit: &Option<Vec<String>>) -> Option<String> {
-    let l = limit.as_ref()?;
-    let unknown: Vec<&str> = l
-        .iter()
-        .filter(|n| !inv.hosts.iter().any(|h| &h.name == *n))
-        .map(String::as_str)
-        .collect();
-    (!unknown.is_empty()).then(|| {
-        format!(
-            "--limit names {} not in the inventory (its hosts: {})",
-            unknown.join(", "),
-            inv.hosts
-                .iter()
-                .map(|h| h.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
-}
-
-/// Why `status` could not report: the inventory (or its plan), or a `--limit` naming hosts
-/// the inventory does not have (a usage error).
-#[derive(Debug)]
-pub enum StatusError {
-    Plan(PlanError),
-    Limit(String),
-}
-
-impl From<PlanError> for StatusError {
-    fn from(e: PlanError) -> Self {
-        StatusError::Plan(e)
-    }
-}
-
-pub fn status(opts: &StatusOptions) -> Result<StatusReport, StatusError> {
+pub fn status(opts: &StatusOptions) -> Result<StatusReport, PlanError> {
     let started = Instant::now();
+    let phase = crate::runlog::phase("load and plan");
     let (inv, plan) = plan::load_and_plan(
         &opts.inventory,
         &PlanOptions {
@@ -336,9 +302,9 @@ pub fn status(opts: &StatusOptions) -> Result<StatusReport, StatusError> {
             read_only: true,
         },
     )?;
-    if let Some(msg) = unknown_limit(&inv, &opts.limit) {
-        return Err(StatusError::Limit(msg));
-    }
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
+    crate::verify::check_limit(&inv, &opts.limit)?;
     let ids = plan.ids();
     let cl = Cluster::new(&inv, &ids);
     let hosts: Vec<&Host> = inv
@@ -350,30 +316,19 @@ pub fn status(opts: &StatusOptions) -> Result<StatusReport, StatusError> {
         .iter()
         .map(|h| facts::script(&request(&inv, &cl, h)))
         .collect();
-    let rt = session::runtime().map_err(|e| StatusError::Plan(PlanError::Other(e)))?;
+    let rt = session::runtime().map_err(PlanError::Other)?;
     // Every host at once; the connections stay open while the probes run (behind a bastion
     // the probes go through them).
-    let (gathered, remotes) = rt.block_on(async {
-        let remotes = session::connect_each(&hosts, &opts.ssh, session::CONNECT_WINDOW).await;
-        let tasks = hosts
-            .iter()
-            .zip(&scripts)
-            .zip(remotes)
-            .map(|((h, script), r)| async move {
-                match r {
-                    Err(e) => ((h.name.clone(), Err(format!("{e:#}"))), None),
-                    Ok(remote) => {
-                        let f = session::facts_of(&remote, script)
-                            .await
-                            .map_err(|e| format!("{e:#}"));
-                        ((h.name.clone(), f), Some(remote))
-                    }
-                }
-            });
-        let done: Vec<_> = futures_util::future::join_all(tasks).await;
-        let (gathered, remotes): (Vec<_>, Vec<_>) = done.into_iter().unzip();
-        (gathered, remotes.into_iter().flatten().collect::<Vec<_>>())
-    });
+    let phase = crate::runlog::phase("connect and gather facts");
+    let reqs: Vec<(&Host, String)> = hosts.iter().copied().zip(scripts).collect();
+    let quiet = crate::events::Events::counting(reqs.len(), true);
+    let (gathered, remotes) = rt.block_on(session::read_facts(
+        &reqs,
+        &opts.ssh,
+        session::CONNECT_WINDOW,
+        &quiet,
+    ));
+    drop(phase);
     let facts: BTreeMap<String, Result<HostFacts, String>> = gathered.into_iter().collect();
     // Each component's probes at once.
     let t = opts.probe_timeout;

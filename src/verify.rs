@@ -44,7 +44,9 @@ pub struct VerifyOptions {
 }
 
 /// `--limit` names hosts of the inventory, or it is an inventory error naming them.
-fn check_limit(inv: &Inventory, limit: &Option<Vec<String>>) -> Result<(), PlanError> {
+/// `--limit` names only hosts of the inventory: an unknown one is an error (exit 2) naming it
+/// and the hosts there are.
+pub fn check_limit(inv: &Inventory, limit: &Option<Vec<String>>) -> Result<(), PlanError> {
     let Some(limit) = limit else { return Ok(()) };
     let unknown: Vec<&str> = limit
         .iter()
@@ -182,39 +184,13 @@ pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     let progress = &progress;
     // The connections stay open until the components' probes are done: behind a bastion the
     // probes go through them.
-    let (gathered, remotes) = rt.block_on(async {
-        let hosts: Vec<&Host> = requests.iter().map(|(h, _)| h).collect();
-        let remotes =
-            session::connect_each(&hosts, &opts.ssh, forks.max(session::CONNECT_WINDOW)).await;
-        let tasks = requests
-            .iter()
-            .zip(remotes)
-            .map(|((h, script), r)| async move {
-                match r {
-                    Err(e) => {
-                        progress.host_done(&h.name);
-                        ((h.name.clone(), Err(format!("{e:#}"))), None)
-                    }
-                    Ok(remote) => {
-                        let f = session::facts_of(&remote, script).await;
-                        progress.host_done(&h.name);
-                        let f = f.map_err(|e| {
-                            let text = format!("{e:#}");
-                            if text.ends_with("the answer was cut short") {
-                                "its answer to the facts script was cut short".to_string()
-                            } else {
-                                text
-                            }
-                        });
-                        ((h.name.clone(), f), Some(remote))
-                    }
-                }
-            });
-        let done: Vec<_> = futures_util::future::join_all(tasks).await;
-        let (gathered, remotes): (Vec<(String, Result<HostFacts, String>)>, Vec<_>) =
-            done.into_iter().unzip();
-        (gathered, remotes.into_iter().flatten().collect::<Vec<_>>())
-    });
+    let reqs: Vec<(&Host, String)> = requests.iter().map(|(h, s)| (h, s.clone())).collect();
+    let (gathered, remotes) = rt.block_on(session::read_facts(
+        &reqs,
+        &opts.ssh,
+        forks.max(session::CONNECT_WINDOW),
+        progress,
+    ));
     drop(phase);
     let mut host_facts = BTreeMap::new();
     let mut unreachable = Vec::new();

@@ -77,8 +77,9 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((7, 5), &["deploy"]),
     // 8: checking a running cluster.
     ((8, 0), &["verify"]),
-    ((8, 0), &["status"]),
-    ((8, 0), &["playground"]),
+    // 8.1: quick looks and the playground (status shares verify's `--limit` rule).
+    ((8, 1), &["status"]),
+    ((8, 1), &["playground"]),
     // 9: turning results into text.
     ((9, 0), &["output", "output::*"]),
     // 10: one module per CLI command.

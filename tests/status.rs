@@ -8,7 +8,7 @@ use std::path::Path;
 use stackctl::components::{Cluster, RoleState};
 use stackctl::plan::{load_and_plan, PlanOptions};
 use stackctl::remote::facts::HostFacts;
-use stackctl::status::{instances, unknown_limit, State, StatusReport};
+use stackctl::status::{instances, State, StatusReport};
 
 fn facts_running(roles: &[(&str, u32, u64)], ports: &[u16], jars: &[(&str, &[&str])]) -> HostFacts {
     let mut f = HostFacts {
@@ -162,23 +162,4 @@ fn every_instance_is_up_degraded_down_or_unreachable_with_its_id_version_and_dat
         "{b2:#?}"
     );
     assert_eq!(b2.pid, None);
-}
-
-#[test]
-fn an_unknown_limit_names_the_host_and_the_ones_there_are() {
-    let inv_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inventories/kafka-3node.yml");
-    let (inv, _) = load_and_plan(
-        &inv_path,
-        &PlanOptions {
-            read_only: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(unknown_limit(&inv, &Some(vec!["kafka1".into()])), None);
-    let msg = unknown_limit(&inv, &Some(vec!["kafka9".into()])).unwrap();
-    assert!(
-        msg.contains("kafka9") && msg.contains("kafka1, kafka2, kafka3"),
-        "{msg}"
-    );
 }

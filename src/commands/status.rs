@@ -21,10 +21,7 @@ pub fn run(args: StatusArgs) -> Result<(), Error> {
         limit: args.limit.clone(),
         probe_timeout: Duration::from_millis(args.probe_timeout_ms.max(50)),
     };
-    let report = status::status(&opts).map_err(|e| match e {
-        status::StatusError::Plan(e) => plan_failed(e, args.json),
-        status::StatusError::Limit(m) => Error::Usage(m),
-    })?;
+    let report = status::status(&opts).map_err(|e| plan_failed(e, args.json))?;
     let out = if args.json {
         #[derive(serde::Serialize)]
         struct Doc<'a> {

@@ -250,6 +250,50 @@ pub async fn facts_of(remote: &Remote, script: &str) -> Result<HostFacts> {
     Ok(f)
 }
 
+/// What a read-only command (`verify`, `status`) learns from the hosts: each host's facts or
+/// why they could not be read, in the given order, and the connections that opened (kept open
+/// for the probes, which go through them behind a bastion; close them when done).
+pub type Read = (Vec<(String, Result<HostFacts, String>)>, Vec<Remote>);
+
+/// Connects to every host (at most `window` at once) and runs its facts script, all hosts at
+/// once; `progress` hears of each host when it is done.
+pub async fn read_facts(
+    requests: &[(&Host, String)],
+    ssh: &SshOptions,
+    window: usize,
+    progress: &Events,
+) -> Read {
+    let hosts: Vec<&Host> = requests.iter().map(|(h, _)| *h).collect();
+    let remotes = connect_each(&hosts, ssh, window).await;
+    let tasks = requests
+        .iter()
+        .zip(remotes)
+        .map(|((h, script), r)| async move {
+            match r {
+                Err(e) => {
+                    progress.host_done(&h.name);
+                    ((h.name.clone(), Err(format!("{e:#}"))), None)
+                }
+                Ok(remote) => {
+                    let f = facts_of(&remote, script).await;
+                    progress.host_done(&h.name);
+                    let f = f.map_err(|e| {
+                        let text = format!("{e:#}");
+                        if text.ends_with("the answer was cut short") {
+                            "its answer to the facts script was cut short".to_string()
+                        } else {
+                            text
+                        }
+                    });
+                    ((h.name.clone(), f), Some(remote))
+                }
+            }
+        });
+    let done: Vec<_> = futures_util::future::join_all(tasks).await;
+    let (gathered, remotes): (Vec<_>, Vec<_>) = done.into_iter().unzip();
+    (gathered, remotes.into_iter().flatten().collect())
+}
+
 /// The step name of finishing an interrupted batch, in errors.
 pub const FINISHING_BATCH: &str = "finishing an interrupted batch";
 
