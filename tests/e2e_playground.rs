@@ -17,6 +17,18 @@ fn netns() -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// `playground down --dir DIR` when dropped: whatever a test does, its playground goes away.
+struct Down(std::path::PathBuf);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .args(["playground", "down", "--dir"])
+            .arg(&self.0)
+            .output();
+    }
+}
+
 #[test]
 #[ignore]
 fn playground_up_deploys_the_inventory_on_its_own_hosts_and_down_removes_them() {
@@ -58,15 +70,6 @@ fn playground_up_deploys_the_inventory_on_its_own_hosts_and_down_removes_them() 
         .unwrap();
     let up_text = text(&up);
     // Whatever happens below, the playground goes away.
-    struct Down(std::path::PathBuf);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = Command::new(env!("CARGO_BIN_EXE_stackctl"))
-                .args(["playground", "down", "--dir"])
-                .arg(&self.0)
-                .output();
-        }
-    }
     let _down = Down(dir.clone());
     assert_eq!(up.status.code(), Some(0), "{up_text}");
     assert!(netns().contains("stp-host3"), "{}", netns());
@@ -183,15 +186,6 @@ fn a_shipped_inventory_deploys_from_a_loopback_mirror_and_verifies() {
     let dir = work.path().join("pg");
     let inv = common::root().join("inventories/kraft-3node.yml");
     let exe = env!("CARGO_BIN_EXE_stackctl");
-    struct Down(std::path::PathBuf);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = Command::new(env!("CARGO_BIN_EXE_stackctl"))
-                .args(["playground", "down", "--dir"])
-                .arg(&self.0)
-                .output();
-        }
-    }
     let _down = Down(dir.clone());
     let play = |what: &str| {
         let t0 = std::time::Instant::now();
