@@ -17,6 +17,11 @@ exec </dev/null
 
 target="${STACKCTL_STATIC_TARGET:-x86_64-unknown-linux-gnu}"
 out="target/static"
+# The release build's dir is about 1 GB, on the disk the test bed's hosts use next; it is
+# removed when this script ends (STACKCTL_STATIC_KEEP=1 keeps it).
+if [[ "${STACKCTL_STATIC_KEEP:-0}" != 1 ]]; then
+  trap 'rm -rf "$out"' EXIT
+fi
 t0=$(date +%s)
 if [[ "$target" == *-gnu ]]; then
   RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
@@ -43,7 +48,11 @@ if [[ $(id -u) != 0 ]]; then
   exit 0
 fi
 root="$(mktemp -d /var/tmp/stackctl-static.XXXXXX)"
-trap 'rm -rf "$root"' EXIT
+if [[ "${STACKCTL_STATIC_KEEP:-0}" != 1 ]]; then
+  trap 'rm -rf "$root" "$out"' EXIT
+else
+  trap 'rm -rf "$root"' EXIT
+fi
 mkdir -p "$root/inv"
 cp "$bin" "$root/stackctl"
 cp inventories/seed-3node.yml inventories/seed-3node.yml.lock "$root/inv/"

@@ -49,9 +49,24 @@ cleanup() {
   fi
   echo "=== e2e phase timings" >&2
   printf '  %s\n' "${TIMINGS[@]}" >&2
+  disk end
   exit "$rc"
 }
 trap cleanup EXIT
+
+# Free space where the bed's hosts keep their files (they share this machine's disk with
+# target/ and the distribution cache): a full disk fails every test at preflight, so the log
+# says how much there was at each step.
+disk() {
+  local at kb
+  at="$(dirname "$STACKCTL_TESTBED_DIR")"
+  kb=$(df -Pk "$at" 2>/dev/null | awk 'NR==2 {print $4}')
+  [[ -n "$kb" ]] || return 0
+  echo "=== disk ($1): $((kb / 1024)) MiB free for $at; target/ $(du -sh "$REPO/target" 2>/dev/null | cut -f1), cache $(du -sh "${STACKCTL_E2E_CACHE:-$HOME/.cache/stackctl-e2e}" 2>/dev/null | cut -f1)" >&2
+  if (( kb < 3 * 1024 * 1024 )); then
+    echo "run-e2e.sh: warning: under 3 GiB free; each bed host unpacks its own distributions and preflight refuses a directory with under 512 MiB" >&2
+  fi
+}
 
 # (functions below run in a `||` context where set -e is off: check explicitly)
 deps() {
@@ -97,6 +112,7 @@ phase dists-kraft-3.9 bash "$HERE/dists.sh" --kafka 2.13-3.9.2 --only kafka
 phase dists-kraft-4.0 bash "$HERE/dists.sh" --kafka 2.13-4.0.2 --only kafka
 phase build build_tests
 phase up fresh_up
+disk "before the tests"
 phase test run_tests "$@"
 if [[ "${STACKCTL_E2E_DISTS_SMOKE:-1}" == 1 ]]; then
   phase smoke bash "$HERE/dists-smoke.sh"
