@@ -16,7 +16,7 @@ use crate::compat::detect::Listing;
 use crate::components::{self, Cluster, RoleState, Service};
 use crate::deploy::session;
 use crate::inventory::{Host, Inventory};
-use crate::plan::{self, PlanError, PlanOptions};
+use crate::plan::PlanError;
 use crate::remote::facts::{self, FactRequest, HostFacts};
 use crate::remote::transport::SshOptions;
 
@@ -293,18 +293,12 @@ pub fn instances(
 
 pub fn status(opts: &StatusOptions) -> Result<StatusReport, PlanError> {
     let started = Instant::now();
-    let phase = crate::runlog::phase("load and plan");
-    let (inv, plan) = plan::load_and_plan(
+    let (inv, plan) = crate::verify::load_read_only(
         &opts.inventory,
-        &PlanOptions {
-            templates: opts.templates.clone(),
-            locked: opts.locked,
-            read_only: true,
-        },
+        opts.templates.clone(),
+        opts.locked,
+        &opts.limit,
     )?;
-    drop(phase);
-    crate::runlog::mask(&plan.secret_values);
-    crate::verify::check_limit(&inv, &opts.limit)?;
     let ids = plan.ids();
     let cl = Cluster::new(&inv, &ids);
     let hosts: Vec<&Host> = inv

@@ -43,7 +43,30 @@ pub struct VerifyOptions {
     pub progress: bool,
 }
 
-/// `--limit` names hosts of the inventory, or it is an inventory error naming them.
+/// The inventory and its plan for a command that only reads the hosts (`verify`, `status`):
+/// ids as `up` would assign them, without writing the lock file; the plan's secrets masked in
+/// the log from here on; `--limit` checked against the hosts.
+pub fn load_read_only(
+    inventory: &std::path::Path,
+    templates: Option<PathBuf>,
+    locked: bool,
+    limit: &Option<Vec<String>>,
+) -> Result<(Inventory, plan::Plan), PlanError> {
+    let phase = crate::runlog::phase("load and plan");
+    let (inv, plan) = plan::load_and_plan(
+        inventory,
+        &PlanOptions {
+            templates,
+            locked,
+            read_only: true,
+        },
+    )?;
+    drop(phase);
+    crate::runlog::mask(&plan.secret_values);
+    check_limit(&inv, limit)?;
+    Ok((inv, plan))
+}
+
 /// `--limit` names only hosts of the inventory: an unknown one is an error (exit 2) naming it
 /// and the hosts there are.
 pub fn check_limit(inv: &Inventory, limit: &Option<Vec<String>>) -> Result<(), PlanError> {
@@ -103,19 +126,12 @@ impl Report {
 
 pub fn verify(opts: &VerifyOptions) -> Result<Report, PlanError> {
     let started = Instant::now();
-    // Ids as `up` would assign them, without writing the lock file: verify changes nothing.
-    let phase = crate::runlog::phase("load and plan");
-    let (inv, plan) = plan::load_and_plan(
+    let (inv, plan) = load_read_only(
         &opts.inventory,
-        &PlanOptions {
-            templates: opts.templates.clone(),
-            locked: opts.locked,
-            read_only: true,
-        },
+        opts.templates.clone(),
+        opts.locked,
+        &opts.limit,
     )?;
-    drop(phase);
-    crate::runlog::mask(&plan.secret_values);
-    check_limit(&inv, &opts.limit)?;
     let limited = |name: &str| {
         opts.limit
             .as_ref()

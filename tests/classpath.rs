@@ -19,19 +19,8 @@ fn fixture(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// A gzipped tarball holding empty files at `paths`: `plan` reads names, not contents.
 fn tarball(path: &Path, paths: &[String]) -> PathBuf {
-    let f = std::fs::File::create(path).unwrap();
-    let gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
-    let mut b = tar::Builder::new(gz);
-    for p in paths {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(0);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, p, std::io::empty()).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap();
+    std::fs::write(path, common::empty_tarball(paths)).unwrap();
     path.to_path_buf()
 }
 

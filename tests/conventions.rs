@@ -200,17 +200,7 @@ fn plan_and_up_end_with_a_one_line_hint_in_text_only() {
         assert!(!common::stdout(&out).contains("next:"), "{extra}");
     }
     // A plan with errors says what to do about them.
-    let (_d, path) = common::inventory(
-        r#"
-cluster: t
-defaults: { java_home: /usr/lib/jvm/java-17, java_version: "17" }
-components:
-  zookeeper: { version: "3.8.4" }
-  kafka: { version: "2.4.0", scala: "2.12" }
-hosts:
-  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
-"#,
-    );
+    let (_d, path) = common::inventory(common::KAFKA_2_4_ON_JDK_17);
     let out = run(&["plan", "-i", s(&path)]);
     assert_eq!(out.status.code(), Some(1));
     let err = common::stderr(&out);

@@ -9,26 +9,14 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::bed::*;
 
 const ROLES: [&str; 2] = ["zookeeper", "kafka"];
 
 fn status(inv: &Path) -> (Option<i32>, serde_json::Value, f64) {
-    let t0 = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .args(["status", "--json", "-i"])
-        .arg(inv)
-        .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
-        .output()
-        .expect("run stackctl status");
-    let secs = t0.elapsed().as_secs_f64();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
-    assert_eq!(v["schema_version"], "1.0", "{v}");
-    common::schema::assert_valid(&v, "status");
-    (out.status.code(), v, secs)
+    common::bed::status_json_timed(inv)
 }
 
 /// `status` as text (with `extra` arguments): the raw output.

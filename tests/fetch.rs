@@ -110,6 +110,39 @@ fn job(m: &Mirror, cache: &Path, paths: &[&str], keys: Option<&str>) -> Job {
     }
 }
 
+/// A mirror on loopback serving one archive published in `format`, an empty cache, and the
+/// job that fetches the archive into it. Bind every field (`root: _root`, not `..`): the
+/// directories go when their field is dropped.
+struct One {
+    root: tempfile::TempDir,
+    cache: tempfile::TempDir,
+    m: Mirror,
+    j: Job,
+}
+
+fn one(rel: &str, content: &[u8], format: Format) -> One {
+    let root = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    publish(root.path(), rel, content, format);
+    let m = Mirror::serve(root.path());
+    let j = job(&m, cache.path(), &[rel], None);
+    One { root, cache, m, j }
+}
+
+/// What an earlier, interrupted run left: the job's `.part` file holding `content`.
+fn leave_part(j: &Job, content: &[u8]) {
+    std::fs::create_dir_all(j.dest.parent().unwrap()).unwrap();
+    std::fs::write(format!("{}.part", j.dest.display()), content).unwrap();
+}
+
+/// The error of a fetch that must fail, with its causes.
+fn fetch_err(j: &Job) -> String {
+    format!(
+        "{:#}",
+        dist::fetch(j, &dist::http::agent(), QUIET).unwrap_err()
+    )
+}
+
 fn cache_is_empty_of(job: &Job) {
     assert!(!job.dest.exists(), "{} was cached", job.dest.display());
     let part = format!("{}.part", job.dest.display());
@@ -164,13 +197,17 @@ fn each_checksum_format_verifies_and_is_cached_with_its_sum() {
 
 #[test]
 fn a_cached_file_is_reused_without_a_request_and_refetched_when_it_changed() {
-    let root = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let rel = "kafka/3.9.0/kafka_2.13-3.9.0.tgz";
-    publish(root.path(), rel, &bytes(200_000, 3), Format::Gpg);
-    let m = Mirror::serve(root.path());
+    let One {
+        root: _root,
+        cache: _cache,
+        m,
+        j,
+    } = one(
+        "kafka/3.9.0/kafka_2.13-3.9.0.tgz",
+        &bytes(200_000, 3),
+        Format::Gpg,
+    );
     let agent = dist::http::agent();
-    let j = job(&m, cache.path(), &[rel], None);
     dist::fetch(&j, &agent, QUIET).unwrap();
     let before = m.count();
     let again = dist::fetch(&j, &agent, QUIET).unwrap();
@@ -192,19 +229,17 @@ fn a_cached_file_is_reused_without_a_request_and_refetched_when_it_changed() {
 
 #[test]
 fn a_corrupted_file_is_an_error_naming_it_and_both_sums_and_nothing_is_cached() {
-    let root = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
     let rel = "zookeeper/zookeeper-3.5.6/apache-zookeeper-3.5.6-bin.tar.gz";
-    let path = publish(root.path(), rel, &bytes(100_000, 5), Format::Gnu);
+    let One {
+        root,
+        cache: _cache,
+        m: _m,
+        j,
+    } = one(rel, &bytes(100_000, 5), Format::Gnu);
     let mut bad = bytes(100_000, 5);
     bad[500] ^= 1;
-    std::fs::write(&path, &bad).unwrap();
-    let m = Mirror::serve(root.path());
-    let j = job(&m, cache.path(), &[rel], None);
-    let e = format!(
-        "{:#}",
-        dist::fetch(&j, &dist::http::agent(), QUIET).unwrap_err()
-    );
+    std::fs::write(root.path().join(rel), &bad).unwrap();
+    let e = fetch_err(&j);
     assert!(e.contains("checksum mismatch"), "{e}");
     assert!(e.contains("apache-zookeeper-3.5.6-bin.tar.gz"), "{e}");
     assert!(
@@ -231,10 +266,7 @@ fn a_missing_checksum_is_refused() {
     .unwrap();
     let m = Mirror::serve(root.path());
     let j = job(&m, cache.path(), &[rel], None);
-    let e = format!(
-        "{:#}",
-        dist::fetch(&j, &dist::http::agent(), QUIET).unwrap_err()
-    );
+    let e = fetch_err(&j);
     assert!(e.contains("no published SHA-512"), "{e}");
     assert!(e.contains("unverified"), "{e}");
     assert!(
@@ -245,23 +277,21 @@ fn a_missing_checksum_is_refused() {
     cache_is_empty_of(&j);
     // A checksum file without a SHA-512 in it is refused too.
     std::fs::write(format!("{}.sha512", path.display()), "<html>moved</html>").unwrap();
-    let e = format!(
-        "{:#}",
-        dist::fetch(&j, &dist::http::agent(), QUIET).unwrap_err()
-    );
+    let e = fetch_err(&j);
     assert!(e.contains("holds no SHA-512"), "{e}");
     cache_is_empty_of(&j);
 }
 
 #[test]
 fn an_interrupted_download_resumes_with_a_range_and_ends_verified() {
-    let root = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
     let rel = "hbase/2.5.10/hbase-2.5.10-hadoop3-bin.tar.gz";
-    publish(root.path(), rel, &bytes(1_000_000, 11), Format::Gpg);
-    let m = Mirror::serve(root.path());
+    let One {
+        root: _root,
+        cache: _cache,
+        m,
+        j,
+    } = one(rel, &bytes(1_000_000, 11), Format::Gpg);
     m.cut_next_after(300_000);
-    let j = job(&m, cache.path(), &[rel], None);
     let f = dist::fetch(&j, &dist::http::agent(), QUIET).unwrap();
     assert_eq!(f.retries, 1);
     assert_eq!(f.resumed_from, 300_000);
@@ -279,18 +309,14 @@ fn an_interrupted_download_resumes_with_a_range_and_ends_verified() {
 
 #[test]
 fn a_part_left_by_an_earlier_run_is_resumed() {
-    let root = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
     let rel = "kafka/2.4.0/kafka_2.12-2.4.0.tgz";
-    publish(root.path(), rel, &bytes(500_000, 13), Format::Gpg);
-    let m = Mirror::serve(root.path());
-    let j = job(&m, cache.path(), &[rel], None);
-    std::fs::create_dir_all(j.dest.parent().unwrap()).unwrap();
-    std::fs::write(
-        format!("{}.part", j.dest.display()),
-        &bytes(500_000, 13)[..123_456],
-    )
-    .unwrap();
+    let One {
+        root: _root,
+        cache: _cache,
+        m,
+        j,
+    } = one(rel, &bytes(500_000, 13), Format::Gpg);
+    leave_part(&j, &bytes(500_000, 13)[..123_456]);
     let f = dist::fetch(&j, &dist::http::agent(), QUIET).unwrap();
     assert_eq!(f.resumed_from, 123_456);
     let gets = m.gets_of(".tgz");
@@ -300,8 +326,7 @@ fn a_part_left_by_an_earlier_run_is_resumed() {
     // A part already whole: 416, verified as it is.
     let cache2 = tempfile::tempdir().unwrap();
     let j2 = job(&m, cache2.path(), &[rel], None);
-    std::fs::create_dir_all(j2.dest.parent().unwrap()).unwrap();
-    std::fs::write(format!("{}.part", j2.dest.display()), bytes(500_000, 13)).unwrap();
+    leave_part(&j2, &bytes(500_000, 13));
     let f2 = dist::fetch(&j2, &dist::http::agent(), QUIET).unwrap();
     assert_eq!(m.gets_of(".tgz").last().unwrap().status, 416);
     assert_eq!(std::fs::read(&f2.path).unwrap(), bytes(500_000, 13));
@@ -309,16 +334,16 @@ fn a_part_left_by_an_earlier_run_is_resumed() {
 
 #[test]
 fn a_server_ignoring_ranges_restarts_the_download_cleanly() {
-    let root = tempfile::tempdir().unwrap();
-    let cache = tempfile::tempdir().unwrap();
     let rel = "kafka/2.4.0/kafka_2.12-2.4.0.tgz";
-    publish(root.path(), rel, &bytes(400_000, 17), Format::Gpg);
-    let m = Mirror::serve(root.path());
+    let One {
+        root: _root,
+        cache: _cache,
+        m,
+        j,
+    } = one(rel, &bytes(400_000, 17), Format::Gpg);
     m.ignore_range(true);
-    let j = job(&m, cache.path(), &[rel], None);
-    std::fs::create_dir_all(j.dest.parent().unwrap()).unwrap();
     // A stale part that does not even match the file: a 200 must truncate it.
-    std::fs::write(format!("{}.part", j.dest.display()), bytes(50_000, 99)).unwrap();
+    leave_part(&j, &bytes(50_000, 99));
     let f = dist::fetch(&j, &dist::http::agent(), QUIET).unwrap();
     let gets = m.gets_of(".tgz");
     assert_eq!(gets.len(), 1);
@@ -361,10 +386,7 @@ fn a_404_falls_back_to_the_older_layout_and_is_cached_under_the_first() {
         &["hbase/9.9.9/hbase-9.9.9-bin.tar.gz"],
         None,
     );
-    let e = format!(
-        "{:#}",
-        dist::fetch(&j, &dist::http::agent(), QUIET).unwrap_err()
-    );
+    let e = fetch_err(&j);
     assert!(
         e.contains("is not on the mirror") && e.contains("hbase/9.9.9/"),
         "{e}"
@@ -542,18 +564,8 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("run stackctl")
 }
 
-/// A gzipped tarball holding empty files at `paths`: detection reads names, not contents.
 fn tarball(paths: &[&str]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut b = tar::Builder::new(gz);
-    for p in paths {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(0);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, p, std::io::empty()).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
+    common::empty_tarball(paths)
 }
 
 const ZK_REL: &str = "zookeeper/zookeeper-3.5.6/apache-zookeeper-3.5.6-bin.tar.gz";

@@ -79,17 +79,7 @@ fn the_plans_and_errors_of_every_fixture_match_their_schemas() {
 #[test]
 fn a_plan_with_compatibility_errors_secrets_become_and_stdin_matches_the_schema() {
     // A compatibility error (Kafka 2.4 on JDK 17): exit 1, `compat_errors` present.
-    let (_d, path) = common::inventory(
-        r#"
-cluster: t
-defaults: { java_home: /usr/lib/jvm/java-17, java_version: "17" }
-components:
-  zookeeper: { version: "3.8.4" }
-  kafka: { version: "2.4.0", scala: "2.12" }
-hosts:
-  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
-"#,
-    );
+    let (_d, path) = common::inventory(common::KAFKA_2_4_ON_JDK_17);
     let out = run(&["plan", "--json", "-i", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
     let d = doc(&out);

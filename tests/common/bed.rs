@@ -434,16 +434,26 @@ pub fn kafka_controller() -> u64 {
 /// `stackctl status --json` against the bed: exit code and the document.
 #[allow(dead_code)]
 pub fn status_json(inv: &Path) -> (Option<i32>, serde_json::Value) {
+    let (code, v, _) = status_json_timed(inv);
+    (code, v)
+}
+
+/// [`status_json`] and the seconds the command took (not counting the schema check).
+#[allow(dead_code)]
+pub fn status_json_timed(inv: &Path) -> (Option<i32>, serde_json::Value, f64) {
+    let t0 = std::time::Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
         .args(["status", "--json", "-i"])
         .arg(inv)
         .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
         .output()
         .expect("run stackctl status");
-    let v = serde_json::from_slice(&out.stdout)
+    let secs = t0.elapsed().as_secs_f64();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
+    assert_eq!(v["schema_version"], "1.0", "{v}");
     super::schema::assert_valid(&v, "status");
-    (out.status.code(), v)
+    (out.status.code(), v, secs)
 }
 
 /// The `role_state` of every instance of `role` in a status document, by host.

@@ -37,6 +37,33 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
+/// One host with ZooKeeper 3.8 and Kafka 2.4 on JDK 17: a plan with a compatibility error
+/// (JDK 17 is outside Kafka 2.4's supported list, 8 and 11), exit 1.
+pub const KAFKA_2_4_ON_JDK_17: &str = r#"
+cluster: t
+defaults: { java_home: /usr/lib/jvm/java-17, java_version: "17" }
+components:
+  zookeeper: { version: "3.8.4" }
+  kafka: { version: "2.4.0", scala: "2.12" }
+hosts:
+  - { name: a, address: 10.0.0.1, roles: [zookeeper, kafka] }
+"#;
+
+/// A gzipped tarball holding empty files at `paths`: `plan` and `fetch` read names, not
+/// contents.
+pub fn empty_tarball<S: AsRef<str>>(paths: &[S]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    for p in paths {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, p.as_ref(), std::io::empty()).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
 /// Writes `text` as `inventory.yml` in a fresh temporary directory.
 pub fn inventory(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
