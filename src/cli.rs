@@ -146,6 +146,11 @@ pub struct SshArgs {
     /// host; an upload gets this plus one second per MiB it sends
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     pub command_timeout: u64,
+    /// Keep each host's SSH connection this long after the run, for the next run to reuse
+    /// (ssh's ControlPersist; also STACKCTL_SSH_PERSIST). A reused connection skips the
+    /// handshake and login, and with them the host-key check; 0 or unset: off
+    #[arg(long, value_name = "SECONDS")]
+    pub ssh_persist: Option<u64>,
 }
 
 #[derive(Debug, Args)]

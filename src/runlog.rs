@@ -135,10 +135,12 @@ fn ms(d: Duration) -> u128 {
 }
 
 /// A connection attempt to `host` (`target`: `user@destination:port`) and how it ended.
-pub fn connect(host: &str, target: &str, took: Duration, result: Result<(), String>) {
+/// One connection: `result` is how it was made (`ok`, or `reused` for a master kept from an
+/// earlier run) or why it failed.
+pub fn connect(host: &str, target: &str, took: Duration, result: Result<&str, String>) {
     with(|l| {
         let how = match &result {
-            Ok(()) => "ok".to_string(),
+            Ok(how) => how.to_string(),
             Err(e) => format!("failed: {e}"),
         };
         l.write(
@@ -279,7 +281,7 @@ mod tests {
         let path = dir.join("run.log");
         init(Verbosity::Normal, Some(&path), "stackctl test").unwrap();
         mask(&["s3cret-Value".to_string()]);
-        connect("a", "root@10.0.0.1:22", Duration::from_millis(12), Ok(()));
+        connect("a", "root@10.0.0.1:22", Duration::from_millis(12), Ok("ok"));
         command(&CommandRecord {
             host: "a",
             what: "writing /opt/x.properties",

@@ -19,6 +19,67 @@ fn status(inv: &Path) -> (Option<i32>, serde_json::Value, f64) {
     common::bed::status_json_timed(inv)
 }
 
+/// `--ssh-persist 30`: the first run makes a master per host and leaves it running, the next
+/// runs reuse them (the log says `reused` for each host), and their median is printed. The
+/// masters live in this test's own XDG_RUNTIME_DIR and are stopped through their sockets.
+fn kept_connections_are_reused(inv: &Path) {
+    let run = tempfile::tempdir().unwrap();
+    let kept = |log: &Path| {
+        let t0 = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .args(["status", "--json", "--ssh-persist", "30", "--log"])
+            .arg(log)
+            .arg("-i")
+            .arg(inv)
+            .args(["--ssh-config", bed().join("ssh_config").to_str().unwrap()])
+            .env("XDG_RUNTIME_DIR", run.path())
+            .output()
+            .expect("run stackctl status");
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let connects: Vec<String> = std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("] connect "))
+            .map(String::from)
+            .collect();
+        (connects, secs)
+    };
+    let (first, _) = kept(&run.path().join("first.log"));
+    assert_eq!(first.len(), 3, "{first:?}");
+    assert!(first.iter().all(|l| l.contains(" ok (")), "{first:?}");
+    let mut secs = Vec::new();
+    for i in 0..5 {
+        let (again, s) = kept(&run.path().join(format!("again{i}.log")));
+        assert_eq!(again.len(), 3, "{again:?}");
+        assert!(
+            again.iter().all(|l| l.contains(" reused (")),
+            "run {i} made new connections: {again:?}"
+        );
+        secs.push(s);
+    }
+    secs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "BENCH status with --ssh-persist (connections reused): median {:.3} s, min {:.3} s, max {:.3} s",
+        secs[2], secs[0], secs[4]
+    );
+    // Stop the three masters through their sockets (the processes this test made).
+    let dir = run.path().join("stackctl-ssh");
+    let mut stopped = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        if e.path().extension().is_some_and(|x| x == "ctl") {
+            let sock = std::fs::read_to_string(e.path()).unwrap();
+            let st = Command::new("ssh")
+                .args(["-S", sock.trim(), "-O", "exit", "kept"])
+                .output()
+                .unwrap();
+            assert!(st.status.success(), "{}", text(&st));
+            stopped += 1;
+        }
+    }
+    assert_eq!(stopped, 3, "one kept master per host");
+}
+
 /// `status` as text (with `extra` arguments): the raw output.
 fn status_text(inv: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
@@ -121,6 +182,8 @@ fn status_shows_every_instance_healthy_then_down_and_degraded_and_up_heals() {
         "BENCH status (3 hosts, 6 instances): median {:.3} s, min {:.3} s, max {:.3} s",
         secs[2], secs[0], secs[4]
     );
+
+    kept_connections_are_reused(&inv);
 
     // A stopped broker: down, exit 1, the others up.
     stop("host3", "kafka");

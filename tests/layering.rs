@@ -51,7 +51,7 @@ const LAYERS: &[(Rank, &[&str])] = &[
     ((1, 0), &["inventory", "inventory::catalog", "inventory::raw", "inventory::shape", "inventory::load", "inventory::text", "render"]),
     // 2: talking to hosts.
     ((2, 0), &["remote", "remote::transport", "remote::facts", "remote::probe", "remote::zk",
-               "remote::kafka_wire", "remote::sshcfg"]),
+               "remote::kafka_wire", "remote::sshcfg", "remote::persist"]),
     // 3: compatibility rules and the lock file.
     ((3, 0), &["compat", "compat::detect", "compat::classpath", "lock"]),
     // 4: components — the shared core lowest, then every component (each may use another

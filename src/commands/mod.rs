@@ -197,7 +197,44 @@ pub fn ssh_options(ssh: &SshArgs, master_idle: Duration) -> SshOptions {
         accept_new_host_keys: ssh.accept_new_host_keys,
         master_idle,
         command_timeout: Duration::from_secs(ssh.command_timeout.max(1)),
+        persist: ssh_persist(ssh.ssh_persist, std::env::var("STACKCTL_SSH_PERSIST").ok()),
         ..Default::default()
+    }
+}
+
+/// `--ssh-persist`, else `STACKCTL_SSH_PERSIST` (whole seconds; 0 is off; anything else is off
+/// with a warning).
+fn ssh_persist(flag: Option<u64>, env: Option<String>) -> Option<Duration> {
+    let secs = match (flag, env) {
+        (Some(s), _) => s,
+        (None, Some(v)) => match v.trim().parse() {
+            Ok(s) => s,
+            Err(_) => {
+                eprintln!(
+                    "warning: STACKCTL_SSH_PERSIST={v:?} is not a number of seconds: connections are not kept"
+                );
+                0
+            }
+        },
+        (None, None) => 0,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_persist_takes_the_flag_first_then_the_environment() {
+        let s = |n| Some(Duration::from_secs(n));
+        assert_eq!(ssh_persist(None, None), None);
+        assert_eq!(ssh_persist(Some(30), None), s(30));
+        assert_eq!(ssh_persist(Some(30), Some("60".into())), s(30));
+        assert_eq!(ssh_persist(None, Some(" 60 ".into())), s(60));
+        assert_eq!(ssh_persist(Some(0), Some("60".into())), None);
+        assert_eq!(ssh_persist(None, Some("1m".into())), None);
+        assert_eq!(ssh_persist(None, Some("0".into())), None);
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod facts;
 pub mod kafka_wire;
+pub mod persist;
 pub mod probe;
 pub mod sshcfg;
 pub mod transport;

@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::inventory::Host;
-use crate::remote::sshcfg;
+use crate::remote::{persist, sshcfg};
 use crate::shell::shell_quote;
 
 #[derive(Debug, Clone)]
@@ -45,6 +45,9 @@ pub struct SshOptions {
     /// The slowest link an upload is allowed to be on, in bytes per second: an upload of N
     /// bytes may take `command_timeout + N / transfer_rate`.
     pub transfer_rate: u64,
+    /// `--ssh-persist`: keep each master this long after the run, for the next run to reuse
+    /// (ssh's ControlPersist, as Ansible does); `None` closes every master at the end.
+    pub persist: Option<Duration>,
 }
 
 impl Default for SshOptions {
@@ -56,6 +59,7 @@ impl Default for SshOptions {
             master_idle: Duration::from_secs(300),
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
             transfer_rate: DEFAULT_TRANSFER_RATE,
+            persist: None,
         }
     }
 }
@@ -116,6 +120,8 @@ pub struct Remote {
     become_sudo: bool,
     /// How this host is reached (destination, proxy, whether probes go through SSH).
     pub route: sshcfg::Route,
+    /// A master kept for later runs (`--ssh-persist`): left running at the end, not closed.
+    keep: bool,
 }
 
 /// `ssh -G` of a name no ssh_config block matches, once per run (the config is the same for
@@ -186,7 +192,7 @@ impl Remote {
         let started = std::time::Instant::now();
         let result = Self::connect_untimed(host, opts).await;
         let target = match &result {
-            Ok(r) => r.route.target(),
+            Ok((r, _)) => r.route.target(),
             Err(_) => match host.ssh_port {
                 Some(p) => format!("{}:{p}", host.address),
                 None => host.address.clone(),
@@ -196,16 +202,72 @@ impl Remote {
             &host.name,
             &target,
             started.elapsed(),
-            result.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")),
+            result
+                .as_ref()
+                .map(|(_, reused)| if *reused { "reused" } else { "ok" })
+                .map_err(|e| format!("{e:#}")),
         );
-        result
+        result.map(|(r, _)| r)
     }
 
-    async fn connect_untimed(host: &Host, opts: &SshOptions) -> Result<Remote> {
+    /// The connection, and whether it is a master an earlier run kept (`--ssh-persist`).
+    async fn connect_untimed(host: &Host, opts: &SshOptions) -> Result<(Remote, bool)> {
         let plain = plain_config(opts).await?;
         let route = sshcfg::resolve(host, opts.config.as_deref(), &plain, opts.connect_timeout)
             .await
             .with_context(|| format!("cannot connect to {}", host.name))?;
+        let kept = match opts.persist {
+            Some(_) => Some(persist::Kept::new(&persist::key(
+                host,
+                &route,
+                opts.config.as_deref(),
+                opts.accept_new_host_keys,
+            ))?),
+            None => None,
+        };
+        let reused = match &kept {
+            Some(k) => k.resume(opts.connect_timeout).await,
+            None => None,
+        };
+        let (session, reused) = match reused {
+            Some(s) => (s, true),
+            None => (
+                Self::launch(host, &route, opts, kept.as_ref()).await?,
+                false,
+            ),
+        };
+        if route.probe_via_ssh {
+            let via = match &route.proxy {
+                Some(p) => format!("through the SSH connection ({p})"),
+                None => "through the SSH connection".to_string(),
+            };
+            crate::remote::probe::route_through(
+                &[host.name.as_str(), host.address.as_str()],
+                session.control_socket(),
+                &via,
+            );
+        }
+        Ok((
+            Remote {
+                name: host.name.clone(),
+                session,
+                command_timeout: opts.command_timeout,
+                transfer_rate: opts.transfer_rate.max(1),
+                become_sudo: host.become_sudo,
+                route,
+                keep: kept.is_some(),
+            },
+            reused,
+        ))
+    }
+
+    /// A new master; in `kept`'s directory (and recorded there) when it outlives the run.
+    async fn launch(
+        host: &Host,
+        route: &sshcfg::Route,
+        opts: &SshOptions,
+        kept: Option<&persist::Kept>,
+    ) -> Result<Session> {
         let mut b = SessionBuilder::default();
         // Only what the inventory sets: the rest is the operator's ssh_config's to decide.
         if let Some(u) = &host.ssh_user {
@@ -219,14 +281,22 @@ impl Remote {
             KnownHosts::Add
         } else {
             KnownHosts::Strict
-        })
-        .connect_timeout(opts.connect_timeout)
-        .server_alive_interval(Duration::from_secs(15))
-        .control_directory(control_dir()?)
-        .control_persist(ControlPersist::IdleFor(
-            NonZeroUsize::new(opts.master_idle.as_secs().max(1) as usize)
-                .expect("at least one second"),
-        ));
+        });
+        // A kept master must also outlive the run's own quiet spells (a gate's wait).
+        let idle = match opts.persist {
+            Some(p) => p.max(opts.master_idle),
+            None => opts.master_idle,
+        };
+        let dir = match kept {
+            Some(k) => k.dir().to_path_buf(),
+            None => control_dir()?,
+        };
+        b.connect_timeout(opts.connect_timeout)
+            .server_alive_interval(Duration::from_secs(15))
+            .control_directory(dir)
+            .control_persist(ControlPersist::IdleFor(
+                NonZeroUsize::new(idle.as_secs().max(1) as usize).expect("at least one second"),
+            ));
         if let Some(cfg) = &opts.config {
             b.config_file(cfg);
         }
@@ -235,25 +305,10 @@ impl Remote {
             .await
             .map_err(|e| anyhow!("{}", ssh_error_text(&e)))
             .with_context(|| format!("cannot connect to {} ({})", host.name, route.target()))?;
-        if route.probe_via_ssh {
-            let via = match &route.proxy {
-                Some(p) => format!("through the SSH connection ({p})"),
-                None => "through the SSH connection".to_string(),
-            };
-            crate::remote::probe::route_through(
-                &[host.name.as_str(), host.address.as_str()],
-                session.control_socket(),
-                &via,
-            );
+        if let Some(k) = kept {
+            k.record(session.control_socket());
         }
-        Ok(Remote {
-            name: host.name.clone(),
-            session,
-            command_timeout: opts.command_timeout,
-            transfer_rate: opts.transfer_rate.max(1),
-            become_sudo: host.become_sudo,
-            route,
-        })
+        Ok(session)
     }
 
     /// Runs `script` with `sh -c` and collects its output; `what` names the step in errors.
@@ -498,7 +553,12 @@ impl Remote {
 
     pub async fn close(self) {
         crate::remote::probe::unroute(self.session.control_socket());
-        let _ = self.session.close().await;
+        if self.keep {
+            // Left running for the next run; it exits on its own after `--ssh-persist` idle.
+            let _ = self.session.detach();
+        } else {
+            let _ = self.session.close().await;
+        }
     }
 }
 
