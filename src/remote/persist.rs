@@ -154,7 +154,6 @@ impl Kept {
         if std::fs::write(&tmp, sock.display().to_string()).is_ok() {
             let _ = std::fs::rename(&tmp, &self.record);
         }
-        self.sweep();
     }
 
     fn forget(&self, sock: &Path) {
@@ -164,24 +163,6 @@ impl Kept {
             .filter(|d| d.parent() == Some(self.dir.as_path()))
         {
             let _ = std::fs::remove_dir_all(d);
-        }
-    }
-
-    /// Removes the socket directories of masters that have exited (ssh removes the socket,
-    /// the directory with its log stays).
-    fn sweep(&self) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let ours = e
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".ssh-connection");
-            if ours && e.file_type().is_ok_and(|t| t.is_dir()) && !p.join("master").exists() {
-                let _ = std::fs::remove_dir_all(&p);
-            }
         }
     }
 }
